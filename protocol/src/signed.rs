@@ -1,0 +1,197 @@
+//! Signing and verification. A record on the wire is `encode(envelope) || signature(64)`; the
+//! signature covers exactly the encoded envelope bytes, and the record id is the BLAKE3 hash of
+//! the whole signed record.
+
+use std::collections::HashMap;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rayon::prelude::*;
+
+use crate::codec;
+use crate::error::RecordError;
+use crate::ids::{FederationId, MemberKey, RecordId};
+use crate::manifest::Manifest;
+use crate::record::Envelope;
+use crate::{MAX_RECORD_BYTES, SIGNATURE_LEN};
+
+/// Records verified together in one ed25519 batch. Large enough to get most of the batch
+/// speed-up, small enough that one bad record costs little to isolate.
+const BATCH: usize = 64;
+
+/// What a record must match besides its own signature: the federation and its size limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyContext {
+    pub federation: FederationId,
+    pub max_record_bytes: usize,
+    pub max_narrative_bytes: usize,
+}
+
+impl VerifyContext {
+    pub fn for_manifest(manifest: &Manifest) -> Self {
+        Self {
+            federation: manifest.id(),
+            max_record_bytes: (manifest.policy.max_record_bytes as usize).min(MAX_RECORD_BYTES),
+            max_narrative_bytes: manifest.policy.max_narrative_bytes as usize,
+        }
+    }
+}
+
+/// A record whose encoding, validity and signature have been checked. Only this module can make
+/// one, so holding one is proof of verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedRecord {
+    id: RecordId,
+    bytes: Vec<u8>,
+    envelope: Envelope,
+}
+
+impl VerifiedRecord {
+    pub fn id(&self) -> RecordId {
+        self.id
+    }
+
+    /// The exact signed bytes, as they travel and as they are stored.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    pub fn author(&self) -> MemberKey {
+        self.envelope.author
+    }
+
+    pub fn sequence(&self) -> u64 {
+        self.envelope.sequence
+    }
+
+    pub fn into_parts(self) -> (RecordId, Vec<u8>, Envelope) {
+        (self.id, self.bytes, self.envelope)
+    }
+}
+
+/// A member key that is a valid, non-weak ed25519 point.
+pub fn check_author_key(key: &MemberKey) -> Result<VerifyingKey, RecordError> {
+    let vk = VerifyingKey::from_bytes(key.as_bytes()).map_err(|_| RecordError::InvalidKey)?;
+    if vk.is_weak() {
+        return Err(RecordError::WeakKey);
+    }
+    Ok(vk)
+}
+
+/// The member key of a signing key.
+pub fn member_key(key: &SigningKey) -> MemberKey {
+    MemberKey(key.verifying_key().to_bytes())
+}
+
+/// Validates and signs an envelope. The author must be `key`'s public key.
+pub fn sign(envelope: &Envelope, key: &SigningKey, ctx: &VerifyContext) -> Result<VerifiedRecord, RecordError> {
+    if envelope.author != member_key(key) {
+        return Err(crate::ValidationError::new(
+            "author",
+            crate::Rule::Violated("must be the public key of the signing key"),
+        )
+        .into());
+    }
+    check_context(envelope, ctx)?;
+    let mut bytes = codec::encode(envelope);
+    let signature = key.sign(&bytes);
+    bytes.extend_from_slice(&signature.to_bytes());
+    if bytes.len() > ctx.max_record_bytes {
+        return Err(RecordError::TooLarge { len: bytes.len(), max: ctx.max_record_bytes });
+    }
+    Ok(VerifiedRecord { id: RecordId::of(&bytes), bytes, envelope: envelope.clone() })
+}
+
+fn check_context(envelope: &Envelope, ctx: &VerifyContext) -> Result<(), RecordError> {
+    if envelope.federation != ctx.federation {
+        return Err(RecordError::WrongFederation {
+            expected: ctx.federation.to_hex(),
+            got: envelope.federation.to_hex(),
+        });
+    }
+    envelope.validate(ctx.max_narrative_bytes)?;
+    Ok(())
+}
+
+/// A record decoded and checked in everything but its signature.
+struct Parsed<'a> {
+    envelope: Envelope,
+    message: &'a [u8],
+    signature: Signature,
+}
+
+fn parse<'a>(bytes: &'a [u8], ctx: &VerifyContext) -> Result<Parsed<'a>, RecordError> {
+    let max = ctx.max_record_bytes.min(MAX_RECORD_BYTES);
+    if bytes.len() > max {
+        return Err(RecordError::TooLarge { len: bytes.len(), max });
+    }
+    if bytes.len() <= SIGNATURE_LEN {
+        return Err(RecordError::Truncated { len: bytes.len() });
+    }
+    let (message, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
+    let envelope: Envelope = codec::decode_canonical(message, max)?;
+    check_context(&envelope, ctx)?;
+    let signature = Signature::from_slice(sig).map_err(|_| RecordError::BadSignature)?;
+    Ok(Parsed { envelope, message, signature })
+}
+
+/// Verifies one record with strict ed25519 verification.
+pub fn verify(bytes: &[u8], ctx: &VerifyContext) -> Result<VerifiedRecord, RecordError> {
+    let parsed = parse(bytes, ctx)?;
+    let key = check_author_key(&parsed.envelope.author)?;
+    key.verify_strict(parsed.message, &parsed.signature).map_err(|_| RecordError::BadSignature)?;
+    Ok(VerifiedRecord { id: RecordId::of(bytes), bytes: bytes.to_vec(), envelope: parsed.envelope })
+}
+
+/// Verifies many records on all cores, in ed25519 batches after a weak-key check per author.
+/// Results are in input order. When a batch fails, its records are verified one by one
+/// (strictly) to find the bad ones, so one forged record never sinks its neighbours.
+pub fn verify_batch<B: AsRef<[u8]> + Sync>(
+    records: &[B],
+    ctx: &VerifyContext,
+) -> Vec<Result<VerifiedRecord, RecordError>> {
+    records.par_chunks(BATCH).flat_map_iter(|chunk| verify_chunk(chunk, ctx)).collect()
+}
+
+fn verify_chunk<B: AsRef<[u8]>>(chunk: &[B], ctx: &VerifyContext) -> Vec<Result<VerifiedRecord, RecordError>> {
+    let mut keys: HashMap<MemberKey, Result<VerifyingKey, RecordError>> = HashMap::new();
+    let parsed: Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>> = chunk
+        .iter()
+        .map(|b| {
+            let p = parse(b.as_ref(), ctx)?;
+            let key = keys.entry(p.envelope.author).or_insert_with(|| check_author_key(&p.envelope.author)).clone()?;
+            Ok((p, key))
+        })
+        .collect();
+
+    let ok: Vec<&(Parsed<'_>, VerifyingKey)> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let messages: Vec<&[u8]> = ok.iter().map(|(p, _)| p.message).collect();
+    let signatures: Vec<Signature> = ok.iter().map(|(p, _)| p.signature).collect();
+    let verifying: Vec<VerifyingKey> = ok.iter().map(|(_, k)| *k).collect();
+    let batch_ok = !ok.is_empty() && ed25519_dalek::verify_batch(&messages, &signatures, &verifying).is_ok();
+
+    chunk
+        .iter()
+        .zip(parsed)
+        .map(|(bytes, parsed)| {
+            let (p, key) = parsed?;
+            if !batch_ok {
+                key.verify_strict(p.message, &p.signature).map_err(|_| RecordError::BadSignature)?;
+            }
+            let bytes = bytes.as_ref();
+            Ok(VerifiedRecord { id: RecordId::of(bytes), bytes: bytes.to_vec(), envelope: p.envelope })
+        })
+        .collect()
+}
+
+/// Decodes the envelope of a record without checking its signature. Only for bytes that were
+/// verified before they were stored (the store's own reads); never for bytes from a peer.
+pub fn open_stored(bytes: &[u8]) -> Result<Envelope, RecordError> {
+    if bytes.len() <= SIGNATURE_LEN {
+        return Err(RecordError::Truncated { len: bytes.len() });
+    }
+    codec::decode_canonical(&bytes[..bytes.len() - SIGNATURE_LEN], MAX_RECORD_BYTES)
+}

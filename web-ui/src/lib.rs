@@ -1,0 +1,32 @@
+//! The web UI's assets, embedded in the `lantern` binary so a node serves its UI offline.
+
+/// One embedded file.
+#[derive(Debug, Clone, Copy)]
+pub struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+}
+
+/// Every asset, by the path it is served under.
+pub const ASSETS: &[Asset] = &[Asset {
+    path: "/index.html",
+    content_type: "text/html; charset=utf-8",
+    body: include_bytes!("../assets/index.html"),
+}];
+
+/// The asset served under `path` (`/` means `/index.html`).
+pub fn asset(path: &str) -> Option<&'static Asset> {
+    let path = if path == "/" { "/index.html" } else { path };
+    ASSETS.iter().find(|a| a.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_serves_the_index_page() {
+        let index = super::asset("/").expect("index is embedded");
+        assert!(std::str::from_utf8(index.body).unwrap().contains("<title>Lantern"));
+        assert!(super::asset("/nope.js").is_none());
+    }
+}
