@@ -1,1 +1,468 @@
-fn main() {}
+//! `lantern`: a federated case-sharing node for network operators.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lantern_node::case::PrivateCase;
+use lantern_node::datadir::{self, DataDir};
+use lantern_node::exchange;
+use lantern_node::publish::{self, Narrative};
+use lantern_protocol::summary::MemberProfile;
+use lantern_protocol::vocab::{OrgSize, OrgType, Region, RetractionReason};
+use lantern_protocol::{Manifest, MemberKey, Policy, RecordId, VerifyContext, signed};
+
+#[derive(Parser)]
+#[command(name = "lantern", version, about = "A federated case-sharing node for network operators")]
+struct Cli {
+    /// The node's data directory (keys, manifest, settings, store).
+    #[arg(long, global = true, env = "LANTERN_DATA_DIR", default_value = "lantern-data")]
+    data_dir: PathBuf,
+    /// Log output format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the data dir with a new member key and node key.
+    Init(InitArgs),
+    /// Show this node's member key, federation and record counts.
+    Info,
+    /// Create, show or install the federation manifest.
+    #[command(subcommand)]
+    Federation(FederationCmd),
+    /// Manage the member's private cases (never leave this node).
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Publish a private case as a signed summary (again to amend it).
+    Publish {
+        case_id: u64,
+        /// Publish the structured fields only, without the narrative.
+        #[arg(long)]
+        omit_narrative: bool,
+    },
+    /// Retract a published case from every figure.
+    Retract {
+        case_id: u64,
+        /// published in error, identifying information, duplicate, other
+        #[arg(long, default_value = "other")]
+        reason: RetractionReason,
+    },
+    /// List or show the verified records this node holds.
+    #[command(subcommand)]
+    Records(RecordsCmd),
+    /// Write every record as JSON lines (to stdout or --out).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify and store the records of a JSON-lines export.
+    Import { file: PathBuf },
+    /// Check every record of a JSON-lines export without storing anything.
+    Verify {
+        file: PathBuf,
+        /// Federation manifest to check against (default: the data dir's).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Install this federation manifest too.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    #[arg(long, default_value = "undisclosed")]
+    org_type: OrgType,
+    #[arg(long, default_value = "undisclosed")]
+    size: OrgSize,
+    #[arg(long, default_value = "undisclosed")]
+    region: Region,
+}
+
+#[derive(Subcommand)]
+enum FederationCmd {
+    /// Write a new federation manifest with its founders' member keys.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A founder's member key (hex); repeat for each. This node's own key is added unless --no-self.
+        #[arg(long = "founder")]
+        founders: Vec<MemberKey>,
+        #[arg(long)]
+        no_self: bool,
+        #[arg(long, default_value_t = Policy::default().vouches_needed)]
+        vouches_needed: u16,
+        /// Smallest group of distinct operators a figure may show.
+        #[arg(long, default_value_t = Policy::default().k_threshold)]
+        k: u16,
+        /// Where to write it (default: the data dir, installing it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Print the installed manifest and its federation id.
+    Show,
+    /// Install a manifest file into the data dir.
+    Join { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CaseCmd {
+    /// Add a private case from a TOML or JSON file.
+    Add { file: PathBuf },
+    /// List private cases.
+    List,
+    /// Show one private case in full.
+    Show { id: u64 },
+}
+
+#[derive(Subcommand)]
+enum RecordsCmd {
+    /// List records in arrival order.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Start after this arrival number (for paging).
+        #[arg(long)]
+        after: Option<u64>,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one record, decoded.
+    Show { id: RecordId },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Generate signed summaries, then measure verification and ingest.
+    Ingest {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long, default_value_t = 1_000)]
+        authors: usize,
+        /// Where to put the benchmark store (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping causes the message already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out.replace('\n', " ")
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = || DataDir::existing(&cli.data_dir);
+    match cli.command {
+        Command::Init(args) => init(&cli.data_dir, args),
+        Command::Info => info(&dir()?),
+        Command::Federation(cmd) => federation(&cli.data_dir, cmd),
+        Command::Case(cmd) => case(&dir()?, cmd),
+        Command::Publish { case_id, omit_narrative } => {
+            let dir = dir()?;
+            let store = dir.open_store()?;
+            let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Refuse };
+            let rec = publish::publish(
+                &store,
+                &dir.member_key()?,
+                &dir.config()?,
+                case_id,
+                lantern_node::this_month(),
+                narrative,
+            )?;
+            println!("{}", rec.id());
+            eprintln!(
+                "published case {case_id} as record {} ({}, sequence {})",
+                rec.id().short(),
+                rec.envelope().body.kind(),
+                rec.sequence()
+            );
+            Ok(())
+        }
+        Command::Retract { case_id, reason } => {
+            let dir = dir()?;
+            let store = dir.open_store()?;
+            let rec = publish::retract(&store, &dir.member_key()?, case_id, lantern_node::this_month(), reason)?;
+            println!("{}", rec.id());
+            Ok(())
+        }
+        Command::Records(cmd) => records(&dir()?, cmd),
+        Command::Export { out } => {
+            let store = dir()?.open_store()?;
+            let count = match out {
+                Some(path) => {
+                    let mut w = BufWriter::new(
+                        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+                    );
+                    let n = exchange::export(&store, &mut w)?;
+                    w.flush()?;
+                    n
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = BufWriter::new(stdout.lock());
+                    let n = exchange::export(&store, &mut w)?;
+                    w.flush()?;
+                    n
+                }
+            };
+            eprintln!("exported {count} records");
+            Ok(())
+        }
+        Command::Import { file } => {
+            let store = dir()?.open_store()?;
+            let mut input = BufReader::new(open(&file)?);
+            let tty = std::io::stderr().is_terminal();
+            let report = exchange::import(&store, &mut input, |lines| {
+                if tty {
+                    eprint!("\rimported {lines} lines");
+                }
+            })?;
+            if tty {
+                eprintln!();
+            }
+            print_report("import", &report);
+            if report.rejected > 0 {
+                bail!("{} of {} records rejected", report.rejected, report.lines);
+            }
+            Ok(())
+        }
+        Command::Verify { file, manifest } => {
+            let manifest = match manifest {
+                Some(path) => datadir::read_manifest(&path)?,
+                None => dir()?.manifest()?,
+            };
+            let report = exchange::verify(&VerifyContext::for_manifest(&manifest), &mut BufReader::new(open(&file)?))?;
+            print_report("verify", &report);
+            if report.rejected > 0 {
+                bail!("{} of {} records failed verification", report.rejected, report.lines);
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Ingest { records, authors, dir, json }) => {
+            let tmp = tempdir_in(dir.as_deref())?;
+            let report = lantern_node::bench::ingest(records, authors, &tmp, |msg| eprintln!("bench: {msg}"))?;
+            std::fs::remove_dir_all(&tmp).ok();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+fn tempdir_in(base: Option<&Path>) -> Result<PathBuf> {
+    let base = base.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("lantern-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn init(root: &Path, args: InitArgs) -> Result<()> {
+    let profile = MemberProfile { org_type: args.org_type, size: args.size, region: args.region };
+    let (dir, member) = DataDir::init(root, profile)?;
+    if let Some(path) = args.manifest {
+        dir.install_manifest(&datadir::read_manifest(&path)?)?;
+    }
+    println!("{member}");
+    eprintln!("initialised {} (member key {})", root.display(), member.short());
+    Ok(())
+}
+
+fn info(dir: &DataDir) -> Result<()> {
+    let member = signed::member_key(&dir.member_key()?);
+    println!("data dir      {}", dir.root().display());
+    println!("member key    {member}");
+    match dir.manifest() {
+        Ok(m) => {
+            let store = dir.open_store()?;
+            println!("federation    {} ({})", m.name, m.id());
+            println!("founder       {}", m.is_founder(&member));
+            println!("records       {}", store.record_count());
+            println!("private cases {}", store.cases()?.len());
+            println!("equivocators  {}", store.equivocators()?.len());
+        }
+        Err(e) => println!("federation    none ({e})"),
+    }
+    Ok(())
+}
+
+fn federation(root: &Path, cmd: FederationCmd) -> Result<()> {
+    match cmd {
+        FederationCmd::Create { name, mut founders, no_self, vouches_needed, k, out } => {
+            let dir = DataDir::existing(root).ok();
+            if !no_self {
+                let Some(dir) = &dir else {
+                    bail!(
+                        "no data dir at {} to add this node as a founder; run `lantern init` or pass --no-self",
+                        root.display()
+                    )
+                };
+                founders.push(signed::member_key(&dir.member_key()?));
+            }
+            let policy = Policy { vouches_needed, k_threshold: k, ..Policy::default() };
+            let manifest = Manifest::new(name, lantern_node::this_month(), founders, policy);
+            manifest.validate().context("invalid manifest")?;
+            match (out, dir) {
+                (Some(path), _) => datadir::write_manifest(&path, &manifest)?,
+                (None, Some(dir)) => dir.install_manifest(&manifest)?,
+                (None, None) => bail!("pass --out FILE, or run `lantern init` first to install it in the data dir"),
+            }
+            println!("{}", manifest.id());
+            Ok(())
+        }
+        FederationCmd::Show => {
+            let m = DataDir::existing(root)?.manifest()?;
+            println!("{}", serde_json::to_string_pretty(&m)?);
+            println!("federation id: {}", m.id());
+            Ok(())
+        }
+        FederationCmd::Join { file } => {
+            let m = datadir::read_manifest(&file)?;
+            DataDir::existing(root)?.install_manifest(&m)?;
+            println!("{}", m.id());
+            Ok(())
+        }
+    }
+}
+
+fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
+    let store = dir.open_store()?;
+    match cmd {
+        CaseCmd::Add { file } => {
+            let mut case = PrivateCase::from_file(&file)?;
+            case.validate(store.context().max_narrative_bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            case.salt_evidence();
+            let id = store.insert_case(&case)?;
+            println!("{id}");
+            Ok(())
+        }
+        CaseCmd::List => {
+            println!("{:>6}  {:<10}  {:<22}  {:<9}  TITLE", "ID", "REGISTRY", "OUTCOME", "PUBLISHED");
+            for (id, case) in store.cases()? {
+                let published = store.published_for(id)?.len();
+                println!(
+                    "{id:>6}  {:<10}  {:<22}  {:<9}  {}",
+                    case.registry.label(),
+                    case.outcome.label(),
+                    published,
+                    case.title
+                );
+            }
+            Ok(())
+        }
+        CaseCmd::Show { id } => {
+            let case = store.case(id)?;
+            println!("{}", serde_json::to_string_pretty(&case)?);
+            for rid in store.published_for(id)? {
+                eprintln!("published as {rid}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn records(dir: &DataDir, cmd: RecordsCmd) -> Result<()> {
+    let store = dir.open_store()?;
+    match cmd {
+        RecordsCmd::List { limit, after, json } => {
+            let page = store.records_after(after, limit.min(10_000))?;
+            if !json {
+                println!("{:>8}  {:<16}  {:<8}  {:>5}  {:<16}  CREATED", "ARRIVAL", "ID", "AUTHOR", "SEQ", "KIND");
+            }
+            for r in page {
+                if json {
+                    println!("{}", serde_json::to_string(&exchange::Line::of(&r))?);
+                } else {
+                    println!(
+                        "{:>8}  {:<16}  {:<8}  {:>5}  {:<16}  {}",
+                        r.arrival,
+                        &r.id.to_hex()[..16],
+                        r.envelope.author.short(),
+                        r.envelope.sequence,
+                        r.envelope.body.kind(),
+                        r.envelope.created
+                    );
+                }
+            }
+            Ok(())
+        }
+        RecordsCmd::Show { id } => {
+            let bytes = store.record_bytes(&id)?.with_context(|| format!("no record {id}"))?;
+            let env = signed::open_stored(&bytes)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({ "id": id, "envelope": env, "record": hex::encode(&bytes) })
+                )?
+            );
+            Ok(())
+        }
+    }
+}
+
+fn print_report(what: &str, r: &exchange::Report) {
+    eprintln!(
+        "{what}: {} lines, {} valid, {} stored, {} duplicates, {} equivocations, {} gaps, {} rejected",
+        r.lines, r.valid, r.stored, r.duplicates, r.equivocations, r.gaps, r.rejected
+    );
+    for (line, reason) in &r.rejections {
+        eprintln!("  line {line}: {reason}");
+    }
+}

@@ -146,27 +146,47 @@ pub fn verify(bytes: &[u8], ctx: &VerifyContext) -> Result<VerifiedRecord, Recor
     Ok(VerifiedRecord { id: RecordId::of(bytes), bytes: bytes.to_vec(), envelope: parsed.envelope })
 }
 
-/// Verifies many records on all cores, in ed25519 batches after a weak-key check per author.
-/// Results are in input order. When a batch fails, its records are verified one by one
-/// (strictly) to find the bad ones, so one forged record never sinks its neighbours.
+/// Verifies many records on all cores: decode and validate in parallel, check each distinct
+/// author key once (valid point, not weak), then verify signatures in ed25519 batches. Results are
+/// in input order. When a batch fails, its records are verified one by one (strictly) to find the
+/// bad ones, so one forged record never sinks its neighbours.
 pub fn verify_batch<B: AsRef<[u8]> + Sync>(
     records: &[B],
     ctx: &VerifyContext,
 ) -> Vec<Result<VerifiedRecord, RecordError>> {
-    records.par_chunks(BATCH).flat_map_iter(|chunk| verify_chunk(chunk, ctx)).collect()
+    let parsed: Vec<Result<Parsed<'_>, RecordError>> = records.par_iter().map(|b| parse(b.as_ref(), ctx)).collect();
+    let mut authors: Vec<MemberKey> =
+        parsed.iter().filter_map(|p| p.as_ref().ok().map(|p| p.envelope.author)).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let keys: HashMap<MemberKey, Result<VerifyingKey, RecordError>> =
+        authors.into_par_iter().map(|a| (a, check_author_key(&a))).collect();
+
+    let mut with_keys = parsed.into_iter().map(|p| {
+        let p = p?;
+        let key = keys[&p.envelope.author].clone()?;
+        Ok((p, key))
+    });
+    let mut groups: Vec<Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>>> = Vec::new();
+    loop {
+        let group: Vec<_> = with_keys.by_ref().take(BATCH).collect();
+        if group.is_empty() {
+            break;
+        }
+        groups.push(group);
+    }
+    let verified: Vec<Vec<Result<VerifiedRecord, RecordError>>> = groups
+        .into_par_iter()
+        .zip(records.par_chunks(BATCH))
+        .map(|(group, bytes)| verify_chunk(bytes, group))
+        .collect();
+    verified.into_iter().flatten().collect()
 }
 
-fn verify_chunk<B: AsRef<[u8]>>(chunk: &[B], ctx: &VerifyContext) -> Vec<Result<VerifiedRecord, RecordError>> {
-    let mut keys: HashMap<MemberKey, Result<VerifyingKey, RecordError>> = HashMap::new();
-    let parsed: Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>> = chunk
-        .iter()
-        .map(|b| {
-            let p = parse(b.as_ref(), ctx)?;
-            let key = keys.entry(p.envelope.author).or_insert_with(|| check_author_key(&p.envelope.author)).clone()?;
-            Ok((p, key))
-        })
-        .collect();
-
+fn verify_chunk<B: AsRef<[u8]>>(
+    chunk: &[B],
+    parsed: Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>>,
+) -> Vec<Result<VerifiedRecord, RecordError>> {
     let ok: Vec<&(Parsed<'_>, VerifyingKey)> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
     let messages: Vec<&[u8]> = ok.iter().map(|(p, _)| p.message).collect();
     let signatures: Vec<Signature> = ok.iter().map(|(p, _)| p.signature).collect();

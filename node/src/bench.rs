@@ -1,0 +1,238 @@
+//! `lantern bench ingest`: how fast a node verifies and stores records, next to the raw ed25519
+//! verification limit measured in the same run on the same cores.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use lantern_protocol::record::{Body, Envelope, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::{CaseRef, Manifest, Month, Policy, SIGNATURE_LEN, VerifyContext, sign, signed};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::store::Store;
+
+/// Records handed to the store at once, as a catch-up would.
+const INGEST_CHUNK: usize = 8192;
+
+#[derive(Debug, Serialize)]
+pub struct IngestReport {
+    pub records: usize,
+    pub authors: usize,
+    pub threads: usize,
+    pub generate_secs: f64,
+    /// Raw `ed25519_dalek::verify_batch` in batches of 64 on all cores.
+    pub batch_verify_per_sec: f64,
+    /// Raw `verify_strict`, one signature at a time, on all cores.
+    pub single_verify_per_sec: f64,
+    /// Decode + validate + verify (protocol::verify_batch), nothing stored.
+    pub protocol_verify_per_sec: f64,
+    /// Verify + store + index + flush.
+    pub ingest_per_sec: f64,
+    pub ingest_secs: f64,
+    pub ingest_vs_batch_verify: f64,
+    pub disk_bytes_per_record: f64,
+    pub mean_record_bytes: f64,
+    pub peak_rss_mib: f64,
+}
+
+/// `records` signed summaries by `authors` members, as chains, interleaved across authors.
+pub fn generate(records: usize, authors: usize, seed: u64) -> (Manifest, Vec<Vec<u8>>) {
+    let authors = authors.clamp(1, records.max(1));
+    let keys: Vec<SigningKey> = (0..authors)
+        .map(|i| {
+            let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9));
+            SigningKey::from_bytes(&rng.bytes())
+        })
+        .collect();
+    let manifest = Manifest::new(
+        "bench",
+        "2020-01".parse().expect("valid month"),
+        keys.iter().take(256).map(signed::member_key).collect(),
+        Policy::default(),
+    );
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let first: Month = "2018-01".parse().expect("valid month");
+    let chains: Vec<Vec<Vec<u8>>> = keys
+        .par_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let count = records / authors + usize::from(i < records % authors);
+            let mut rng = Rng::new(seed.wrapping_add(i as u64));
+            let mut previous = None;
+            (0..count)
+                .map(|n| {
+                    let summary = sample::summary(&mut rng, first, 96);
+                    let env = Envelope {
+                        format: lantern_protocol::WIRE_FORMAT,
+                        federation: ctx.federation,
+                        author: signed::member_key(key),
+                        sequence: n as u64 + 1,
+                        previous,
+                        created: summary.start,
+                        body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+                    };
+                    let rec = sign(&env, key, &ctx).expect("generated envelopes are valid");
+                    previous = Some(rec.id());
+                    rec.into_parts().1
+                })
+                .collect()
+        })
+        .collect();
+    // Round-robin across authors, as records from many members arrive in practice.
+    let mut iters: Vec<_> = chains.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::with_capacity(records);
+    while out.len() < records {
+        for it in &mut iters {
+            out.extend(it.next());
+        }
+    }
+    (manifest, out)
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Raw ed25519 batch verification speed over the same signatures, on all cores.
+fn raw_batch_verify(records: &[Vec<u8>]) -> f64 {
+    let parts: Vec<(&[u8], Signature, VerifyingKey)> = records
+        .iter()
+        .map(|r| {
+            let (msg, sig) = r.split_at(r.len() - SIGNATURE_LEN);
+            let key =
+                VerifyingKey::from_bytes(msg[33..65].try_into().expect("author at a fixed offset")).expect("valid key");
+            (msg, Signature::from_slice(sig).expect("64 bytes"), key)
+        })
+        .collect();
+    let start = Instant::now();
+    let ok = parts.par_chunks(64).all(|chunk| {
+        let msgs: Vec<&[u8]> = chunk.iter().map(|p| p.0).collect();
+        let sigs: Vec<Signature> = chunk.iter().map(|p| p.1).collect();
+        let keys: Vec<VerifyingKey> = chunk.iter().map(|p| p.2).collect();
+        ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+    });
+    assert!(ok, "generated signatures verify");
+    rate(records.len(), start.elapsed())
+}
+
+fn raw_single_verify(records: &[Vec<u8>]) -> f64 {
+    let sample = &records[..records.len().min(50_000)];
+    let start = Instant::now();
+    let ok = sample.par_iter().all(|r| {
+        let (msg, sig) = r.split_at(r.len() - SIGNATURE_LEN);
+        let key =
+            VerifyingKey::from_bytes(msg[33..65].try_into().expect("author at a fixed offset")).expect("valid key");
+        key.verify_strict(msg, &Signature::from_slice(sig).expect("64 bytes")).is_ok()
+    });
+    assert!(ok, "generated signatures verify");
+    rate(sample.len(), start.elapsed())
+}
+
+/// Generates, then measures verification and ingest into a fresh store under `dir`.
+pub fn ingest(records: usize, authors: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<IngestReport> {
+    say(&format!("generating {records} signed summaries from {authors} authors"));
+    let t = Instant::now();
+    let (manifest, data) = generate(records, authors, 42);
+    let generate_secs = t.elapsed().as_secs_f64();
+    let ctx = VerifyContext::for_manifest(&manifest);
+
+    say("measuring raw ed25519 verification (batch and single)");
+    let batch_verify_per_sec = raw_batch_verify(&data);
+    let single_verify_per_sec = raw_single_verify(&data);
+
+    say("measuring protocol verification (decode + validate + batch verify)");
+    let t = Instant::now();
+    let verified = lantern_protocol::verify_batch(&data[..data.len().min(200_000)], &ctx);
+    anyhow::ensure!(verified.iter().all(Result::is_ok), "generated records verify");
+    let protocol_verify_per_sec = rate(verified.len(), t.elapsed());
+    drop(verified);
+
+    say("ingesting into a fresh store");
+    let store_dir = dir.join("bench-store");
+    if store_dir.exists() {
+        std::fs::remove_dir_all(&store_dir)?;
+    }
+    let store = Store::open(&store_dir, &manifest)?;
+    let t = Instant::now();
+    for chunk in data.chunks(INGEST_CHUNK) {
+        for outcome in store.ingest_batch(chunk)? {
+            outcome?;
+        }
+    }
+    let ingest_time = t.elapsed();
+    anyhow::ensure!(store.record_count() == records, "every record stored");
+    store.flush()?;
+    drop(store);
+    let disk = dir_size(&store_dir)?;
+    let mean_record_bytes = data.iter().map(Vec::len).sum::<usize>() as f64 / records.max(1) as f64;
+    let ingest_per_sec = rate(records, ingest_time);
+    Ok(IngestReport {
+        records,
+        authors,
+        threads: rayon::current_num_threads(),
+        generate_secs,
+        batch_verify_per_sec,
+        single_verify_per_sec,
+        protocol_verify_per_sec,
+        ingest_per_sec,
+        ingest_secs: ingest_time.as_secs_f64(),
+        ingest_vs_batch_verify: ingest_per_sec / batch_verify_per_sec,
+        disk_bytes_per_record: disk as f64 / records.max(1) as f64,
+        mean_record_bytes,
+        peak_rss_mib: peak_rss_kib() as f64 / 1024.0,
+    })
+}
+
+fn dir_size(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in KiB; 0 where unknown.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl IngestReport {
+    pub fn table(&self) -> String {
+        format!(
+            "records                 {}\n\
+             authors                 {}\n\
+             threads                 {}\n\
+             generation              {:.1} s\n\
+             raw ed25519 batch       {:>10.0} verifications/s   (baseline)\n\
+             raw ed25519 single      {:>10.0} verifications/s\n\
+             protocol verify         {:>10.0} records/s\n\
+             ingest                  {:>10.0} records/s         ({:.1} s)\n\
+             ingest / batch verify   {:.2}\n\
+             record size (mean)      {:.0} bytes\n\
+             disk per record         {:.0} bytes\n\
+             peak RSS                {:.0} MiB\n",
+            self.records,
+            self.authors,
+            self.threads,
+            self.generate_secs,
+            self.batch_verify_per_sec,
+            self.single_verify_per_sec,
+            self.protocol_verify_per_sec,
+            self.ingest_per_sec,
+            self.ingest_secs,
+            self.ingest_vs_batch_verify,
+            self.mean_record_bytes,
+            self.disk_bytes_per_record,
+            self.peak_rss_mib,
+        )
+    }
+}

@@ -1,0 +1,361 @@
+//! The member's private case: full detail, kept on this node only. Loaded from TOML or JSON
+//! (`docs/examples/case.toml`, `docs/examples/case.json`) and checked before it is stored.
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+use lantern_protocol::Month;
+use lantern_protocol::summary::{MAX_CATEGORIES, MAX_TAGS, is_valid_tag};
+use lantern_protocol::vocab::{Category, EvidenceKind, Outcome, Registry, Service, Stage};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+pub const MAX_TITLE_BYTES: usize = 200;
+pub const MAX_NOTES_BYTES: usize = 64 * 1024;
+pub const MAX_RESOURCES: usize = 64;
+pub const MAX_TIMELINE: usize = 32;
+pub const MAX_EVIDENCE: usize = 32;
+
+/// A problem with a case: the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {message}")]
+pub struct CaseError {
+    pub field: String,
+    pub message: String,
+}
+
+impl CaseError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// A calendar day, `YYYY-MM-DD`. Private: summaries only ever carry its month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(pub time::Date);
+
+const DAY_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl Day {
+    pub fn month(self) -> Month {
+        Month { year: self.0.year().clamp(0, u16::MAX.into()) as u16, month: self.0.month() as u8 }
+    }
+
+    pub fn today() -> Self {
+        Day(time::OffsetDateTime::now_utc().date())
+    }
+}
+
+impl FromStr for Day {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        time::Date::parse(s, DAY_FORMAT).map(Day).map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.format(DAY_FORMAT).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An AS number, written `AS64496`, `as64496` or `64496`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Asn(pub u32);
+
+impl FromStr for Asn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let digits = t.strip_prefix("AS").or_else(|| t.strip_prefix("as")).unwrap_or(t);
+        digits.parse().map(Asn).map_err(|_| format!("`{s}` is not an AS number: expected e.g. AS64496"))
+    }
+}
+
+impl Serialize for Asn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("AS{}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Asn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u32),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Number(n) => Ok(Asn(n)),
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// One number resource the case is about: exactly one of `prefix` or `asn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<IpNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<Asn>,
+}
+
+/// A dated stage of the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub stage: Stage,
+    pub date: Day,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// Impact in exact figures; summaries carry only their buckets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactDetail {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_hours: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<u64>,
+    #[serde(default)]
+    pub services: Vec<Service>,
+}
+
+/// A private document the summary commits to without revealing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    #[serde(default)]
+    pub description: String,
+    /// BLAKE3 hash of the document, 64 hex characters (`b3sum FILE`).
+    pub document_blake3: String,
+    /// Random salt of the commitment, 32 hex characters; generated when the case is added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+}
+
+/// A member's private case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivateCase {
+    pub title: String,
+    pub registry: Registry,
+    pub categories: Vec<Category>,
+    /// When the problem began.
+    pub opened: Day,
+    #[serde(default = "open")]
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    #[serde(default)]
+    pub timeline: Vec<Event>,
+    #[serde(default)]
+    pub impact: ImpactDetail,
+    /// Free text; redacted before anything of it is published.
+    #[serde(default)]
+    pub narrative: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    /// Private notes; never published in any form.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+}
+
+fn open() -> Outcome {
+    Outcome::Open
+}
+
+/// A hex string of exactly `N` bytes.
+pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(s.trim(), &mut out).ok()?;
+    Some(out)
+}
+
+impl PrivateCase {
+    /// Reads a case from a `.toml` or `.json` file; errors name the file, line and column.
+    pub fn from_file(path: &Path) -> Result<Self, CaseError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| CaseError::new(&file, format!("cannot read: {e}")))?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => {
+                Self::from_toml(&text).map_err(|e| CaseError::new(format!("{file}:{}", e.field), e.message))
+            }
+            Some("json") => {
+                Self::from_json(&text).map_err(|e| CaseError::new(format!("{file}:{}", e.field), e.message))
+            }
+            _ => Err(CaseError::new(file, "expected a .toml or .json file")),
+        }
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, CaseError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            CaseError::new(format!("{line}:{col}"), e.message().trim().replace('\n', " "))
+        })
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, CaseError> {
+        serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
+            CaseError::new(format!("{}:{}", e.line(), e.column()), msg)
+        })
+    }
+
+    /// Checks what the types alone cannot; `max_narrative_bytes` is the federation's limit.
+    pub fn validate(&self, max_narrative_bytes: usize) -> Result<(), CaseError> {
+        if self.title.trim().is_empty() {
+            return Err(CaseError::new("title", "must not be empty"));
+        }
+        if self.title.len() > MAX_TITLE_BYTES {
+            return Err(CaseError::new("title", format!("must be at most {MAX_TITLE_BYTES} bytes")));
+        }
+        if self.categories.is_empty() {
+            return Err(CaseError::new("categories", "needs at least one incident category"));
+        }
+        if self.categories.len() > MAX_CATEGORIES {
+            return Err(CaseError::new("categories", format!("at most {MAX_CATEGORIES}")));
+        }
+        if self.opened.month().validate("opened").is_err() {
+            return Err(CaseError::new("opened", "year out of range"));
+        }
+        if self.resources.len() > MAX_RESOURCES {
+            return Err(CaseError::new("resources", format!("at most {MAX_RESOURCES}")));
+        }
+        for (i, r) in self.resources.iter().enumerate() {
+            if r.prefix.is_some() == r.asn.is_some() {
+                return Err(CaseError::new(format!("resources[{i}]"), "give exactly one of `prefix` or `asn`"));
+            }
+        }
+        if self.timeline.len() > MAX_TIMELINE {
+            return Err(CaseError::new("timeline", format!("at most {MAX_TIMELINE} stages")));
+        }
+        for (i, e) in self.timeline.iter().enumerate() {
+            if e.date < self.opened {
+                return Err(CaseError::new(format!("timeline[{i}].date"), "must not be before `opened`"));
+            }
+            if e.date.month().months_until(self.opened.month()).abs() > 600 {
+                return Err(CaseError::new(format!("timeline[{i}].date"), "more than 50 years after `opened`"));
+            }
+        }
+        if let Some(h) = self.impact.downtime_hours
+            && !(h.is_finite() && h >= 0.0)
+        {
+            return Err(CaseError::new("impact.downtime_hours", "must be a number of hours, 0 or more"));
+        }
+        if self.narrative.len() > max_narrative_bytes {
+            return Err(CaseError::new(
+                "narrative",
+                format!("is {} bytes, over the federation's limit of {max_narrative_bytes}", self.narrative.len()),
+            ));
+        }
+        if self.notes.len() > MAX_NOTES_BYTES {
+            return Err(CaseError::new("notes", format!("must be at most {MAX_NOTES_BYTES} bytes")));
+        }
+        if self.tags.len() > MAX_TAGS {
+            return Err(CaseError::new("tags", format!("at most {MAX_TAGS}")));
+        }
+        for (i, t) in self.tags.iter().enumerate() {
+            if !is_valid_tag(t) {
+                return Err(CaseError::new(format!("tags[{i}]"), "1-32 characters of a-z, 0-9 and '-'"));
+            }
+        }
+        if self.evidence.len() > MAX_EVIDENCE {
+            return Err(CaseError::new("evidence", format!("at most {MAX_EVIDENCE}")));
+        }
+        for (i, e) in self.evidence.iter().enumerate() {
+            if parse_hex::<32>(&e.document_blake3).is_none() {
+                return Err(CaseError::new(format!("evidence[{i}].document_blake3"), "must be 64 hex characters"));
+            }
+            if e.salt.as_deref().is_some_and(|s| parse_hex::<16>(s).is_none()) {
+                return Err(CaseError::new(format!("evidence[{i}].salt"), "must be 32 hex characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every evidence entry a fresh random salt if it has none.
+    pub fn salt_evidence(&mut self) {
+        for e in &mut self.evidence {
+            if e.salt.is_none() {
+                e.salt = Some(hex::encode(crate::keys::random_bytes::<16>()));
+            }
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_registry_error_names_line_and_valid_values() {
+        let err =
+            PrivateCase::from_toml("title = \"x\"\nregistry = \"RIPE\"\ncategories = []\nopened = \"2024-01-02\"\n")
+                .unwrap_err();
+        assert_eq!(err.field, "2:12");
+        assert!(err.message.contains("unknown registry `RIPE`") && err.message.contains("RIPE NCC"), "{err}");
+    }
+
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let err = PrivateCase::from_json("{\n  \"title\": \"x\",\n  \"registry\": }").unwrap_err();
+        assert_eq!(err.field, "3:15");
+    }
+
+    #[test]
+    fn narrative_over_limit_names_the_limit() {
+        let mut case = PrivateCase::from_toml(
+            "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"fee or billing dispute\"]\nopened = \"2024-01-02\"\n",
+        )
+        .unwrap();
+        case.narrative = "a".repeat(4001);
+        assert_eq!(
+            case.validate(4000).unwrap_err().to_string(),
+            "narrative: is 4001 bytes, over the federation's limit of 4000"
+        );
+    }
+
+    #[test]
+    fn resource_needs_exactly_one_identifier() {
+        let mut case = PrivateCase::from_toml(
+            "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"fee or billing dispute\"]\nopened = \"2024-01-02\"\n[[resources]]\n",
+        )
+        .unwrap();
+        assert_eq!(case.validate(4000).unwrap_err().field, "resources[0]");
+        case.resources[0].asn = Some(Asn(64496));
+        case.validate(4000).unwrap();
+    }
+}

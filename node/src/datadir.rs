@@ -1,0 +1,174 @@
+//! A node's data directory: key files, the federation manifest, the node's settings and the
+//! store, each at a fixed place.
+//!
+//! ```text
+//! DIR/member.key     member (authorship) key, 0600
+//! DIR/node.key       node (transport) key, 0600
+//! DIR/manifest.json  the federation manifest
+//! DIR/node.toml      the member's coarse profile (and later issues' settings)
+//! DIR/store/         the sled store
+//! ```
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use lantern_protocol::summary::MemberProfile;
+use lantern_protocol::{Manifest, MemberKey, signed};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::keys::{self, KeyError};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Error)]
+pub enum DataDirError {
+    #[error("data dir {0} does not exist; create it with `lantern init --data-dir {0}`")]
+    Missing(String),
+    #[error("cannot create data dir {path}: {source}")]
+    Create { path: String, source: std::io::Error },
+    #[error(
+        "no federation manifest at {0}; create one with `lantern federation create` or install one with `lantern federation join FILE`"
+    )]
+    NoManifest(String),
+    #[error("{path}: {message}")]
+    BadFile { path: String, message: String },
+    #[error("{path} already holds a different federation ({existing}); refusing to replace it")]
+    OtherFederation { path: String, existing: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The node's settings file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The member's coarse profile, copied into every summary it publishes.
+    #[serde(default)]
+    pub profile: MemberProfile,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// A data dir that must already exist.
+    pub fn existing(root: &Path) -> Result<Self, DataDirError> {
+        if !root.join("member.key").exists() {
+            return Err(DataDirError::Missing(root.display().to_string()));
+        }
+        Ok(Self { root: root.to_path_buf() })
+    }
+
+    /// Creates the data dir (mode 0700) with fresh member and node keys and a settings file.
+    /// Refuses to touch existing keys.
+    pub fn init(root: &Path, profile: MemberProfile) -> Result<(Self, MemberKey), DataDirError> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|e| DataDirError::Create { path: root.display().to_string(), source: e })?;
+        let dir = Self { root: root.to_path_buf() };
+        for path in [dir.member_key_path(), dir.node_key_path()] {
+            if path.exists() {
+                return Err(KeyError::Exists { path: path.display().to_string() }.into());
+            }
+        }
+        let member = keys::generate();
+        keys::write_new(&dir.member_key_path(), &member)?;
+        keys::write_new(&dir.node_key_path(), &keys::generate())?;
+        if !dir.config_path().exists() {
+            let text = toml::to_string(&NodeConfig { profile }).expect("config serializes");
+            std::fs::write(dir.config_path(), format!("# Lantern node settings\n{text}"))
+                .map_err(|e| DataDirError::Create { path: dir.config_path().display().to_string(), source: e })?;
+        }
+        Ok((dir, signed::member_key(&member)))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn member_key_path(&self) -> PathBuf {
+        self.root.join("member.key")
+    }
+
+    pub fn node_key_path(&self) -> PathBuf {
+        self.root.join("node.key")
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("node.toml")
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    pub fn member_key(&self) -> Result<SigningKey, DataDirError> {
+        Ok(keys::read(&self.member_key_path())?)
+    }
+
+    pub fn node_key(&self) -> Result<SigningKey, DataDirError> {
+        Ok(keys::read(&self.node_key_path())?)
+    }
+
+    pub fn config(&self) -> Result<NodeConfig, DataDirError> {
+        let path = self.config_path();
+        if !path.exists() {
+            return Ok(NodeConfig::default());
+        }
+        let bad = |message: String| DataDirError::BadFile { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| bad(e.message().replace('\n', " ")))
+    }
+
+    pub fn manifest(&self) -> Result<Manifest, DataDirError> {
+        let path = self.manifest_path();
+        if !path.exists() {
+            return Err(DataDirError::NoManifest(path.display().to_string()));
+        }
+        read_manifest(&path)
+    }
+
+    /// Installs a manifest; installing the same one again is a no-op, a different one an error.
+    pub fn install_manifest(&self, manifest: &Manifest) -> Result<(), DataDirError> {
+        let path = self.manifest_path();
+        if path.exists() {
+            let existing = read_manifest(&path)?;
+            if existing.id() != manifest.id() {
+                return Err(DataDirError::OtherFederation {
+                    path: path.display().to_string(),
+                    existing: existing.id().to_hex(),
+                });
+            }
+            return Ok(());
+        }
+        write_manifest(&path, manifest)
+    }
+
+    pub fn open_store(&self) -> Result<Store, DataDirError> {
+        Ok(Store::open(&self.store_path(), &self.manifest()?)?)
+    }
+}
+
+pub fn read_manifest(path: &Path) -> Result<Manifest, DataDirError> {
+    let bad = |message: String| DataDirError::BadFile { path: path.display().to_string(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    manifest.validate().map_err(|e| bad(e.to_string()))?;
+    Ok(manifest)
+}
+
+pub fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), DataDirError> {
+    let text = serde_json::to_string_pretty(manifest).expect("manifest serializes") + "\n";
+    std::fs::write(path, text).map_err(|e| DataDirError::Create { path: path.display().to_string(), source: e })
+}

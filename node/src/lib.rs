@@ -1,0 +1,25 @@
+//! The Lantern node: everything behind the `lantern` binary.
+//!
+//! # Layout
+//! - [`datadir`]: where keys, manifest, settings and store live in a node's data directory.
+//! - [`keys`]: member and node key files (0600, never overwritten).
+//! - [`case`]: the member's private case and its file formats (TOML, JSON).
+//! - [`derive`]: private case → structured summary fields (months, buckets).
+//! - [`publish`]: publish, amend and retract: sign as the member's next record and store.
+//! - [`store`]: the sled store: private cases, verified records and their indexes.
+//! - [`exchange`]: export, import and verification of records as JSON lines.
+//! - [`bench`]: the ingest benchmark behind `lantern bench ingest`.
+
+pub mod bench;
+pub mod case;
+pub mod datadir;
+pub mod derive;
+pub mod exchange;
+pub mod keys;
+pub mod publish;
+pub mod store;
+
+/// The current month (UTC): the creation month of records published now.
+pub fn this_month() -> lantern_protocol::Month {
+    case::Day::today().month()
+}

@@ -1,0 +1,200 @@
+use ed25519_dalek::SigningKey;
+use lantern_protocol::record::{Body, Envelope, SummaryBody, VouchBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::*;
+
+use super::*;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn manifest() -> Manifest {
+    Manifest::new("t", "2026-01".parse().unwrap(), vec![signed::member_key(&key(1))], Policy::default())
+}
+
+fn open(dir: &Path) -> Store {
+    Store::open(dir, &manifest()).unwrap()
+}
+
+/// A summary record by `key(author)` at `seq`; `variant` changes its content.
+fn record(author: u8, seq: u64, variant: u64) -> VerifiedRecord {
+    let ctx = VerifyContext::for_manifest(&manifest());
+    let mut rng = Rng::new(variant);
+    let summary = sample::summary(&mut rng, "2024-01".parse().unwrap(), 12);
+    let env = Envelope {
+        format: WIRE_FORMAT,
+        federation: ctx.federation,
+        author: signed::member_key(&key(author)),
+        sequence: seq,
+        previous: (seq > 1).then_some(RecordId([seq as u8; 32])),
+        created: "2026-02".parse().unwrap(),
+        body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+    };
+    sign(&env, &key(author), &ctx).unwrap()
+}
+
+fn vouch(author: u8, seq: u64, target: u8, standing: bool) -> VerifiedRecord {
+    let ctx = VerifyContext::for_manifest(&manifest());
+    let member = signed::member_key(&key(target));
+    let body = if standing { Body::Vouch(VouchBody { member }) } else { Body::VouchWithdrawal(VouchBody { member }) };
+    let env = Envelope {
+        format: WIRE_FORMAT,
+        federation: ctx.federation,
+        author: signed::member_key(&key(author)),
+        sequence: seq,
+        previous: (seq > 1).then_some(RecordId([0; 32])),
+        created: "2026-02".parse().unwrap(),
+        body,
+    };
+    sign(&env, &key(author), &ctx).unwrap()
+}
+
+#[test]
+fn ingesting_the_same_record_twice_is_a_reported_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let r = record(1, 1, 1);
+    assert_eq!(store.ingest(r.bytes()).unwrap(), Ingested::Stored { id: r.id(), gap: None });
+    assert_eq!(store.ingest(r.bytes()).unwrap(), Ingested::Duplicate { id: r.id() });
+    assert_eq!(store.record_count(), 1);
+    assert_eq!(store.records_after(None, 10).unwrap().len(), 1);
+}
+
+#[test]
+fn never_stores_a_record_that_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut bytes = record(1, 1, 1).bytes().to_vec();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(store.ingest(&bytes), Err(StoreError::Record(RecordError::BadSignature))));
+    let results = store.ingest_batch(&[bytes.clone(), record(1, 2, 2).bytes().to_vec()]).unwrap();
+    assert!(results[0].is_err() && results[1].is_ok());
+    assert_eq!(store.record_count(), 1);
+}
+
+#[test]
+fn equivocation_keeps_both_records_and_flags_the_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (a, b) = (record(2, 1, 10), record(2, 1, 11));
+    assert_ne!(a.id(), b.id());
+    store.ingest(a.bytes()).unwrap();
+    assert_eq!(store.ingest(b.bytes()).unwrap(), Ingested::Equivocation { id: b.id(), conflicting: vec![a.id()] });
+    assert_eq!(store.record_count(), 2);
+    assert_eq!(store.equivocators().unwrap(), vec![signed::member_key(&key(2))]);
+    assert!(store.is_equivocator(&signed::member_key(&key(2))).unwrap());
+    assert!(!store.is_equivocator(&signed::member_key(&key(1))).unwrap());
+}
+
+#[test]
+fn equivocation_within_one_batch_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (a, b) = (record(2, 3, 10), record(2, 3, 11));
+    let out = store.ingest_verified(vec![a.clone(), b.clone()]).unwrap();
+    assert!(matches!(out[1], Ingested::Equivocation { .. }));
+    assert_eq!(store.ids_at(&a.author(), 3).unwrap().len(), 2);
+}
+
+#[test]
+fn reports_gaps_in_an_authors_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let author = signed::member_key(&key(3));
+    store.ingest(record(3, 1, 1).bytes()).unwrap();
+    let out = store.ingest(record(3, 4, 4).bytes()).unwrap();
+    assert_eq!(out, Ingested::Stored { id: out.id(), gap: Some(Gap { author, from: 2, to: 3 }) });
+    assert_eq!(store.gaps(&author).unwrap(), vec![Gap { author, from: 2, to: 3 }]);
+    // A batch that fills the gap in order reports nothing missing.
+    let out = store.ingest_verified(vec![record(3, 2, 2), record(3, 3, 3)]).unwrap();
+    assert!(out.iter().all(|o| matches!(o, Ingested::Stored { gap: None, .. })), "{out:?}");
+    assert!(store.gaps(&author).unwrap().is_empty());
+}
+
+#[test]
+fn records_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = record(1, 1, 1);
+    {
+        let store = open(dir.path());
+        store.ingest(r.bytes()).unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(store.record_bytes(&r.id()).unwrap().as_deref(), Some(r.bytes()));
+    // Arrival numbers continue after a restart instead of overwriting.
+    store.ingest(record(1, 2, 2).bytes()).unwrap();
+    let listed = store.records_after(None, 10).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed[0].arrival < listed[1].arrival);
+    assert_eq!(store.record_count(), 2);
+}
+
+#[test]
+fn refuses_to_open_with_another_federations_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let other =
+        Manifest::new("other", "2026-01".parse().unwrap(), vec![signed::member_key(&key(9))], Policy::default());
+    assert!(matches!(Store::open(dir.path(), &other), Err(StoreError::WrongFederation { .. })));
+}
+
+#[test]
+fn latest_vouch_or_withdrawal_wins_whatever_the_arrival_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.ingest(vouch(1, 2, 5, false).bytes()).unwrap();
+    store.ingest(vouch(1, 1, 5, true).bytes()).unwrap();
+    assert_eq!(store.vouches().unwrap(), vec![(signed::member_key(&key(5)), signed::member_key(&key(1)), false)]);
+}
+
+#[test]
+fn own_records_form_a_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let me = key(1);
+    let body = |m| Body::Vouch(VouchBody { member: signed::member_key(&key(m)) });
+    let a = store.append_own(&me, "2026-03".parse().unwrap(), body(4), Some(7)).unwrap();
+    let b = store.append_own(&me, "2026-03".parse().unwrap(), body(5), Some(7)).unwrap();
+    assert_eq!((a.sequence(), b.sequence()), (1, 2));
+    assert_eq!(b.envelope().previous, Some(a.id()));
+    assert_eq!(store.published_for(7).unwrap(), vec![a.id(), b.id()]);
+    assert_eq!(store.chain(&a.author()).unwrap(), vec![(1, a.id()), (2, b.id())]);
+}
+
+#[test]
+fn private_case_ids_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let case = crate::case::PrivateCase::from_toml(
+        "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"fee or billing dispute\"]\nopened = \"2024-01-02\"\n",
+    )
+    .unwrap();
+    let a = store.insert_case(&case).unwrap();
+    let b = store.insert_case(&case).unwrap();
+    store.delete_case(b).unwrap();
+    let c = store.insert_case(&case).unwrap();
+    assert_eq!((a, b, c), (1, 2, 3));
+    assert!(matches!(store.case(b), Err(StoreError::NoSuchCase(2))));
+}
+
+#[test]
+fn paging_by_arrival_visits_every_record_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let first: Vec<Vec<u8>> = (1..=5).map(|s| record(4, s, s).bytes().to_vec()).collect();
+    store.ingest_batch(&first).unwrap();
+    store.ingest(record(4, 6, 6).bytes()).unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.records_after(after, 2).unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.arrival);
+        seen.extend(page.iter().map(|r| r.envelope.sequence));
+    }
+    assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
+    drop(store);
+    assert_eq!(open(dir.path()).record_count(), 6, "count survives a restart");
+}

@@ -1,0 +1,120 @@
+//! The `lantern` CLI as a user runs it: one process per command, a real data dir on disk.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples")
+}
+
+fn lantern(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lantern")).arg("--data-dir").arg(dir).args(args).output().expect("lantern runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The one-line error of a failed command.
+fn err(out: Output) -> String {
+    assert!(!out.status.success(), "unexpectedly succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line: {stderr}");
+    lines[0].to_string()
+}
+
+fn node() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    ok(lantern(&dir, &["init", "--org-type", "hosting provider", "--region", "Europe"]));
+    ok(lantern(&dir, &["federation", "create", "--name", "test"]));
+    (tmp, dir)
+}
+
+#[test]
+fn init_writes_private_keys_and_refuses_to_overwrite_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let member = ok(lantern(&dir, &["init"]));
+    assert_eq!(member.trim().len(), 64);
+    for key in ["member.key", "node.key"] {
+        assert_eq!(std::fs::metadata(dir.join(key)).unwrap().permissions().mode() & 0o777, 0o600, "{key}");
+    }
+    let before = std::fs::read(dir.join("member.key")).unwrap();
+    assert!(err(lantern(&dir, &["init"])).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(dir.join("member.key")).unwrap(), before);
+}
+
+#[test]
+fn example_cases_are_valid_and_publishable() {
+    let (_tmp, dir) = node();
+    for file in ["case.toml", "case.json"] {
+        let id = ok(lantern(&dir, &["case", "add", examples().join(file).to_str().unwrap()]));
+        let record = ok(lantern(&dir, &["publish", id.trim(), "--omit-narrative"]));
+        assert_eq!(record.trim().len(), 64, "{file}");
+    }
+    let list = ok(lantern(&dir, &["records", "list", "--json"]));
+    assert_eq!(list.lines().count(), 2);
+    assert!(!list.contains("185.53.244") && !list.contains("64496"), "resources leaked: {list}");
+}
+
+#[test]
+fn publishing_again_amends_and_retraction_is_final() {
+    let (_tmp, dir) = node();
+    let id = ok(lantern(&dir, &["case", "add", examples().join("case.json").to_str().unwrap()]));
+    let id = id.trim();
+    let first = ok(lantern(&dir, &["publish", id, "--omit-narrative"]));
+    let second = ok(lantern(&dir, &["publish", id, "--omit-narrative"]));
+    let shown = ok(lantern(&dir, &["records", "show", second.trim()]));
+    assert!(shown.contains(&format!("\"supersedes\": \"{}\"", first.trim())), "{shown}");
+    ok(lantern(&dir, &["retract", id, "--reason", "duplicate"]));
+    assert!(err(lantern(&dir, &["publish", id, "--omit-narrative"])).contains("was retracted"));
+}
+
+#[test]
+fn publish_refuses_a_narrative_it_cannot_redact() {
+    let (_tmp, dir) = node();
+    let id = ok(lantern(&dir, &["case", "add", examples().join("case.toml").to_str().unwrap()]));
+    assert!(err(lantern(&dir, &["publish", id.trim()])).contains("narrative"));
+    assert!(ok(lantern(&dir, &["records", "list", "--json"])).is_empty());
+}
+
+#[test]
+fn bad_case_files_get_one_line_errors_naming_the_problem() {
+    let (tmp, dir) = node();
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let malformed = write("bad.toml", "title = \"x\"\nregistry = \n");
+    assert!(err(lantern(&dir, &["case", "add", &malformed])).contains("bad.toml:2:"));
+
+    let registry =
+        write("reg.json", r#"{"title": "x", "registry": "RIPE", "categories": ["other"], "opened": "2024-01-01"}"#);
+    let e = err(lantern(&dir, &["case", "add", &registry]));
+    assert!(e.contains("reg.json:1:") && e.contains("unknown registry `RIPE`") && e.contains("RIPE NCC"), "{e}");
+
+    let category =
+        write("cat.toml", "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"stolen\"]\nopened = \"2024-01-01\"\n");
+    let e = err(lantern(&dir, &["case", "add", &category]));
+    assert!(e.contains("unknown incident category `stolen`") && e.contains("transfer delayed"), "{e}");
+
+    let long = format!(
+        "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"other\"]\nopened = \"2024-01-01\"\nnarrative = \"{}\"\n",
+        "a".repeat(5000)
+    );
+    let e = err(lantern(&dir, &["case", "add", &write("long.toml", &long)]));
+    assert!(e.contains("narrative") && e.contains("limit of 4000"), "{e}");
+    assert!(ok(lantern(&dir, &["case", "list"])).lines().count() == 1, "nothing was stored");
+}
+
+#[test]
+fn missing_data_dir_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = err(lantern(&tmp.path().join("nowhere"), &["case", "list"]));
+    assert!(e.contains("does not exist") && e.contains("lantern init"), "{e}");
+}
