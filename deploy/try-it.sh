@@ -12,7 +12,7 @@ lantern init --org-type "hosting provider" --size "11-50 staff" --region Europe 
 lantern federation create --name "try-it" >/dev/null
 for file in docs/examples/case.toml docs/examples/case.json; do
   id=$(lantern case add "$file")
-  lantern publish "$id" --omit-narrative >/dev/null
+  lantern publish "$id" >/dev/null
 done
 echo "== private cases (never leave the node)"
 lantern case list

@@ -28,6 +28,8 @@ pub struct IngestReport {
     pub single_verify_per_sec: f64,
     /// Decode + validate + verify (protocol::verify_batch), nothing stored.
     pub protocol_verify_per_sec: f64,
+    /// Store + index + flush of already verified records, one thread.
+    pub store_only_per_sec: f64,
     /// Verify + store + index + flush.
     pub ingest_per_sec: f64,
     pub ingest_secs: f64,
@@ -147,7 +149,24 @@ pub fn ingest(records: usize, authors: usize, dir: &Path, mut say: impl FnMut(&s
     let verified = lantern_protocol::verify_batch(&data[..data.len().min(200_000)], &ctx);
     anyhow::ensure!(verified.iter().all(Result::is_ok), "generated records verify");
     let protocol_verify_per_sec = rate(verified.len(), t.elapsed());
-    drop(verified);
+
+    say("measuring storing alone (records verified beforehand)");
+    let only_dir = dir.join("bench-store-only");
+    let store = Store::open(&only_dir, &manifest)?;
+    let verified: Vec<_> = verified.into_iter().map(Result::unwrap).collect();
+    let n = verified.len();
+    let mut verified = verified.into_iter();
+    let t = Instant::now();
+    loop {
+        let chunk: Vec<_> = verified.by_ref().take(INGEST_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        store.ingest_verified(chunk)?;
+    }
+    let store_only_per_sec = rate(n, t.elapsed());
+    drop(store);
+    std::fs::remove_dir_all(&only_dir)?;
 
     say("ingesting into a fresh store");
     let store_dir = dir.join("bench-store");
@@ -176,6 +195,7 @@ pub fn ingest(records: usize, authors: usize, dir: &Path, mut say: impl FnMut(&s
         batch_verify_per_sec,
         single_verify_per_sec,
         protocol_verify_per_sec,
+        store_only_per_sec,
         ingest_per_sec,
         ingest_secs: ingest_time.as_secs_f64(),
         ingest_vs_batch_verify: ingest_per_sec / batch_verify_per_sec,
@@ -215,6 +235,7 @@ impl IngestReport {
              raw ed25519 batch       {:>10.0} verifications/s   (baseline)\n\
              raw ed25519 single      {:>10.0} verifications/s\n\
              protocol verify         {:>10.0} records/s\n\
+             store only              {:>10.0} records/s\n\
              ingest                  {:>10.0} records/s         ({:.1} s)\n\
              ingest / batch verify   {:.2}\n\
              record size (mean)      {:.0} bytes\n\
@@ -227,6 +248,7 @@ impl IngestReport {
             self.batch_verify_per_sec,
             self.single_verify_per_sec,
             self.protocol_verify_per_sec,
+            self.store_only_per_sec,
             self.ingest_per_sec,
             self.ingest_secs,
             self.ingest_vs_batch_verify,

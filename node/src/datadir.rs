@@ -48,6 +48,9 @@ pub struct NodeConfig {
     /// The member's coarse profile, copied into every summary it publishes.
     #[serde(default)]
     pub profile: MemberProfile,
+    /// The member's own identifiers, always redacted from anything it publishes.
+    #[serde(default)]
+    pub identifiers: crate::redact::Profile,
 }
 
 #[derive(Debug, Clone)]
@@ -82,7 +85,7 @@ impl DataDir {
         keys::write_new(&dir.member_key_path(), &member)?;
         keys::write_new(&dir.node_key_path(), &keys::generate())?;
         if !dir.config_path().exists() {
-            let text = toml::to_string(&NodeConfig { profile }).expect("config serializes");
+            let text = toml::to_string(&NodeConfig { profile, ..NodeConfig::default() }).expect("config serializes");
             std::fs::write(dir.config_path(), format!("# Lantern node settings\n{text}"))
                 .map_err(|e| DataDirError::Create { path: dir.config_path().display().to_string(), source: e })?;
         }

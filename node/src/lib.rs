@@ -17,6 +17,7 @@ pub mod derive;
 pub mod exchange;
 pub mod keys;
 pub mod publish;
+pub mod redact;
 pub mod store;
 
 /// The current month (UTC): the creation month of records published now.

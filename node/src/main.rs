@@ -46,7 +46,7 @@ enum Command {
     /// Manage the member's private cases (never leave this node).
     #[command(subcommand)]
     Case(CaseCmd),
-    /// Publish a private case as a signed summary (again to amend it).
+    /// Publish a private case as a signed summary, its narrative redacted (again to amend it).
     Publish {
         case_id: u64,
         /// Publish the structured fields only, without the narrative.
@@ -76,6 +76,12 @@ enum Command {
         /// Federation manifest to check against (default: the data dir's).
         #[arg(long)]
         manifest: Option<PathBuf>,
+    },
+    /// Redact free text: stdin to stdout, or JSON lines with --jsonl.
+    Redact {
+        /// Input lines `{"id", "text", "profile"?}` give output lines `{"id", "redacted", "findings"}`.
+        #[arg(long)]
+        jsonl: bool,
     },
     /// Benchmarks.
     #[command(subcommand)]
@@ -210,7 +216,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Publish { case_id, omit_narrative } => {
             let dir = dir()?;
             let store = dir.open_store()?;
-            let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Refuse };
+            let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
             let rec = publish::publish(
                 &store,
                 &dir.member_key()?,
@@ -288,6 +294,21 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Redact { jsonl } => {
+            // The member's declared identifiers, when this runs beside a node.
+            let declared =
+                DataDir::existing(&cli.data_dir).ok().map(|d| d.config()).transpose()?.map(|c| c.identifiers);
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            if jsonl {
+                redact_cmd::jsonl(&mut stdin.lock(), &mut out, declared.as_ref())?;
+            } else {
+                redact_cmd::plain(&mut stdin.lock(), &mut out, declared.as_ref())?;
+            }
+            out.flush()?;
+            Ok(())
+        }
         Command::Bench(BenchCmd::Ingest { records, authors, dir, json }) => {
             let tmp = tempdir_in(dir.as_deref())?;
             let report = lantern_node::bench::ingest(records, authors, &tmp, |msg| eprintln!("bench: {msg}"))?;
@@ -299,6 +320,81 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+mod redact_cmd {
+    use std::io::{BufRead, Read, Write};
+
+    use anyhow::{Context, Result, bail};
+    use lantern_node::redact::{Finding, Profile, Redactor};
+    use serde::{Deserialize, Serialize};
+
+    /// Longest text accepted on stdin or in one JSON line.
+    const MAX_INPUT: usize = 16 * 1024 * 1024;
+
+    /// Other fields (a corpus's `planted`, `keep`) are ignored.
+    #[derive(Deserialize)]
+    struct In {
+        id: serde_json::Value,
+        text: String,
+        #[serde(default)]
+        profile: Option<Profile>,
+    }
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: &'a serde_json::Value,
+        redacted: String,
+        findings: Vec<Finding>,
+    }
+
+    pub fn plain(input: &mut impl Read, out: &mut impl Write, declared: Option<&Profile>) -> Result<()> {
+        let mut text = String::new();
+        input.take(MAX_INPUT as u64 + 1).read_to_string(&mut text).context("stdin is not UTF-8 text")?;
+        if text.len() > MAX_INPUT {
+            bail!("input is over {MAX_INPUT} bytes");
+        }
+        let redactor = Redactor::new(declared.unwrap_or(&Profile::default()));
+        out.write_all(redactor.redact(&text).text.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn jsonl(input: &mut impl BufRead, out: &mut impl Write, declared: Option<&Profile>) -> Result<()> {
+        let default = Redactor::new(declared.unwrap_or(&Profile::default()));
+        let mut line = String::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if input.take(MAX_INPUT as u64 + 1).read_line(&mut line)? == 0 {
+                break;
+            }
+            number += 1;
+            if line.len() > MAX_INPUT {
+                bail!("line {number}: over {MAX_INPUT} bytes");
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let item: In = serde_json::from_str(&line).with_context(|| format!("line {number}"))?;
+            let result = match &item.profile {
+                Some(p) => {
+                    let mut merged = p.clone();
+                    if let Some(d) = declared {
+                        merged.org_names.extend(d.org_names.iter().cloned());
+                        merged.asns.extend(d.asns.iter().cloned());
+                        merged.prefixes.extend(d.prefixes.iter().cloned());
+                        merged.domains.extend(d.domains.iter().cloned());
+                        merged.people.extend(d.people.iter().cloned());
+                    }
+                    Redactor::new(&merged).redact(&item.text)
+                }
+                None => default.redact(&item.text),
+            };
+            serde_json::to_writer(&mut *out, &Out { id: &item.id, redacted: result.text, findings: result.findings })?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
     }
 }
 

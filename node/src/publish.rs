@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::case::CaseError;
 use crate::datadir::NodeConfig;
+use crate::redact::{Finding, Redacted, Redactor};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Error)]
@@ -22,6 +23,8 @@ pub enum PublishError {
     Retracted(u64),
     #[error("case {0} has not been published")]
     NotPublished(u64),
+    #[error("case {id}: redaction left identifying text ({kinds}); edit the case and try again")]
+    Residual { id: u64, kinds: String },
 }
 
 /// How to treat the case's free-text narrative.
@@ -29,8 +32,13 @@ pub enum PublishError {
 pub enum Narrative {
     /// Publish the structured fields only.
     Omit,
-    /// Refuse to publish a case with a narrative (no redaction available for it).
-    Refuse,
+    /// Publish the narrative redacted.
+    Redact,
+}
+
+/// The narrative as it would be published: redacted with the member's declared identifiers.
+pub fn preview(config: &NodeConfig, text: &str) -> Redacted {
+    Redactor::new(&config.identifiers).redact(text)
 }
 
 /// Publishes (or, if published before, amends) private case `case_id`.
@@ -47,14 +55,20 @@ pub fn publish(
     case.validate(store.context().max_narrative_bytes).map_err(case_err)?;
     let text = match narrative {
         Narrative::Omit => String::new(),
-        Narrative::Refuse if case.narrative.trim().is_empty() => String::new(),
-        Narrative::Refuse => {
-            return Err(case_err(CaseError::new(
-                "narrative",
-                "free text cannot be published until it can be redacted; publish with --omit-narrative to share the structured fields only",
-            )));
-        }
+        Narrative::Redact => preview(config, case.narrative.trim()).text,
     };
+    // Before signing, look once more at every free-text field that will leave the node.
+    let redactor = Redactor::new(&config.identifiers);
+    let mut left: Vec<Finding> = redactor.residual(&text);
+    let tags = case.tags.join(" ");
+    left.extend(redactor.residual(&tags));
+    left.extend(redactor.structured(&tags.to_uppercase()));
+    if !left.is_empty() {
+        let mut kinds: Vec<String> = left.iter().map(|f| format!("{:?}", f.kind).to_lowercase()).collect();
+        kinds.sort();
+        kinds.dedup();
+        return Err(PublishError::Residual { id: case_id, kinds: kinds.join(", ") });
+    }
     let summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
     let supersedes = match latest_own(store, case_id)? {
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),

@@ -1,0 +1,257 @@
+//! Word lists the name detector reasons with. General knowledge of English and of the field,
+//! not examples: function words, common words that start sentences, roles and titles, legal
+//! forms, words that mark an organisation, the field's vocabulary (always kept), and common
+//! given names from many cultures (to find names written in lower case).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+fn set(words: &str) -> HashSet<String> {
+    words.split_whitespace().map(|w| w.to_lowercase()).collect()
+}
+
+/// The field's vocabulary and registry names: never redacted, even when capitalised.
+pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    afrinic apnic arin lacnic ripe ncc jpnic krnic cnnic twnic idnic vnnic irinn nic.br nic.mx nic mexico
+    rir rirs nir nirs lir lirs irr irrs iana icann nro aso asn asns as-set ipv4 ipv6 ip bgp rpki roa roas
+    rov aspa dns rdns reverse whois rdap loa loas noc soc isp isps ixp cdn vpn saas sla tls ssl http https api
+    moa mou nda gdpr pdp aup sow rfc usd eur gbp chf jpy cny brl inr zar aud cad
+    transfer transfers allocation allocations assignment assignments registry registries registration
+    route object objects prefix prefixes appeal appeals arbiter arbitration policy policies
+    internet number numbers resource resources certificate certificates maintainer maintainers
+    hostmaster registrar legacy member members membership board executive committee services
+    inter-rir intra-rir regional europe european africa african asia asia-pacific pacific america americas
+    north south latin caribbean middle east global eu us usa uk
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday
+    ")
+});
+
+/// Words that never belong to a name: determiners, pronouns, prepositions, conjunctions,
+/// auxiliaries and adverbs that start sentences.
+pub static FUNCTION: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    a an the this that these those our ours we us my your their they them it its he she his her him
+    i me you one some any no not all both each every either neither other another such
+    and or but nor so yet for of to in on at by from with without within into onto upon over under
+    after before during since until till while when whenever where wherever why how what which who whom whose
+    if unless although though because as than then there here thus hence however therefore meanwhile
+    also only even still again already just once twice now later soon eventually finally initially
+    about above across against along among around behind below beneath beside besides between beyond
+    despite down except inside near off out outside past per plus regarding through throughout toward towards
+    via versus is are was were be been being am do does did done have has had having will would shall
+    should can could may might must let lets please yes instead otherwise furthermore moreover nevertheless
+    first second third last next previous several many much more most few less least
+    today yesterday tomorrow recently currently meanwhile afterwards subsequently accordingly
+    dear hi hello regards thanks thank kind best sincerely
+    ")
+});
+
+/// Common words that often start a sentence in a case narrative. A capitalised word at the start
+/// of a sentence is kept only if it is a function word, vocabulary, or one of these.
+pub static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    background summary timeline impact outcome context update lessons
+    customer customers client clients server servers staff team engineer engineers user users
+    contact see note notes email emails mail letter letters call calls phone meeting meetings
+    request requests requested response responses reply replies answer decision decisions
+    documents document documentation evidence proof invoice invoices fee fees payment payments
+    contract contracts agreement agreements notice notices ticket tickets case cases issue issues
+    traffic routing routes announcement announcements upstream upstreams peer peers peering transit
+    network networks service outage outages downtime reachability access account accounts portal
+    login password credentials support escalation escalations review reviews audit audits
+    management legal finance billing sales operations counsel lawyer lawyers lawyers' court courts
+    judge judgment lawsuit litigation hearing complaint complaints objection dispute disputes
+    status update updates progress delay delays deadline deadlines weeks months days years hours
+    several nobody nothing everyone everything someone something anyone anything
+    eventually unfortunately fortunately apparently meanwhile despite following according
+    it's we've we're they've they're there's that's what's nothing's
+    new old same different another whole entire total half full partial
+    asked told said wrote sent received replied requested approved rejected denied refused revoked
+    submitted supplied provided filed opened closed reopened escalated appealed resolved withdrawn
+    no yes none both neither only just
+    ")
+});
+
+/// Roles and titles: never part of a name themselves, and what follows them is a name.
+pub static ROLES: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    mr mr. mrs mrs. ms ms. miss dr dr. prof prof. sir madam dame
+    ceo cto cfo coo ciso cio vp svp evp md gm chair chairman chairwoman chairperson president
+    director manager head lead officer founder cofounder co-founder owner partner principal
+    engineer administrator admin architect analyst consultant specialist coordinator assistant
+    counsel attorney lawyer solicitor barrister advocate paralegal notary
+    contact colleague colleagues representative spokesperson agent handler liaison
+    ")
+});
+
+/// Legal forms of companies, lower case, dots and spaces removed ("b.v." → "bv", "sp. z o.o." →
+/// "spzoo"). Matched on normalised token runs.
+pub static LEGAL_FORMS: &[&str] = &[
+    "ltd",
+    "limited",
+    "gmbh",
+    "mbh",
+    "ag",
+    "kg",
+    "gmbhcokg",
+    "ug",
+    "ev",
+    "llc",
+    "llp",
+    "lp",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "plc",
+    "bv",
+    "nv",
+    "vof",
+    "sa",
+    "sas",
+    "sasu",
+    "sarl",
+    "sl",
+    "slu",
+    "srl",
+    "spa",
+    "sapi",
+    "sadecv",
+    "ltda",
+    "eireli",
+    "me",
+    "as",
+    "asa",
+    "aps",
+    "ab",
+    "oy",
+    "oyj",
+    "hf",
+    "ehf",
+    "kft",
+    "zrt",
+    "nyrt",
+    "sro",
+    "as",
+    "doo",
+    "dd",
+    "ad",
+    "ood",
+    "eood",
+    "spzoo",
+    "sp",
+    "sc",
+    "ooo",
+    "zao",
+    "oao",
+    "pao",
+    "tov",
+    "pte",
+    "ptyltd",
+    "pty",
+    "pvt",
+    "pvtltd",
+    "sdn",
+    "sdnbhd",
+    "bhd",
+    "tbk",
+    "pt",
+    "kk",
+    "gk",
+    "yk",
+    "jsc",
+    "ojsc",
+    "cjsc",
+    "jv",
+    "fze",
+    "fzc",
+    "fzco",
+    "fzllc",
+    "wll",
+    "sal",
+    "sae",
+    "cc",
+    "npc",
+    "group",
+    "holding",
+    "holdings",
+];
+
+/// Words that mark a run of capitalised words as an organisation rather than a person.
+pub static ORG_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    networks network net hosting host hosts cloud clouds telecom telecoms telecommunications telco tel
+    communications comms internet online broadband wireless fiber fibre cable datacenter datacenters
+    datacentre datacentres data digital systems solutions technologies technology tech labs lab
+    services service media connect connectivity it ict infrastructure partners associates advocates
+    attorneys solicitors law legal chambers consulting consultants capital ventures industries
+    enterprises international global trading bank university college institute foundation association
+    society council agency authority ministry government municipality hospital school group holdings
+    exchange ix registry isp
+    ")
+});
+
+/// Joining words allowed inside a name ("Carter & Voss", "Bank of Tessera", "van der Berg").
+pub static NAME_JOINERS: LazyLock<HashSet<String>> =
+    LazyLock::new(|| set("& and of de del della der den van von da das do dos du la le al el bin ibn y zu"));
+
+/// Common given names from many cultures, lower case: to find a person written in lower case.
+pub static GIVEN_NAMES: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    set("
+    aaron abdul abdullah abel abigail abraham adam adebayo adele adriana adrian adrien agnes ahmad ahmed aiden
+    aisha akira akosua alan albert alberto alejandro aleksandr aleksandra alessandro alex alexander alexandra
+    alexei alexis alfonso ali alice alicia alina alison amal amanda amara amelia amina amir amit amy ana anand
+    anastasia anders andre andrea andreas andrei andres andrew andrzej angela angelo anika anil anita ann anna
+    anne annika anthony antoine anton antonio anya aram arjun arnav arthur arturo asha ashok astrid aurelien
+    axel ayaan ayesha aylin aziz barbara beatriz ben benjamin bernard bernardo bilal bjorn blessing bogdan
+    boris brandon brian bruno camila camille carl carla carlos carmen carolina caroline catherine cecile cedric
+    celine chandra charles charlotte chen chiara chidi chinedu chioma chloe chris christian christina christine
+    christopher claire clara claudia colin connor cristina daisuke dalia damian dan daniel daniela daniele
+    danielle dario darius david dawit deepak deborah denis dennis derek diana diego dilnoza dimitri dmitri
+    dmitry dominik dong elena eleni elif elizabeth ella emeka emil emily emma emmanuel enrique eric erik
+    ernesto esther ethan eugene eva evelyn fabian fabio farah farid fatima fatma federico felipe felix fernando
+    filip florian francesca francesco francisco francois frank franz freya fumiko gabriel gabriela gareth gary
+    george georgios gerhard giorgio giovanni giulia gonzalo grace gregory guillaume gustavo hana hannah hans
+    haruto hassan hector heidi helen helena henrik henry hiroshi hugo hussein ibrahim ida igor ilya ines ingrid
+    irina isaac isabel isabella ivan jack jacob jakub james jan jana jane janet jasmine javier jean jelena
+    jennifer jens jeremy jessica jin joao joaquin johan johanna john jonas jonathan jorge jose josef joseph
+    joshua juan julia julian juliana julie julien jun jurgen karen karim karin karl kasia katarzyna kate
+    katharina kathryn katja kazuki keisha kemal kenji kevin khalid kim kirill klaus kofi kristina kwame kwabena
+    lars laura lauren leila lena leo leon leonardo liam lin lina linda ling lisa liu lorenzo louis lucas lucia
+    luis luisa lukas luka lukasz mads magnus maja malik manuel marcel marco marcos marek margaret maria mariam
+    mariana marie marina mario mariusz mark marko marta martin martina mary maryam mateo matteo matthew
+    matthias maurice max maxim maximilian mehmet mei melissa mia michael michal michel michelle miguel mihai
+    mika mikhail milan milos ming minh mohamed mohammad mohammed monica mustafa nadia naomi natalia natasha
+    nathan nguyen nicolas nicole niklas nikola nikolai nikos nils nina noah noor nora nour obinna olga oliver
+    olivia omar oscar osman pablo paolo patricia patrick paul paula pavel pedro per peter petra philip
+    philippe pierre pietro piotr pooja priya priyanka rafael rahul raj rajesh ramon rania raphael rashid
+    raul rebecca reza ricardo richard robert roberto rohan roman rosa ruben ruth ryan sakura salma sam samir
+    samuel sandra sara sarah sasha sean sebastian sergei sergey sergio seun shreya simon simone sofia sonia
+    sophie stefan stefano stephanie stephen steven sun sunil susan sven svetlana takeshi tamar tanaka tariq
+    tatiana thabo thomas tim timo timothy tobias tom tomas tomasz tran valentina valeria vanessa vasily
+    vera victor victoria vijay viktor vincent vladimir wei william wojciech xavier xin yan yara yasmin yasmine
+    yegor yuki yuri yusuf zainab zara zhang zheng zoe zoran
+    ")
+});
+
+/// The lower-case form of a word with surrounding punctuation and a possessive removed.
+pub fn bare(word: &str) -> String {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let w = w.strip_suffix("'s").or_else(|| w.strip_suffix("’s")).unwrap_or(w);
+    w.to_lowercase()
+}
+
+/// A legal-form key: lower case, without dots and spaces.
+pub fn legal_key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+pub fn is_legal_form(s: &str) -> bool {
+    let k = legal_key(s);
+    !k.is_empty() && LEGAL_FORMS.contains(&k.as_str())
+}
