@@ -168,6 +168,12 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Redaction throughput (MB/s of narrative text, one core).
+    Redact {
+        /// Megabytes of synthetic narratives to redact.
+        #[arg(long, default_value_t = 8)]
+        mb: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -307,6 +313,14 @@ fn run(cli: Cli) -> Result<()> {
                 redact_cmd::plain(&mut stdin.lock(), &mut out, declared.as_ref())?;
             }
             out.flush()?;
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Redact { mb }) => {
+            let r = lantern_node::bench::redact(mb);
+            println!("text                    {:.1} MiB in {:.0}-byte narratives", r.bytes as f64 / 1048576.0, r.bytes as f64 / (r.narratives_per_sec * r.bytes as f64 / (r.redact_mb_per_sec * 1048576.0)));
+            println!("regex scan (\\d+)        {:>8.1} MB/s   (baseline)", r.regex_scan_mb_per_sec);
+            println!("redaction               {:>8.1} MB/s   ({:.0} narratives/s)", r.redact_mb_per_sec, r.narratives_per_sec);
+            println!("redaction / scan        {:.3}", r.redact_vs_scan);
             Ok(())
         }
         Command::Bench(BenchCmd::Ingest { records, authors, dir, json }) => {

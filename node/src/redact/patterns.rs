@@ -16,46 +16,46 @@ fn re(pattern: &str) -> Regex {
 }
 
 static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}\b"));
-static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)\b(?:(?:https?|ftp|sftp|rsync)://|www\.)[^\s<>"'`]+"#));
+    LazyLock::new(|| re(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}(?-u:\b)"));
+static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)(?-u:\b)(?:(?:https?|ftp|sftp|rsync)://|www\.)[^\s<>"'`]+"#));
 static DOMAIN: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9\-]{1,62}\b"));
-static IPV4: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{1,3}(?:\.\d{1,3}){1,3}(?:\s?/\s?\d{1,2})?\b"));
+    LazyLock::new(|| re(r"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9\-]{1,62}(?-u:\b)"));
+static IPV4: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)\d{1,3}(?:\.\d{1,3}){1,3}(?:\s?/\s?\d{1,2})?(?-u:\b)"));
 static IPV6: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:(?:\d{1,3}\.){3}\d{1,3})?(?:/\d{1,3})?"));
 static ASN: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i:\bautonomous\s+system(?:\s+number)?\s*:?\s*)(?:AS)?\d{1,10}\b|\b(?:AS|ASN|asn|Asn)(?:\s?[-:#]\s?|\s)?\d{1,10}(?:\.\d{1,5})?\b",
+        r"(?i:(?-u:\b)autonomous\s+system(?:\s+number)?\s*:?\s*)(?:AS)?\d{1,10}(?-u:\b)|(?-u:\b)(?:AS|ASN|asn|Asn)(?:\s?[-:#]\s?|\s)?\d{1,10}(?:\.\d{1,5})?(?-u:\b)",
     )
 });
 static AS_SET: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b(?:AS\d+:)?AS-[A-Za-z0-9][A-Za-z0-9_\-]*(?::AS-[A-Za-z0-9_\-]+)*\b"));
+    LazyLock::new(|| re(r"(?-u:\b)(?:AS\d+:)?AS-[A-Za-z0-9][A-Za-z0-9_\-]*(?::AS-[A-Za-z0-9_\-]+)*(?-u:\b)"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:\+|\b00)\d[\d \t().\-/]{5,}\d|\(\d{2,5}\)[ \t]?\d[\d \t.\-]{4,}\d|\b\d{3}[.\-]\d{3}[.\-]\d{4}\b|(?i:\b(?:tel|phone|mobile|mob|fax|cell)\b\.?:?[ \t]*)\d[\d \t().\-/]{5,}\d",
+        r"(?:\+|(?-u:\b)00)\d[\d \t().\-/]{5,}\d|\(\d{2,5}\)[ \t]?\d[\d \t.\-]{4,}\d|(?-u:\b)\d{3}[.\-]\d{3}[.\-]\d{4}(?-u:\b)|(?i:(?-u:\b)(?:tel|phone|mobile|mob|fax|cell)(?-u:\b)\.?:?[ \t]*)\d[\d \t().\-/]{5,}\d",
     )
 });
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(?:ORG|org)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b|\b[A-Z][A-Z0-9]{1,20}(?:-[A-Z0-9]{1,20})*-(?:RIPE|ARIN|AP|APNIC|AFRINIC|LACNIC|JPNIC|KRNIC|TWNIC|CNNIC|MNT|NICBR|BR|JP|KR|TW|CN|ID|IN)\b|\bMNT-[A-Za-z0-9\-]+\b",
+        r"(?-u:\b)(?:ORG|org)-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*(?-u:\b)|(?-u:\b)[A-Z][A-Z0-9]{1,20}(?:-[A-Z0-9]{1,20})*-(?:RIPE|ARIN|AP|APNIC|AFRINIC|LACNIC|JPNIC|KRNIC|TWNIC|CNNIC|MNT|NICBR|BR|JP|KR|TW|CN|ID|IN)(?-u:\b)|(?-u:\b)MNT-[A-Za-z0-9\-]+(?-u:\b)",
     )
 });
 static TICKET: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i:\b(?:ticket|case|reference|ref|request|incident|complaint|dispute|claim|docket|file)(?:\s+(?:no|number|id|ref))?\.?\s*[:#]?\s*)[A-Za-z]{0,8}[-#]?\d[A-Za-z0-9\-/]{2,}|\b[A-Z][A-Za-z]{1,10}#\s?[A-Za-z0-9][A-Za-z0-9\-]{2,}|#\s?[A-Za-z0-9][A-Za-z0-9_\-]{2,}|\b[A-Z]{2,10}(?:-[A-Z]{2,10})?-\d{3,}(?:-\d+)*\b|\b\d{5,}\b",
+        r"(?i:(?-u:\b)(?:ticket|case|reference|ref|request|incident|complaint|dispute|claim|docket|file)(?:\s+(?:no|number|id|ref))?\.?\s*[:#]?\s*)[A-Za-z]{0,8}[-#]?\d[A-Za-z0-9\-/]{2,}|(?-u:\b)[A-Z][A-Za-z]{1,10}#\s?[A-Za-z0-9][A-Za-z0-9\-]{2,}|#\s?[A-Za-z0-9][A-Za-z0-9_\-]{2,}|(?-u:\b)[A-Z]{2,10}(?:-[A-Z]{2,10})?-\d{3,}(?:-\d+)*(?-u:\b)|(?-u:\b)\d{5,}(?-u:\b)",
     )
 });
 
 const MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 static DATE_DMY: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s\-]+({MONTHS})\.?(?:,?[\s\-]+(\d{{4}}))?\b"))
+    re(&format!(r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s\-]+({MONTHS})\.?(?:,?[\s\-]+(\d{{4}}))?(?-u:\b)"))
 });
 static DATE_MDY: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"(?i)\b({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}})\b)?")));
+    LazyLock::new(|| re(&format!(r"(?i)(?-u:\b)({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?")));
 static DATE_ISO: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+\-]\d{2}:?\d{2})?)?\b")
+    re(r"(?-u:\b)(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+\-]\d{2}:?\d{2})?)?(?-u:\b)")
 });
-static DATE_NUMERIC: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b"));
+static DATE_NUMERIC: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?-u:\b)"));
 
 /// Top-level domains recognised: every two-letter country code plus the common generic ones.
 fn is_tld(tld: &str) -> bool {
