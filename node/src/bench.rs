@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::store::Store;
 
 /// Records handed to the store at once, as a catch-up would.
-const INGEST_CHUNK: usize = 8192;
+const INGEST_CHUNK: usize = 16_384;
 
 #[derive(Debug, Serialize)]
 pub struct IngestReport {

@@ -317,9 +317,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCmd::Redact { mb }) => {
             let r = lantern_node::bench::redact(mb);
-            println!("text                    {:.1} MiB in {:.0}-byte narratives", r.bytes as f64 / 1048576.0, r.bytes as f64 / (r.narratives_per_sec * r.bytes as f64 / (r.redact_mb_per_sec * 1048576.0)));
+            println!(
+                "text                    {:.1} MiB in {:.0}-byte narratives",
+                r.bytes as f64 / 1048576.0,
+                r.bytes as f64 / (r.narratives_per_sec * r.bytes as f64 / (r.redact_mb_per_sec * 1048576.0))
+            );
             println!("regex scan (\\d+)        {:>8.1} MB/s   (baseline)", r.regex_scan_mb_per_sec);
-            println!("redaction               {:>8.1} MB/s   ({:.0} narratives/s)", r.redact_mb_per_sec, r.narratives_per_sec);
+            println!(
+                "redaction               {:>8.1} MB/s   ({:.0} narratives/s)",
+                r.redact_mb_per_sec, r.narratives_per_sec
+            );
             println!("redaction / scan        {:.3}", r.redact_vs_scan);
             Ok(())
         }

@@ -15,8 +15,9 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("valid built-in pattern")
 }
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}(?-u:\b)"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}(?-u:\b)")
+});
 static URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)(?-u:\b)(?:(?:https?|ftp|sftp|rsync)://|www\.)[^\s<>"'`]+"#));
 static DOMAIN: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9\-]{1,62}(?-u:\b)"));
@@ -48,14 +49,20 @@ static TICKET: LazyLock<Regex> = LazyLock::new(|| {
 
 const MONTHS: &str = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?";
 static DATE_DMY: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s\-]+({MONTHS})\.?(?:,?[\s\-]+(\d{{4}}))?(?-u:\b)"))
+    re(&format!(
+        r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?[\s\-]+({MONTHS})\.?(?:,?[\s\-]+(\d{{4}}))?(?-u:\b)"
+    ))
 });
-static DATE_MDY: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r"(?i)(?-u:\b)({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?")));
+static DATE_MDY: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(r"(?i)(?-u:\b)({MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s+(\d{{4}})(?-u:\b))?"))
+});
 static DATE_ISO: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?-u:\b)(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+\-]\d{2}:?\d{2})?)?(?-u:\b)")
+    re(
+        r"(?-u:\b)(\d{4})[\-/.](\d{1,2})[\-/.](\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:Z|[+\-]\d{2}:?\d{2})?)?(?-u:\b)",
+    )
 });
-static DATE_NUMERIC: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u:\b)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?-u:\b)"));
+static DATE_NUMERIC: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})(?-u:\b)"));
 
 /// Top-level domains recognised: every two-letter country code plus the common generic ones.
 fn is_tld(tld: &str) -> bool {

@@ -23,14 +23,6 @@ pub fn author_of_key(k: &[u8]) -> MemberKey {
     MemberKey(k[..32].try_into().expect("author-keyed entries start with 32 bytes"))
 }
 
-pub fn seq_of_author_key(k: &[u8]) -> u64 {
-    u64::from_be_bytes(k[32..40].try_into().expect("author-keyed entries hold a sequence"))
-}
-
-pub fn id_of_author_key(k: &[u8]) -> RecordId {
-    RecordId(k[40..72].try_into().expect("author-keyed entries end with an id"))
-}
-
 /// `a(32) ‖ b(32)`.
 pub fn pair(a: &MemberKey, b: &MemberKey) -> [u8; 64] {
     let mut k = [0u8; 64];

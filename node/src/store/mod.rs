@@ -4,25 +4,30 @@
 //! - `cases`: the member's private cases, full detail (`case id` → JSON). Never leaves the node.
 //! - `case_refs`: private case id → the random [`CaseRef`] its published versions share.
 //! - `published`: private case id ‖ own sequence → record id: what this member published, per case.
-//! - `records`: record id → exact signed bytes. Only verified records ever get here.
-//! - `by_author`: author ‖ sequence ‖ id → (): chains, gaps and equivocation are prefix scans.
-//! - `arrival`: the arrival log, one entry per write batch: batch number → record count after the
-//!   batch ‖ the batch's record ids. Listing, paging and export in arrival order, and the record
-//!   count, cost one entry per batch instead of one per record.
+//! - `blocks`: the arrival log. Verified records' exact signed bytes, packed up to 64 to a block
+//!   (`blocks.rs`); listing, paging and export read it in order. Only verified records get here.
+//! - `records`: record id → (block, index): every verified record by id.
+//! - `chains`: author ‖ batch → that author's (sequence, id) pairs written in one batch: chains,
+//!   gaps and equivocation are prefix scans (`chains.rs`).
 //! - `equivocations`: author ‖ sequence ‖ id → (): every record of a conflicting pair, kept as evidence.
 //! - `vouches`: target ‖ voucher → latest (sequence, kind) of the voucher's vouch or withdrawal.
 //! - `revocations`: revoked key → record id.
 //! - `bindings`: node transport key → member key that declared it.
 //! - `peers`: reserved for the network layer (known peers and addresses).
-//! - `meta`: the federation id the store belongs to.
+//! - `meta`: the federation id the store belongs to, the private-case counter.
+//!
+//! A bulk ingest writes one `records` entry per record and one `blocks` and `chains` entry per
+//! block: sled's per-insert cost, not verification, bounds ingest (docs/benchmarks.md).
 //!
 //! One writer at a time (a mutex), so duplicate and equivocation checks see a stable state; all
-//! index updates of a batch commit in one sled transaction, and every acknowledged write has been
+//! entries of a batch commit in one sled transaction, and every acknowledged write has been
 //! flushed to disk.
 
+mod blocks;
+mod chains;
 mod keys;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +41,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use thiserror::Error;
 
 use crate::case::PrivateCase;
+use chains::SeqSet;
 use keys::*;
 
 #[derive(Debug, Error)]
@@ -104,62 +110,60 @@ pub struct Store {
     cases: sled::Tree,
     case_refs: sled::Tree,
     published: sled::Tree,
+    blocks: sled::Tree,
     records: sled::Tree,
-    by_author: sled::Tree,
-    arrival: sled::Tree,
+    chains: sled::Tree,
     equivocations: sled::Tree,
     vouches: sled::Tree,
     revocations: sled::Tree,
     bindings: sled::Tree,
     meta: sled::Tree,
     ctx: VerifyContext,
-    writer: Mutex<()>,
-    /// Next arrival-log batch number; only advanced under `writer`.
-    next_batch: AtomicU64,
+    writer: Mutex<Writer>,
     /// Records held; only changed under `writer`.
     count: AtomicU64,
 }
 
-/// Entries of one record for each index, computed before the transaction.
-struct Planned {
-    record: VerifiedRecord,
-    equivocation: Vec<RecordId>,
+/// State only the writer touches.
+struct Writer {
+    next_block: u64,
+    /// Sequences held per author, loaded on first touch.
+    held: HashMap<MemberKey, SeqSet>,
 }
 
-/// Most record ids one arrival-log entry holds; arrival numbers are `batch << 16 | index`.
-const LOG_ENTRY_IDS: usize = 1 << 14;
-const LOG_SHIFT: u32 = 16;
-
-/// Records verified in one step of a pipelined batch ingest.
-const PIPELINE_CHUNK: usize = 2048;
+/// Records verified at once in a batch ingest.
+const VERIFY_CHUNK: usize = 4096;
+/// Most records the writer stores in one transaction.
+const WRITE_BATCH: usize = 16_384;
 
 impl Store {
     /// Opens (or creates) the store in `dir` for the federation of `manifest`.
     pub fn open(dir: &Path, manifest: &Manifest) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).open()?;
+        let db =
+            sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput).open()?;
         let tree = |name: &str| db.open_tree(name);
+        let blocks = tree("blocks")?;
+        let (next_block, count) = match blocks.last()? {
+            Some((k, v)) => (be_u64(&k)? + 1, blocks::count_after(&v).ok_or_else(|| corrupt("blocks", "header"))?),
+            None => (1, 0),
+        };
         let store = Store {
             cases: tree("cases")?,
             case_refs: tree("case_refs")?,
             published: tree("published")?,
+            blocks,
             records: tree("records")?,
-            by_author: tree("by_author")?,
-            arrival: tree("arrival")?,
+            chains: tree("chains")?,
             equivocations: tree("equivocations")?,
             vouches: tree("vouches")?,
             revocations: tree("revocations")?,
             bindings: tree("bindings")?,
             meta: tree("meta")?,
             ctx: VerifyContext::for_manifest(manifest),
-            writer: Mutex::new(()),
-            next_batch: AtomicU64::new(1),
-            count: AtomicU64::new(0),
+            writer: Mutex::new(Writer { next_block, held: HashMap::new() }),
+            count: AtomicU64::new(count),
             db,
         };
-        if let Some((k, v)) = store.arrival.last()? {
-            store.next_batch.store(be_u64(&k)? + 1, Ordering::SeqCst);
-            store.count.store(be_u64(v.get(..8).unwrap_or_default())?, Ordering::SeqCst);
-        }
         // Trees the network layer fills; opened here so the layout lives in one place.
         store.db.open_tree("peers")?;
         let given = manifest.id();
@@ -180,6 +184,10 @@ impl Store {
         &self.ctx
     }
 
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Verifies and stores one record (from a peer, an import, anywhere).
     pub fn ingest(&self, bytes: &[u8]) -> Result<Ingested, StoreError> {
         let record = signed::verify(bytes, &self.ctx)?;
@@ -187,44 +195,71 @@ impl Store {
     }
 
     /// Verifies many records in parallel batches and stores the valid ones; returns one result per
-    /// input, in order. Verification of the next chunk overlaps the storing of the current one.
+    /// input, in order. Verification (on all cores) and storing (one writer thread) run at once:
+    /// verified chunks reach the writer through a bounded channel, and the writer stores whatever
+    /// has arrived in one transaction.
     pub fn ingest_batch<B: AsRef<[u8]> + Sync>(
         &self,
         records: &[B],
     ) -> Result<Vec<Result<Ingested, RecordError>>, StoreError> {
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::with_capacity(records.len());
-        let mut chunks = records.chunks(PIPELINE_CHUNK);
-        let mut verified = chunks.next().map(|c| signed::verify_batch(c, &self.ctx));
-        while let Some(current) = verified.take() {
-            let next = chunks.next();
-            let (stored, next_verified) = rayon::join(
-                || {
-                    let good: Vec<VerifiedRecord> = current.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
-                    self.write_locked(good)
-                },
-                || next.map(|c| signed::verify_batch(c, &self.ctx)),
-            );
-            let mut stored = stored?.into_iter();
-            out.extend(current.into_iter().map(|r| r.map(|_| stored.next().expect("one outcome per verified record"))));
-            verified = next_verified;
-        }
+        let mut guard = self.lock_writer();
+        let writer: &mut Writer = &mut guard;
+        let mut slots: Vec<Result<(), RecordError>> = Vec::with_capacity(records.len());
+        let stored = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<VerifiedRecord>>(4);
+            let handle = scope.spawn(move || -> Result<Vec<Ingested>, StoreError> {
+                let mut outcomes = Vec::new();
+                while let Ok(mut batch) = rx.recv() {
+                    while batch.len() < WRITE_BATCH
+                        && let Ok(more) = rx.try_recv()
+                    {
+                        batch.extend(more);
+                    }
+                    outcomes.extend(self.write_locked(writer, batch)?);
+                }
+                Ok(outcomes)
+            });
+            for chunk in records.chunks(VERIFY_CHUNK) {
+                let mut good = Vec::with_capacity(chunk.len());
+                for r in signed::verify_batch(chunk, &self.ctx) {
+                    slots.push(r.map(|v| good.push(v)));
+                }
+                if tx.send(good).is_err() {
+                    break; // the writer failed; its error is returned below
+                }
+            }
+            drop(tx);
+            handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
         self.db.flush()?;
-        Ok(out)
+        let mut stored = stored.into_iter();
+        Ok(slots.into_iter().map(|r| r.map(|()| stored.next().expect("one outcome per verified record"))).collect())
     }
 
     /// Stores records that have been verified; flushes before returning.
     pub fn ingest_verified(&self, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let outcomes = self.write_locked(records)?;
+        let mut writer = self.lock_writer();
+        let outcomes = self.write_locked(&mut writer, records)?;
         self.db.flush()?;
         Ok(outcomes)
     }
 
+    /// The sequences held for `author`, loading them on first use.
+    fn held<'w>(&self, writer: &'w mut Writer, author: &MemberKey) -> Result<&'w mut SeqSet, StoreError> {
+        if !writer.held.contains_key(author) {
+            let mut set = SeqSet::default();
+            for (seq, _) in self.chain(author)? {
+                set.insert(seq);
+            }
+            writer.held.insert(*author, set);
+        }
+        Ok(writer.held.get_mut(author).expect("just inserted"))
+    }
+
     /// The write path; the caller holds `writer`.
-    fn write_locked(&self, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
+    fn write_locked(&self, writer: &mut Writer, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
         let mut outcomes = Vec::with_capacity(records.len());
-        let mut plan: Vec<Planned> = Vec::new();
+        let mut plan: Vec<(VerifiedRecord, Vec<RecordId>)> = Vec::new();
         let mut seen: HashSet<RecordId> = HashSet::new();
         // (author, sequence) -> ids planned in this batch, so in-batch conflicts are seen too.
         let mut pending: BTreeMap<(MemberKey, u64), Vec<RecordId>> = BTreeMap::new();
@@ -235,16 +270,17 @@ impl Store {
                 outcomes.push(Ingested::Duplicate { id });
                 continue;
             }
-            let (at_seq, below) = self.around(&author, seq)?;
-            if at_seq.contains(&id) {
+            let held = self.held(writer, &author)?;
+            let mut conflicting = if held.contains(seq) { self.ids_at(&author, seq)? } else { Vec::new() };
+            if conflicting.contains(&id) {
                 outcomes.push(Ingested::Duplicate { id });
                 continue;
             }
-            let mut conflicting = at_seq;
             conflicting.extend(pending.get(&(author, seq)).into_iter().flatten().copied());
             let outcome = if conflicting.is_empty() {
+                let held_below = self.held(writer, &author)?.highest_below(seq);
                 let pending_below = pending.range((author, 0)..(author, seq)).next_back().map(|((_, s), _)| *s);
-                let highest = below.max(pending_below).unwrap_or(0);
+                let highest = held_below.max(pending_below).unwrap_or(0);
                 let gap = (highest + 1 < seq).then_some(Gap { author, from: highest + 1, to: seq - 1 });
                 Ingested::Stored { id, gap }
             } else {
@@ -253,102 +289,109 @@ impl Store {
             outcomes.push(outcome);
             seen.insert(id);
             pending.entry((author, seq)).or_default().push(id);
-            plan.push(Planned { record, equivocation: conflicting });
+            plan.push((record, conflicting));
         }
-        let count = self.count.load(Ordering::SeqCst) + plan.len() as u64;
-        let first_batch = self.next_batch.load(Ordering::SeqCst);
-        let log: Vec<(u64, Vec<u8>)> = plan
-            .chunks(LOG_ENTRY_IDS)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let mut value = count.to_be_bytes().to_vec();
-                for p in chunk {
-                    value.extend_from_slice(p.record.id().as_bytes());
-                }
-                (first_batch + i as u64, value)
-            })
-            .collect();
         if plan.is_empty() {
             return Ok(outcomes);
         }
 
+        let count = self.count.load(Ordering::SeqCst) + plan.len() as u64;
+        let bytes: Vec<&[u8]> = plan.iter().map(|(r, _)| r.bytes()).collect();
+        let mut block_values: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut locations: Vec<(RecordId, [u8; 10])> = Vec::with_capacity(plan.len());
+        let mut chain_entries: BTreeMap<(MemberKey, u64), Vec<(u64, RecordId)>> = BTreeMap::new();
+        let mut at = 0;
+        let parts = blocks::split(&bytes);
+        let last_part = parts.len() - 1;
+        for (n, part) in parts.into_iter().enumerate() {
+            let block = writer.next_block + n as u64;
+            // Every block carries the count as of the end of its batch; the last one is read at open.
+            let written = if n == last_part { count } else { count - (plan.len() - at - part.len()) as u64 };
+            block_values.push((block, blocks::encode(written, part)));
+            for index in 0..part.len() {
+                let (record, _) = &plan[at + index];
+                let mut loc = [0u8; 10];
+                loc[..8].copy_from_slice(&block.to_be_bytes());
+                loc[8..].copy_from_slice(&(index as u16).to_be_bytes());
+                locations.push((record.id(), loc));
+                // Keyed by the batch's first block: one entry per author and batch.
+                chain_entries
+                    .entry((record.author(), writer.next_block))
+                    .or_default()
+                    .push((record.sequence(), record.id()));
+            }
+            at += part.len();
+        }
+
         (
+            &self.blocks,
             &self.records,
-            &self.by_author,
-            &self.arrival,
+            &self.chains,
             &self.equivocations,
             &self.vouches,
             &self.revocations,
             &self.bindings,
         )
-            .transaction(|(records, by_author, arrival, equivocations, vouches, revocations, bindings)| {
-                for p in &plan {
-                    let (id, env) = (p.record.id(), p.record.envelope());
-                    records.insert(id.as_bytes(), p.record.bytes())?;
-                    by_author.insert(&author_seq_id(&env.author, env.sequence, &id)[..], &[][..])?;
-                    if !p.equivocation.is_empty() {
-                        for other in p.equivocation.iter().chain([&id]) {
+            .transaction(
+                |(blocks_t, records_t, chains_t, equivocations, vouches, revocations, bindings)| {
+                    for (block, value) in &block_values {
+                        blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
+                    }
+                    for (id, loc) in &locations {
+                        records_t.insert(id.as_bytes(), &loc[..])?;
+                    }
+                    for ((author, block), entries) in &chain_entries {
+                        let mut key = author.as_bytes().to_vec();
+                        key.extend_from_slice(&block.to_be_bytes());
+                        chains_t.insert(key, chains::encode_entries(entries))?;
+                    }
+                    for (record, conflicting) in &plan {
+                        let (id, env) = (record.id(), record.envelope());
+                        for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
                             equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
                         }
-                    }
-                    match &env.body {
-                        Body::Vouch(v) | Body::VouchWithdrawal(v) => {
-                            let key = pair(&v.member, &env.author);
-                            let newer = match vouches.get(key)? {
-                                Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
-                                None => true,
-                            };
-                            if newer {
-                                let vouching = matches!(env.body, Body::Vouch(_));
-                                vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                        match &env.body {
+                            Body::Vouch(v) | Body::VouchWithdrawal(v) => {
+                                let key = pair(&v.member, &env.author);
+                                let newer = match vouches.get(key)? {
+                                    Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
+                                    None => true,
+                                };
+                                if newer {
+                                    let vouching = matches!(env.body, Body::Vouch(_));
+                                    vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                                }
                             }
+                            Body::KeyRevocation(r) => {
+                                revocations.insert(r.key.as_bytes(), id.as_bytes())?;
+                            }
+                            Body::NodeBinding(b) => {
+                                bindings.insert(&b.node_key[..], env.author.as_bytes())?;
+                            }
+                            Body::Summary(_) | Body::Retraction(_) => {}
                         }
-                        Body::KeyRevocation(r) => {
-                            revocations.insert(r.key.as_bytes(), id.as_bytes())?;
-                        }
-                        Body::NodeBinding(b) => {
-                            bindings.insert(&b.node_key[..], env.author.as_bytes())?;
-                        }
-                        Body::Summary(_) | Body::Retraction(_) => {}
                     }
-                }
-                for (batch, value) in &log {
-                    arrival.insert(&batch.to_be_bytes()[..], &value[..])?;
-                }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })?;
-        self.next_batch.store(first_batch + log.len() as u64, Ordering::SeqCst);
+                    Ok::<(), ConflictableTransactionError<StoreError>>(())
+                },
+            )?;
+        writer.next_block += block_values.len() as u64;
+        for (record, _) in &plan {
+            self.held(writer, &record.author())?.insert(record.sequence());
+        }
         self.count.store(count, Ordering::SeqCst);
         Ok(outcomes)
     }
 
     /// Ids stored for one (author, sequence): more than one means equivocation.
     pub fn ids_at(&self, author: &MemberKey, seq: u64) -> Result<Vec<RecordId>, StoreError> {
-        self.by_author.scan_prefix(author_seq(author, seq)).keys().map(|k| Ok(id_of_author_key(&k?))).collect()
-    }
-
-    /// One reverse scan of an author's chain from `seq` down: the ids stored at `seq`, and the
-    /// highest sequence stored below it.
-    fn around(&self, author: &MemberKey, seq: u64) -> Result<(Vec<RecordId>, Option<u64>), StoreError> {
-        let low = author_seq(author, 0);
-        let high = author_seq_id(author, seq, &RecordId([0xff; 32]));
-        let mut at_seq = Vec::new();
-        for key in self.by_author.range(&low[..]..=&high[..]).keys().rev() {
-            let key = key?;
-            match seq_of_author_key(&key) {
-                s if s == seq => at_seq.push(id_of_author_key(&key)),
-                below => return Ok((at_seq, Some(below))),
-            }
-        }
-        Ok((at_seq, None))
+        Ok(self.chain(author)?.into_iter().filter(|(s, _)| *s == seq).map(|(_, id)| id).collect())
     }
 
     /// Every gap in an author's chain, up to the highest sequence held.
     pub fn gaps(&self, author: &MemberKey) -> Result<Vec<Gap>, StoreError> {
         let mut gaps = Vec::new();
         let mut expected = 1;
-        for key in self.by_author.scan_prefix(author.as_bytes()).keys() {
-            let seq = seq_of_author_key(&key?);
+        for (seq, _) in self.chain(author)? {
             if seq > expected {
                 gaps.push(Gap { author: *author, from: expected, to: seq - 1 });
             }
@@ -373,20 +416,25 @@ impl Store {
         Ok(self.equivocations.scan_prefix(author.as_bytes()).next().transpose()?.is_some())
     }
 
-    /// The (sequence, id) chain of one author, ascending.
+    /// The (sequence, id) chain of one author, ascending (equivocating pairs side by side).
     pub fn chain(&self, author: &MemberKey) -> Result<Vec<(u64, RecordId)>, StoreError> {
-        self.by_author
-            .scan_prefix(author.as_bytes())
-            .keys()
-            .map(|k| {
-                let k = k?;
-                Ok((seq_of_author_key(&k), id_of_author_key(&k)))
-            })
-            .collect()
+        let mut out = Vec::new();
+        for value in self.chains.scan_prefix(author.as_bytes()).values() {
+            out.extend(chains::decode_entries(&value?));
+        }
+        out.sort();
+        Ok(out)
     }
 
     pub fn record_bytes(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.records.get(id.as_bytes())?.map(|v| v.to_vec()))
+        let Some(loc) = self.records.get(id.as_bytes())? else { return Ok(None) };
+        let block_no = be_u64(loc.get(..8).unwrap_or_default())?;
+        let index = u16::from_be_bytes(
+            loc.get(8..10).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("records", "location"))?,
+        );
+        let block = self.blocks.get(block_no.to_be_bytes())?.ok_or_else(|| corrupt("blocks", "missing block"))?;
+        let bytes = blocks::record(&block, index.into()).ok_or_else(|| corrupt("blocks", "record"))?;
+        Ok(Some(bytes.to_vec()))
     }
 
     pub fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
@@ -399,24 +447,24 @@ impl Store {
 
     /// Records in arrival order, after arrival number `after`, at most `limit`.
     pub fn records_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
-        let (start_batch, skip) = match after {
-            Some(a) => (a >> LOG_SHIFT, (a & ((1 << LOG_SHIFT) - 1)) as usize + 1),
+        let index_mask = (1u64 << blocks::INDEX_BITS) - 1;
+        let (start_block, skip) = match after {
+            Some(a) => (a >> blocks::INDEX_BITS, (a & index_mask) as usize + 1),
             None => (0, 0),
         };
         let mut out = Vec::new();
-        for entry in self.arrival.range(start_batch.to_be_bytes()..) {
+        for entry in self.blocks.range(start_block.to_be_bytes()..) {
             let (k, v) = entry?;
-            let batch = be_u64(&k)?;
-            let ids = v.get(8..).ok_or_else(|| corrupt("arrival", "entry"))?;
-            let first = if batch == start_batch { skip } else { 0 };
-            for (index, raw) in ids.chunks_exact(32).enumerate().skip(first) {
+            let block = be_u64(&k)?;
+            let first = if block == start_block { skip } else { 0 };
+            let records = blocks::records(&v).ok_or_else(|| corrupt("blocks", "block"))?;
+            for (index, bytes) in records.into_iter().enumerate().skip(first) {
                 if out.len() == limit {
                     return Ok(out);
                 }
-                let id = RecordId::from_slice(raw).ok_or_else(|| corrupt("arrival", "id"))?;
-                let bytes = self.record_bytes(&id)?.ok_or_else(|| corrupt("records", "logged record missing"))?;
-                let envelope = open_stored(&bytes).map_err(|e| corrupt("records", &e.to_string()))?;
-                out.push(StoredRecord { id, arrival: batch << LOG_SHIFT | index as u64, bytes, envelope });
+                let envelope = open_stored(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
+                let arrival = block << blocks::INDEX_BITS | index as u64;
+                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), envelope });
             }
         }
         Ok(out)
@@ -458,15 +506,9 @@ impl Store {
         body: Body,
         case: Option<u64>,
     ) -> Result<VerifiedRecord, StoreError> {
-        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.lock_writer();
         let author = signed::member_key(key);
-        let last = self
-            .by_author
-            .scan_prefix(author.as_bytes())
-            .keys()
-            .next_back()
-            .transpose()?
-            .map(|k| (seq_of_author_key(&k), id_of_author_key(&k)));
+        let last = self.chain(&author)?.pop();
         let envelope = Envelope {
             format: lantern_protocol::WIRE_FORMAT,
             federation: self.ctx.federation,
@@ -477,7 +519,7 @@ impl Store {
             body,
         };
         let record = signed::sign(&envelope, key, &self.ctx)?;
-        self.write_locked(vec![record.clone()])?;
+        self.write_locked(&mut writer, vec![record.clone()])?;
         if let Some(case_id) = case {
             let mut key = case_id.to_be_bytes().to_vec();
             key.extend_from_slice(&envelope.sequence.to_be_bytes());
