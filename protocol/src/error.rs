@@ -62,6 +62,8 @@ pub enum RecordError {
     WrongFederation { expected: String, got: String },
     #[error("invalid record: {0}")]
     Invalid(#[from] ValidationError),
+    #[error("author {0} is not a current member of the federation")]
+    NotMember(String),
 }
 
 impl RecordError {
@@ -78,6 +80,7 @@ impl RecordError {
             RecordError::BadSignature => "bad_signature",
             RecordError::WrongFederation { .. } => "wrong_federation",
             RecordError::Invalid(_) => "invalid",
+            RecordError::NotMember(_) => "not_member",
         }
     }
 }

@@ -36,3 +36,197 @@ pub fn fails(out: Output) -> String {
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
+
+pub mod net {
+    //! In-process federations of real nodes: real swarms on loopback, real sled stores in
+    //! temporary directories.
+
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use ed25519_dalek::SigningKey;
+    use lantern_node::federation::Federation;
+    use lantern_node::network::{self, Client, NetworkConfig};
+    use lantern_node::store::Store;
+    use lantern_protocol::record::{Body, SummaryBody};
+    use lantern_protocol::sample::{self, Rng};
+    use lantern_protocol::{CaseRef, Manifest, MemberKey, Policy, RecordId, VerifiedRecord, signed};
+    use libp2p::Multiaddr;
+    use libp2p::identity::Keypair;
+
+    /// Waits until `check` holds, polling, and fails the test at the deadline.
+    pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let end = Instant::now() + deadline;
+        while !check().await {
+            assert!(Instant::now() < end, "timed out waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn member_key(n: u64) -> SigningKey {
+        SigningKey::from_bytes(&Rng::new(n).bytes())
+    }
+
+    /// A manifest with the first `founders` of `member_key(0..)` as founders.
+    pub fn manifest(founders: u64) -> Manifest {
+        Manifest::new(
+            "test federation",
+            "2026-01".parse().expect("month"),
+            (0..founders).map(|n| signed::member_key(&member_key(n))).collect(),
+            Policy::default(),
+        )
+    }
+
+    /// One node: its data on disk, its federation view, and its running network (when up).
+    pub struct TestNode {
+        pub dir: tempfile::TempDir,
+        pub manifest: Manifest,
+        pub key: SigningKey,
+        pub node_key: Keypair,
+        federation: Option<Arc<Federation>>,
+        pub client: Option<Client>,
+        pub address: Option<Multiaddr>,
+        pub events: Option<tokio::sync::mpsc::Receiver<network::NetworkEvent>>,
+        task: Option<tokio::task::JoinHandle<()>>,
+    }
+
+    impl TestNode {
+        pub fn new(manifest: &Manifest, member: u64) -> Self {
+            // Logs for debugging a failing test: RUST_LOG=lantern_node=debug.
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Store::open(&dir.path().join("store"), manifest).expect("store opens");
+            let key = member_key(member);
+            let federation = Arc::new(Federation::new(store, manifest.clone(), key.clone()).expect("federation"));
+            TestNode {
+                dir,
+                manifest: manifest.clone(),
+                key,
+                node_key: Keypair::generate_ed25519(),
+                federation: Some(federation),
+                client: None,
+                address: None,
+                events: None,
+                task: None,
+            }
+        }
+
+        pub fn federation(&self) -> &Arc<Federation> {
+            self.federation.as_ref().expect("store is open")
+        }
+
+        pub fn member(&self) -> MemberKey {
+            signed::member_key(&self.key)
+        }
+
+        pub fn client(&self) -> &Client {
+            self.client.as_ref().expect("node is running")
+        }
+
+        /// Starts the network, listening on a free loopback port, dialling `bootstrap`.
+        pub async fn start(&mut self, bootstrap: Vec<Multiaddr>) {
+            let config = NetworkConfig {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
+                bootstrap,
+                sync_interval: Duration::from_millis(500),
+                ..NetworkConfig::default()
+            };
+            let (client, mut events, task) =
+                network::spawn(self.federation().clone(), self.node_key.clone(), config).expect("network starts");
+            let address = loop {
+                match events.recv().await.expect("network runs") {
+                    network::NetworkEvent::Listening { address } => break address,
+                    _ => continue,
+                }
+            };
+            // Events nobody reads are dropped by the task once the channel is full.
+            self.events = Some(events);
+            self.address = Some(address);
+            self.client = Some(client);
+            self.task = Some(task);
+        }
+
+        /// Waits for a network event matching `wanted`, skipping others, until `deadline`.
+        pub async fn wait_event(
+            &mut self,
+            what: &str,
+            deadline: Duration,
+            wanted: impl Fn(&network::NetworkEvent) -> bool,
+        ) {
+            let events = self.events.as_mut().expect("node is running");
+            let found = tokio::time::timeout(deadline, async {
+                while let Some(event) = events.recv().await {
+                    if wanted(&event) {
+                        return true;
+                    }
+                }
+                false
+            })
+            .await;
+            assert_eq!(found, Ok(true), "no event: {what}");
+        }
+
+        /// Stops the network and closes the store, keeping the data dir.
+        pub async fn stop(&mut self) {
+            if let Some(client) = self.client.take() {
+                client.shutdown().await.expect("shutdown");
+            }
+            if let Some(task) = self.task.take() {
+                task.await.expect("task ends");
+            }
+            self.address = None;
+            self.events = None;
+        }
+
+        /// Reopens the store after [`Self::stop`].
+        pub fn reopen(&mut self) {
+            // Release the old store (and its lock) before opening it again.
+            let old = self.federation.take().expect("store was open");
+            assert_eq!(Arc::strong_count(&old), 1, "the network still holds the store");
+            drop(old);
+            let store = Store::open(&self.dir.path().join("store"), &self.manifest).expect("store reopens");
+            self.federation =
+                Some(Arc::new(Federation::new(store, self.manifest.clone(), self.key.clone()).expect("federation")));
+        }
+
+        /// Signs a new synthetic case summary as this member, stores it and gossips it.
+        pub async fn publish_summary(&self, seed: u64) -> VerifiedRecord {
+            let record = self.append_summary(seed);
+            self.client().publish(record.bytes().to_vec()).await.expect("publish");
+            record
+        }
+
+        /// Signs and stores a new synthetic case summary, without gossip.
+        pub fn append_summary(&self, seed: u64) -> VerifiedRecord {
+            let mut rng = Rng::new(seed);
+            let summary = sample::summary(&mut rng, "2024-01".parse().expect("month"), 24);
+            let body = Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary });
+            self.federation().append(body).expect("append")
+        }
+
+        pub fn holds(&self, id: &RecordId) -> bool {
+            self.federation().store().contains(id).expect("store readable")
+        }
+
+        /// A digest of every record id held.
+        pub fn digest(&self) -> (usize, [u8; 32]) {
+            let mut ids: Vec<RecordId> = self.federation().store().record_ids().map(|r| r.expect("id")).collect();
+            ids.sort();
+            let all: Vec<u8> = ids.iter().flat_map(|id| id.0).collect();
+            (ids.len(), RecordId::of(&all).0)
+        }
+
+        /// Members this node's network has authenticated.
+        pub async fn proven_peers(&self) -> usize {
+            self.client().peers().await.map(|p| p.iter().filter(|p| p.member.is_some()).count()).unwrap_or(0)
+        }
+    }
+}

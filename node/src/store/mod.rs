@@ -12,7 +12,7 @@
 //! - `equivocations`: author ‖ sequence ‖ id → (): every record of a conflicting pair, kept as evidence.
 //! - `vouches`: target ‖ voucher → latest (sequence, kind) of the voucher's vouch or withdrawal.
 //! - `revocations`: revoked key → record id.
-//! - `bindings`: node transport key → member key that declared it.
+//! - `bindings`: node transport key → member key that declared it ‖ the binding record's id.
 //! - `peers`: reserved for the network layer (known peers and addresses).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
@@ -202,6 +202,15 @@ impl Store {
         &self,
         records: &[B],
     ) -> Result<Vec<Result<Ingested, RecordError>>, StoreError> {
+        self.ingest_batch_admitting(records, |_| Ok(()))
+    }
+
+    /// [`Self::ingest_batch`], storing only the verified records `admit` accepts.
+    pub fn ingest_batch_admitting<B: AsRef<[u8]> + Sync>(
+        &self,
+        records: &[B],
+        admit: impl Fn(&VerifiedRecord) -> Result<(), RecordError>,
+    ) -> Result<Vec<Result<Ingested, RecordError>>, StoreError> {
         let mut guard = self.lock_writer();
         let writer: &mut Writer = &mut guard;
         let mut slots: Vec<Result<(), RecordError>> = Vec::with_capacity(records.len());
@@ -222,7 +231,7 @@ impl Store {
             for chunk in records.chunks(VERIFY_CHUNK) {
                 let mut good = Vec::with_capacity(chunk.len());
                 for r in signed::verify_batch(chunk, &self.ctx) {
-                    slots.push(r.map(|v| good.push(v)));
+                    slots.push(r.and_then(|v| admit(&v).map(|()| good.push(v))));
                 }
                 if tx.send(good).is_err() {
                     break; // the writer failed; its error is returned below
@@ -366,7 +375,9 @@ impl Store {
                                 revocations.insert(r.key.as_bytes(), id.as_bytes())?;
                             }
                             Body::NodeBinding(b) => {
-                                bindings.insert(&b.node_key[..], env.author.as_bytes())?;
+                                let mut value = env.author.as_bytes().to_vec();
+                                value.extend_from_slice(id.as_bytes());
+                                bindings.insert(&b.node_key[..], value)?;
                             }
                             Body::Summary(_) | Body::Retraction(_) => {}
                         }
@@ -489,6 +500,23 @@ impl Store {
                 Ok((target, voucher, standing))
             })
             .collect()
+    }
+
+    /// Every revoked key.
+    pub fn revoked(&self) -> Result<std::collections::BTreeSet<MemberKey>, StoreError> {
+        self.revocations
+            .iter()
+            .keys()
+            .map(|k| MemberKey::from_slice(&k?).ok_or_else(|| corrupt("revocations", "key")))
+            .collect()
+    }
+
+    /// The member that declared node key `node_key`, and the id of its binding record.
+    pub fn binding(&self, node_key: &[u8; 32]) -> Result<Option<(MemberKey, RecordId)>, StoreError> {
+        Ok(self
+            .bindings
+            .get(node_key)?
+            .and_then(|v| Some((MemberKey::from_slice(v.get(..32)?)?, RecordId::from_slice(v.get(32..64)?)?))))
     }
 
     pub fn is_revoked(&self, key: &MemberKey) -> Result<bool, StoreError> {

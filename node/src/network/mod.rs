@@ -1,0 +1,172 @@
+//! The federation's network: one task owns the libp2p [`Swarm`]; the rest of the node talks to it
+//! through a cloneable [`Client`] over a bounded channel and hears back through [`NetworkEvent`]s.
+//!
+//! - Transports: TCP (noise, yamux) and QUIC.
+//! - Gossipsub carries new records, anonymously (records carry their own signatures), message id
+//!   = record id, validated by hand: Accept what was stored, Ignore duplicates, Reject the rest
+//!   (penalising the peer that sent it).
+//! - A request-response protocol ([`codec`]) carries the handshake (each side shows the
+//!   member-signed binding of its node key) and catch-up: negentropy reconciliation of record ids,
+//!   then fetches of the missing records in bounded batches.
+//! - Identify feeds kad, which finds peers beyond the bootstrap list; ping checks liveness.
+//!
+//! A peer that has not proved it serves a current member gets nothing: it is kept out of gossip
+//! (blacklisted until proven), its sync requests are refused, and it is disconnected when its proof
+//! fails or does not come.
+
+pub mod codec;
+mod sync;
+mod task;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lantern_protocol::{MemberKey, RecordId};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::federation::Federation;
+
+pub use task::spawn;
+
+/// Network settings.
+#[derive(Debug, Clone)]
+pub struct NetworkConfig {
+    /// Addresses to listen on, e.g. `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/udp/0/quic-v1`.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start.
+    pub bootstrap: Vec<Multiaddr>,
+    /// How often to reconcile with every connected member.
+    pub sync_interval: Duration,
+    /// How long a peer has to prove membership after connecting.
+    pub handshake_timeout: Duration,
+    /// Most peers kept connected.
+    pub max_peers: usize,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid address")],
+            bootstrap: Vec::new(),
+            sync_interval: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(10),
+            max_peers: 64,
+        }
+    }
+}
+
+/// What the network tells the rest of the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkEvent {
+    Listening {
+        address: Multiaddr,
+    },
+    /// A peer proved it serves a current member.
+    PeerAuthenticated {
+        peer: PeerId,
+        member: MemberKey,
+    },
+    /// A peer failed to prove membership and was disconnected.
+    PeerRejected {
+        peer: PeerId,
+        reason: String,
+    },
+    /// A record arrived by gossip and was stored.
+    RecordStored {
+        id: RecordId,
+    },
+    /// A record arrived by gossip and was rejected.
+    RecordRejected {
+        peer: PeerId,
+        reason: &'static str,
+    },
+    /// A reconciliation with a peer finished.
+    SyncFinished {
+        peer: PeerId,
+        fetched: usize,
+        round_trips: usize,
+    },
+}
+
+/// A connected peer, as the status API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerInfo {
+    pub peer: PeerId,
+    pub member: Option<MemberKey>,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Command {
+    Publish { record: Vec<u8>, reply: oneshot::Sender<Result<(), String>> },
+    Dial { address: Multiaddr, reply: oneshot::Sender<Result<(), String>> },
+    Disconnect { peer: PeerId },
+    Peers { reply: oneshot::Sender<Vec<PeerInfo>> },
+    Listeners { reply: oneshot::Sender<Vec<Multiaddr>> },
+    SyncAll,
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// Commands into the swarm task; cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    tx: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    federation: Arc<Federation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("the network task has stopped")]
+    Stopped,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Client {
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    pub fn federation(&self) -> &Arc<Federation> {
+        &self.federation
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(make(reply)).await.map_err(|_| NetworkError::Stopped)?;
+        rx.await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Gossips a record this node has stored.
+    pub async fn publish(&self, record: Vec<u8>) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::Publish { record, reply }).await?.map_err(NetworkError::Failed)
+    }
+
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::Dial { address, reply }).await?.map_err(NetworkError::Failed)
+    }
+
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.tx.send(Command::Disconnect { peer }).await.map_err(|_| NetworkError::Stopped)
+    }
+
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, NetworkError> {
+        self.ask(|reply| Command::Peers { reply }).await
+    }
+
+    pub async fn listeners(&self) -> Result<Vec<Multiaddr>, NetworkError> {
+        self.ask(|reply| Command::Listeners { reply }).await
+    }
+
+    /// Starts a reconciliation with every authenticated peer now.
+    pub async fn sync_all(&self) -> Result<(), NetworkError> {
+        self.tx.send(Command::SyncAll).await.map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Stops the swarm task and waits for it.
+    pub async fn shutdown(&self) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::Shutdown { reply }).await
+    }
+}
