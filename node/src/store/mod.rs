@@ -139,8 +139,7 @@ const WRITE_BATCH: usize = 16_384;
 impl Store {
     /// Opens (or creates) the store in `dir` for the federation of `manifest`.
     pub fn open(dir: &Path, manifest: &Manifest) -> Result<Self, StoreError> {
-        let db =
-            sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput).open()?;
+        let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name);
         let blocks = tree("blocks")?;
         let (next_block, count) = match blocks.last()? {
@@ -634,6 +633,25 @@ impl Store {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// Opens the sled database, waiting a little for a lock that a just-closed handle in this process
+/// still holds (sled 0.34 releases it from a background thread after the handle is dropped).
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput);
+    let mut wait = std::time::Duration::from_millis(5);
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < give_up =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
