@@ -35,6 +35,8 @@ pub enum DataDirError {
     BadFile { path: String, message: String },
     #[error("{path} already holds a different federation ({existing}); refusing to replace it")]
     OtherFederation { path: String, existing: String },
+    #[error("the store in {0} is in use by a running node; stop it first (or act through its API)")]
+    InUse(String),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -159,7 +161,17 @@ impl DataDir {
     }
 
     pub fn open_store(&self) -> Result<Store, DataDirError> {
-        Ok(Store::open(&self.store_path(), &self.manifest()?)?)
+        match Store::open(&self.store_path(), &self.manifest()?) {
+            Err(StoreError::Db(e)) if crate::store::is_lock_error(&e) => {
+                Err(DataDirError::InUse(self.root.display().to_string()))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The store, manifest and member key together: this node's view of its federation.
+    pub fn federation(&self) -> Result<crate::federation::Federation, DataDirError> {
+        Ok(crate::federation::Federation::new(self.open_store()?, self.manifest()?, self.member_key()?)?)
     }
 }
 

@@ -77,6 +77,15 @@ enum Command {
         #[arg(long)]
         manifest: Option<PathBuf>,
     },
+    /// Run the node: join the federation's network, gossip and catch up, until Ctrl-C or SIGTERM.
+    Run(RunArgs),
+    /// Vouch for a member key (or withdraw a vouch); the record reaches the federation on the
+    /// node's next sync.
+    Vouch {
+        member: MemberKey,
+        #[arg(long)]
+        withdraw: bool,
+    },
     /// Redact free text: stdin to stdout, or JSON lines with --jsonl.
     Redact {
         /// Input lines `{"id", "text", "profile"?}` give output lines `{"id", "redacted", "findings"}`.
@@ -99,6 +108,19 @@ struct InitArgs {
     size: OrgSize,
     #[arg(long, default_value = "undisclosed")]
     region: Region,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Address to listen on (repeatable).
+    #[arg(long, default_values_t = ["/ip4/127.0.0.1/tcp/0".to_string()])]
+    listen: Vec<String>,
+    /// A peer to dial at start, `/ip4/…/tcp/…/p2p/…` (repeatable).
+    #[arg(long)]
+    bootstrap: Vec<String>,
+    /// Seconds between reconciliations with every connected member.
+    #[arg(long, default_value_t = 60)]
+    sync_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -300,6 +322,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Run(args) => run_node(&dir()?, args),
+        Command::Vouch { member, withdraw } => {
+            let federation = dir()?.federation()?;
+            let record = federation.vouch(member, !withdraw)?;
+            println!("{}", record.id());
+            Ok(())
+        }
         Command::Redact { jsonl } => {
             // The member's declared identifiers, when this runs beside a node.
             let declared =
@@ -417,6 +446,44 @@ mod redact_cmd {
         }
         Ok(())
     }
+}
+
+fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
+    let parse = |what: &str, list: &[String]| -> Result<Vec<libp2p::Multiaddr>> {
+        list.iter().map(|a| a.parse().with_context(|| format!("{what} `{a}` is not a multiaddr"))).collect()
+    };
+    let config = lantern_node::network::NetworkConfig {
+        listen: parse("--listen", &args.listen)?,
+        bootstrap: parse("--bootstrap", &args.bootstrap)?,
+        sync_interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
+        ..Default::default()
+    };
+    let federation = std::sync::Arc::new(dir.federation()?);
+    let mut seed = dir.node_key()?.to_bytes();
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).context("node key")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let (client, mut events, task) = lantern_node::network::spawn(federation, keypair, config)?;
+        let peer = client.peer_id();
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(lantern_node::network::NetworkEvent::Listening { address }) => {
+                        println!("{address}/p2p/{peer}");
+                    }
+                    Some(event) => tracing::debug!(?event, "network"),
+                    None => break,
+                },
+                _ = tokio::signal::ctrl_c() => break,
+                _ = sigterm.recv() => break,
+            }
+        }
+        eprintln!("shutting down");
+        client.shutdown().await?;
+        task.await?;
+        anyhow::Ok(())
+    })
 }
 
 fn open(path: &Path) -> Result<File> {

@@ -639,20 +639,23 @@ impl Store {
 /// Opens the sled database, waiting a little for a lock that a just-closed handle in this process
 /// still holds (sled 0.34 releases it from a background thread after the handle is dropped).
 fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput);
+    let config = || sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput);
     let mut wait = std::time::Duration::from_millis(5);
-    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(1);
     loop {
-        match config.open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < give_up =>
-            {
+        match config().open() {
+            Err(e) if is_lock_error(&e) && std::time::Instant::now() < give_up => {
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(std::time::Duration::from_millis(200));
             }
             other => return Ok(other?),
         }
     }
+}
+
+/// Whether opening failed because another handle (or process) holds the database.
+pub fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
 
 fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
