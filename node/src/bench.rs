@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use lantern_protocol::record::{Body, Envelope, SummaryBody};
 use lantern_protocol::sample::{self, Rng};
-use lantern_protocol::{CaseRef, Manifest, Month, Policy, SIGNATURE_LEN, VerifyContext, sign, signed};
+use lantern_protocol::{CaseRef, Manifest, MemberKey, Month, Policy, SIGNATURE_LEN, VerifyContext, sign, signed};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -41,6 +41,16 @@ pub struct IngestReport {
 
 /// `records` signed summaries by `authors` members, as chains, interleaved across authors.
 pub fn generate(records: usize, authors: usize, seed: u64) -> (Manifest, Vec<Vec<u8>>) {
+    generate_with_founders(records, authors, seed, &[])
+}
+
+/// [`generate`], with `extra` keys among the founders too (nodes that join the benchmark).
+pub fn generate_with_founders(
+    records: usize,
+    authors: usize,
+    seed: u64,
+    extra: &[MemberKey],
+) -> (Manifest, Vec<Vec<u8>>) {
     let authors = authors.clamp(1, records.max(1));
     let keys: Vec<SigningKey> = (0..authors)
         .map(|i| {
@@ -51,7 +61,7 @@ pub fn generate(records: usize, authors: usize, seed: u64) -> (Manifest, Vec<Vec
     let manifest = Manifest::new(
         "bench",
         "2020-01".parse().expect("valid month"),
-        keys.iter().take(256).map(signed::member_key).collect(),
+        keys.iter().take(256 - extra.len()).map(signed::member_key).chain(extra.iter().copied()).collect(),
         Policy::default(),
     );
     let ctx = VerifyContext::for_manifest(&manifest);

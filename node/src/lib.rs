@@ -11,6 +11,7 @@
 //! - [`bench`]: the ingest benchmark behind `lantern bench ingest`.
 
 pub mod bench;
+pub mod bench_net;
 pub mod case;
 pub mod datadir;
 pub mod derive;

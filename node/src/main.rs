@@ -190,6 +190,22 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Catch-up of a fresh node from one peer over loopback, next to ingest alone.
+    Sync {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Publish-to-stored latency across a federation of nodes in one process.
+    Propagation {
+        #[arg(long, default_value_t = 20)]
+        nodes: usize,
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Redaction throughput (MB/s of narrative text, one core).
     Redact {
         /// Megabytes of synthetic narratives to redact.
@@ -342,6 +358,21 @@ fn run(cli: Cli) -> Result<()> {
                 redact_cmd::plain(&mut stdin.lock(), &mut out, declared.as_ref())?;
             }
             out.flush()?;
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Sync { records, dir }) => {
+            let tmp = tempdir_in(dir.as_deref())?;
+            let r = lantern_node::bench_net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
+            std::fs::remove_dir_all(&tmp).ok();
+            println!("{}", serde_json::to_string_pretty(&r?)?);
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Propagation { nodes, messages, dir }) => {
+            anyhow::ensure!(nodes >= 2, "--nodes must be at least 2");
+            let tmp = tempdir_in(dir.as_deref())?;
+            let r = lantern_node::bench_net::propagation(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
+            std::fs::remove_dir_all(&tmp).ok();
+            println!("{}", serde_json::to_string_pretty(&r?)?);
             Ok(())
         }
         Command::Bench(BenchCmd::Redact { mb }) => {

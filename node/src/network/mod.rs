@@ -86,6 +86,9 @@ pub enum NetworkEvent {
         peer: PeerId,
         fetched: usize,
         round_trips: usize,
+        /// Reconciliation bytes, fetches excluded.
+        bytes_sent: usize,
+        bytes_received: usize,
     },
 }
 

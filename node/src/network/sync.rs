@@ -42,6 +42,9 @@ pub struct Session {
     pub need: Vec<RecordId>,
     pub round_trips: usize,
     pub fetched: usize,
+    /// Reconciliation bytes sent and received (fetches excluded).
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
 }
 
 impl Session {
@@ -49,16 +52,22 @@ impl Session {
     pub fn start(storage: NegentropyStorageVector) -> Result<(Self, Vec<u8>), SyncError> {
         let mut negentropy = Negentropy::owned(storage, RECONCILE_FRAME).map_err(neg)?;
         let first = negentropy.initiate().map_err(neg)?;
-        Ok((Self { negentropy, need: Vec::new(), round_trips: 1, fetched: 0 }, first))
+        let sent = first.len();
+        Ok((
+            Self { negentropy, need: Vec::new(), round_trips: 1, fetched: 0, bytes_sent: sent, bytes_received: 0 },
+            first,
+        ))
     }
 
     /// Takes the peer's answer; returns the next message, or `None` once reconciled.
     pub fn step(&mut self, answer: &[u8]) -> Result<Option<Vec<u8>>, SyncError> {
         let (mut have, mut need) = (Vec::new(), Vec::new());
+        self.bytes_received += answer.len();
         let next = self.negentropy.reconcile_with_ids(answer, &mut have, &mut need).map_err(neg)?;
         self.need.extend(need.into_iter().map(|id| RecordId(*id)));
-        if next.is_some() {
+        if let Some(message) = &next {
             self.round_trips += 1;
+            self.bytes_sent += message.len();
         }
         Ok(next)
     }

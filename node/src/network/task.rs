@@ -540,6 +540,8 @@ impl Task {
                     peer,
                     fetched: session.fetched,
                     round_trips: session.round_trips,
+                    bytes_sent: session.bytes_sent,
+                    bytes_received: session.bytes_received,
                 });
             }
         }

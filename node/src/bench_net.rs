@@ -1,0 +1,263 @@
+//! Network benchmarks: catch-up of a fresh node from one peer over loopback (`lantern bench
+//! sync`), and propagation of new records to every node of a federation (`lantern bench
+//! propagation`). Real swarms on 127.0.0.1, real sled stores in a temporary directory.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use lantern_protocol::record::{Body, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::{CaseRef, Manifest, Policy, RecordId, signed};
+use libp2p::Multiaddr;
+use libp2p::identity::Keypair;
+use serde::Serialize;
+
+use crate::federation::Federation;
+use crate::network::{self, Client, NetworkConfig, NetworkEvent};
+use crate::store::Store;
+
+fn key(seed: u64) -> SigningKey {
+    SigningKey::from_bytes(&Rng::new(seed ^ 0x5eed).bytes())
+}
+
+struct Running {
+    client: Client,
+    events: tokio::sync::mpsc::Receiver<NetworkEvent>,
+    address: Multiaddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(
+    federation: Arc<Federation>,
+    bootstrap: Vec<Multiaddr>,
+    sync_interval: Duration,
+) -> anyhow::Result<Running> {
+    let config = NetworkConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+        bootstrap,
+        sync_interval,
+        ..NetworkConfig::default()
+    };
+    let (client, mut events, task) = network::spawn(federation, Keypair::generate_ed25519(), config)?;
+    let address = loop {
+        match events.recv().await {
+            Some(NetworkEvent::Listening { address }) => break address,
+            Some(_) => continue,
+            None => anyhow::bail!("network stopped before listening"),
+        }
+    };
+    Ok(Running { client, events, address, task })
+}
+
+/// The next finished reconciliation: (round trips, bytes sent, bytes received, records fetched).
+async fn next_sync(
+    events: &mut tokio::sync::mpsc::Receiver<NetworkEvent>,
+) -> anyhow::Result<(usize, usize, usize, usize)> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(600), events.recv()).await? {
+            Some(NetworkEvent::SyncFinished { round_trips, bytes_sent, bytes_received, fetched, .. }) => {
+                return Ok((round_trips, bytes_sent, bytes_received, fetched));
+            }
+            Some(_) => continue,
+            None => anyhow::bail!("network stopped"),
+        }
+    }
+}
+
+async fn stop(node: Running) -> anyhow::Result<()> {
+    node.client.shutdown().await?;
+    node.task.await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncReport {
+    pub records: usize,
+    /// Verify + store of the same records into a fresh store, no network: the ceiling.
+    pub ingest_only_per_sec: f64,
+    pub catch_up_secs: f64,
+    pub catch_up_per_sec: f64,
+    pub catch_up_vs_ingest: f64,
+    /// Reconciling the two identical sets afterwards.
+    pub identical_round_trips: usize,
+    pub identical_bytes_sent: usize,
+    pub identical_bytes_received: usize,
+}
+
+/// A node holding `records` records; a fresh node connects and catches up.
+pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<SyncReport> {
+    let (a_key, b_key) = (key(1), key(2));
+    say(&format!("generating {records} signed summaries from 250 authors"));
+    let extra = [signed::member_key(&a_key), signed::member_key(&b_key)];
+    let (manifest, data) = crate::bench::generate_with_founders(records, 250, 42, &extra);
+
+    say("measuring ingest alone (fresh store)");
+    let only = Store::open(&dir.join("ingest-only"), &manifest)?;
+    let t = Instant::now();
+    for chunk in data.chunks(16_384) {
+        only.ingest_batch(chunk)?;
+    }
+    let ingest_only_per_sec = records as f64 / t.elapsed().as_secs_f64();
+    drop(only);
+
+    say("filling the serving node");
+    let a_store = Store::open(&dir.join("a"), &manifest)?;
+    for chunk in data.chunks(16_384) {
+        a_store.ingest_batch(chunk)?;
+    }
+    drop(data);
+    let a = Arc::new(Federation::new(a_store, manifest.clone(), a_key)?);
+    let b = Arc::new(Federation::new(Store::open(&dir.join("b"), &manifest)?, manifest.clone(), b_key)?);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let node_a = start(a.clone(), vec![], Duration::from_secs(3600)).await?;
+        say("catching up over loopback");
+        let t = Instant::now();
+        let mut node_b = start(b.clone(), vec![node_a.address.clone()], Duration::from_secs(3600)).await?;
+        // Everything A holds plus B's own node binding.
+        let target = a.store().record_count() + 1;
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        while b.store().record_count() < target {
+            anyhow::ensure!(Instant::now() < deadline, "catch-up did not finish");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let catch_up = t.elapsed();
+
+        say("reconciling the identical sets");
+        // First the end of the catch-up session itself, then a fresh reconciliation.
+        loop {
+            let (_, _, _, fetched) = next_sync(&mut node_b.events).await?;
+            if fetched > 0 {
+                break;
+            }
+        }
+        node_b.client.sync_all().await?;
+        let (round_trips, sent, received, _) = next_sync(&mut node_b.events).await?;
+        stop(node_b).await?;
+        stop(node_a).await?;
+        Ok(SyncReport {
+            records,
+            ingest_only_per_sec,
+            catch_up_secs: catch_up.as_secs_f64(),
+            catch_up_per_sec: records as f64 / catch_up.as_secs_f64(),
+            catch_up_vs_ingest: records as f64 / catch_up.as_secs_f64() / ingest_only_per_sec,
+            identical_round_trips: round_trips,
+            identical_bytes_sent: sent,
+            identical_bytes_received: received,
+        })
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct PropagationReport {
+    pub nodes: usize,
+    pub messages: usize,
+    pub deliveries: usize,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// `nodes` nodes, each dialling up to three earlier ones; `messages` records published one after
+/// another at random nodes; time from publish to stored at every other node.
+pub fn propagation(
+    nodes: usize,
+    messages: usize,
+    dir: &Path,
+    mut say: impl FnMut(&str),
+) -> anyhow::Result<PropagationReport> {
+    let keys: Vec<SigningKey> = (0..nodes as u64).map(|i| key(100 + i)).collect();
+    let manifest = Manifest::new(
+        "propagation bench",
+        "2026-01".parse()?,
+        keys.iter().map(signed::member_key).collect(),
+        Policy::default(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        say(&format!("starting {nodes} nodes"));
+        let mut running: Vec<Running> = Vec::new();
+        let mut federations = Vec::new();
+        let mut rng = Rng::new(9);
+        for (i, key) in keys.iter().enumerate() {
+            let store = Store::open(&dir.join(format!("n{i}")), &manifest)?;
+            let federation = Arc::new(Federation::new(store, manifest.clone(), key.clone())?);
+            let bootstrap: Vec<Multiaddr> =
+                (0..i.min(3)).map(|_| running[rng.below(i as u64) as usize].address.clone()).collect();
+            running.push(start(federation.clone(), bootstrap, Duration::from_secs(3600)).await?);
+            federations.push(federation);
+        }
+        // Wait for the overlay: every node with at least two proven peers.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for node in &running {
+            while node.client.peers().await?.iter().filter(|p| p.member.is_some()).count() < 2.min(nodes - 1) {
+                anyhow::ensure!(Instant::now() < deadline, "overlay did not form");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        // Let gossipsub build its meshes (a few heartbeats) before measuring.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+
+        let arrivals: Arc<Mutex<HashMap<RecordId, Vec<Instant>>>> = Arc::default();
+        let mut listeners = Vec::new();
+        for node in &mut running {
+            let mut events = std::mem::replace(&mut node.events, tokio::sync::mpsc::channel(1).1);
+            let arrivals = arrivals.clone();
+            listeners.push(tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if let NetworkEvent::RecordStored { id } = event {
+                        arrivals.lock().expect("lock").entry(id).or_default().push(Instant::now());
+                    }
+                }
+            }));
+        }
+
+        say(&format!("publishing {messages} records"));
+        let mut latencies: Vec<f64> = Vec::new();
+        for m in 0..messages {
+            let at = rng.below(nodes as u64) as usize;
+            let mut r = Rng::new(m as u64);
+            let summary = sample::summary(&mut r, "2025-01".parse()?, 12);
+            let record = federations[at].append(Body::Summary(SummaryBody {
+                case: CaseRef(r.bytes()),
+                supersedes: None,
+                summary,
+            }))?;
+            let t = Instant::now();
+            running[at].client.publish(record.bytes().to_vec()).await?;
+            let deadline = t + Duration::from_secs(30);
+            loop {
+                let got = arrivals.lock().expect("lock").get(&record.id()).map_or(0, Vec::len);
+                if got >= nodes - 1 {
+                    break;
+                }
+                anyhow::ensure!(Instant::now() < deadline, "record {m} reached only {got} of {} nodes", nodes - 1);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let times = arrivals.lock().expect("lock").remove(&record.id()).unwrap_or_default();
+            latencies.extend(times.iter().map(|at| at.duration_since(t).as_secs_f64() * 1000.0));
+        }
+        for node in running {
+            stop(node).await?;
+        }
+        for l in listeners {
+            l.abort();
+        }
+        latencies.sort_by(f64::total_cmp);
+        let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+        Ok(PropagationReport {
+            nodes,
+            messages,
+            deliveries: latencies.len(),
+            p50_ms: pct(0.5),
+            p90_ms: pct(0.9),
+            p99_ms: pct(0.99),
+            max_ms: pct(1.0),
+        })
+    })
+}
