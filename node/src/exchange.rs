@@ -7,6 +7,7 @@ use std::io::{BufRead, Read, Write};
 use lantern_protocol::{RecordError, RecordId, VerifyContext, signed};
 use serde::{Deserialize, Serialize};
 
+use crate::federation::Federation;
 use crate::store::{Ingested, Store, StoreError, StoredRecord};
 
 /// Longest accepted line: a maximal record in hex plus the other fields.
@@ -127,9 +128,10 @@ fn parse_line(buf: &[u8]) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Verifies and stores every record of a JSON-lines stream. `progress` gets the lines read so far.
+/// Verifies every record of a JSON-lines stream and stores those by current members (as if
+/// they came from a peer). `progress` gets the lines read so far.
 pub fn import(
-    store: &Store,
+    federation: &Federation,
     input: &mut impl BufRead,
     mut progress: impl FnMut(usize),
 ) -> Result<Report, ExchangeError> {
@@ -141,7 +143,7 @@ pub fn import(
             break;
         }
         let bytes: Vec<&[u8]> = chunk.iter().map(|(_, b)| b.as_slice()).collect();
-        for ((line, _), outcome) in chunk.iter().zip(store.ingest_batch(&bytes)?) {
+        for ((line, _), outcome) in chunk.iter().zip(federation.admit(&bytes)?) {
             match outcome {
                 Ok(o) => {
                     report.valid += 1;

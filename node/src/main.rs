@@ -309,10 +309,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Import { file } => {
-            let store = dir()?.open_store()?;
+            let federation = dir()?.federation()?;
             let mut input = BufReader::new(open(&file)?);
             let tty = std::io::stderr().is_terminal();
-            let report = exchange::import(&store, &mut input, |lines| {
+            let report = exchange::import(&federation, &mut input, |lines| {
                 if tty {
                     eprint!("\rimported {lines} lines");
                 }
@@ -502,6 +502,9 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
                 event = events.recv() => match event {
                     Some(lantern_node::network::NetworkEvent::Listening { address }) => {
                         println!("{address}/p2p/{peer}");
+                    }
+                    Some(lantern_node::network::NetworkEvent::PeerAuthenticated { peer, member }) => {
+                        eprintln!("connected to {peer} (member {})", member.short());
                     }
                     Some(event) => tracing::debug!(?event, "network"),
                     None => break,
