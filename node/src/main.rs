@@ -497,9 +497,33 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
         let (client, mut events, task) = lantern_node::network::spawn(federation, keypair, config)?;
         let peer = client.peer_id();
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        // Catch-up progress: a bar on a terminal, nothing otherwise (the log says when it ends).
+        let tty = std::io::stderr().is_terminal();
+        let mut bars: std::collections::HashMap<libp2p::PeerId, indicatif::ProgressBar> = Default::default();
         loop {
             tokio::select! {
                 event = events.recv() => match event {
+                    Some(lantern_node::network::NetworkEvent::SyncProgress { peer, fetched, remaining }) if tty => {
+                        let bar = bars.entry(peer).or_insert_with(|| {
+                            let bar = indicatif::ProgressBar::new(0);
+                            bar.set_style(
+                                indicatif::ProgressStyle::with_template("catching up {prefix} {bar:30} {pos}/{len} records ({per_sec})")
+                                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                            );
+                            bar.set_prefix(peer.to_string()[..16].to_string());
+                            bar
+                        });
+                        bar.set_length((fetched + remaining) as u64);
+                        bar.set_position(fetched as u64);
+                    }
+                    Some(lantern_node::network::NetworkEvent::SyncFinished { peer, fetched, .. }) => {
+                        if let Some(bar) = bars.remove(&peer) {
+                            bar.finish_and_clear();
+                        }
+                        if fetched > 0 {
+                            eprintln!("caught up with {peer}: {fetched} records");
+                        }
+                    }
                     Some(lantern_node::network::NetworkEvent::Listening { address }) => {
                         println!("{address}/p2p/{peer}");
                     }

@@ -81,6 +81,12 @@ pub enum NetworkEvent {
         peer: PeerId,
         reason: &'static str,
     },
+    /// Catch-up progress with a peer: records fetched so far and ids still to fetch.
+    SyncProgress {
+        peer: PeerId,
+        fetched: usize,
+        remaining: usize,
+    },
     /// A reconciliation with a peer finished.
     SyncFinished {
         peer: PeerId,

@@ -514,6 +514,7 @@ impl Task {
                         .need
                         .extend(asked.into_iter().filter(|id| !got.contains(id)).map(lantern_protocol::RecordId));
                 }
+                self.emit(NetworkEvent::SyncProgress { peer, fetched: session.fetched, remaining: session.need.len() });
                 session.next_fetch().map(|ids| Request::Fetch { ids })
             }
             Response::Refused { reason } => {
