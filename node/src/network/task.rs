@@ -100,7 +100,10 @@ pub fn spawn(
         .with_quic()
         .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
             let peer_id = key.public().to_peer_id();
-            let mut kad = kad::Behaviour::new(peer_id, kad::store::MemoryStore::new(peer_id));
+            // A DHT of our own, not the public one; discovery queries are ours to schedule.
+            let mut kad_config = kad::Config::new(libp2p::StreamProtocol::new("/lantern/kad/1"));
+            kad_config.set_periodic_bootstrap_interval(None);
+            let mut kad = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
             kad.set_mode(Some(kad::Mode::Server));
             Ok(Behaviour {
                 gossipsub: gossipsub(&topic, max_record)?,
