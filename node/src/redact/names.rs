@@ -175,12 +175,13 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
             // Extend over further name words, joiners between name words, and capitalised
             // field words inside an organisation's name ("Nordhavn Internet AS").
             loop {
-                if end < toks.len() && is_name_word(&toks[end]) && !toks[end].initial {
+                if end < toks.len() && is_name_word(&toks[end]) && !toks[end].initial && adjacent(text, toks, end) {
                     end += 1;
-                } else if let Some(n) = joiners_then_name(toks, end) {
+                } else if let Some(n) = joiners_then_name(text, toks, end) {
                     end += n;
                 } else if end < toks.len()
                     && !toks[end].initial
+                    && adjacent(text, toks, end)
                     && is_cap(toks[end].text)
                     && ORG_WORDS.contains(&bare(toks[end].text))
                 {
@@ -189,7 +190,11 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
                     break;
                 }
             }
-            let legal = if end < toks.len() && !toks[end].initial { legal_form_len(toks, end) } else { 0 };
+            let legal = if end < toks.len() && !toks[end].initial && adjacent(text, toks, end) {
+                legal_form_len(toks, end)
+            } else {
+                0
+            };
             let mut first = start;
             // "Silver Networks …": an ordinary word opening the sentence belongs to the name
             // that follows it, unless it is a function word or a role.
@@ -229,10 +234,17 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
             && person_cue(toks[i - 1].text)
             && !is_cap(t.text)
             && lower_name_word(t)
-            && toks.get(i + 1).is_some_and(|n| !n.initial && !is_cap(n.text) && lower_name_word(n));
+            && toks.get(i + 1).is_some_and(|n| !n.initial && !is_cap(n.text) && lower_name_word(n))
+            && adjacent(text, toks, i + 1);
         if (after_role && lower_name_word(t)) || (given && !is_cap(t.text)) || cued_pair {
             let mut end = i + 1;
-            while end < toks.len() && end < i + 3 && lower_name_word(&toks[end]) && !toks[end].initial {
+            while end < toks.len()
+                && end < i + 3
+                && lower_name_word(&toks[end])
+                && !is_cap(toks[end].text)
+                && !toks[end].initial
+                && adjacent(text, toks, end)
+            {
                 end += 1;
             }
             push_name(text, &toks[i..end], false, true, out);
@@ -243,14 +255,25 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
     }
 }
 
+/// Whether only spaces separate token `at` from the one before it: names never run across
+/// punctuation ("Network, Fjordline", "x.no; McAllister").
+fn adjacent(text: &str, toks: &[Token<'_>], at: usize) -> bool {
+    at > 0 && at < toks.len() && text[toks[at - 1].end..toks[at].start].chars().all(|c| c == ' ' || c == '\t')
+}
+
 /// Joining words ("&", "van der", "de la") followed by a name word: how many tokens in all.
-fn joiners_then_name(toks: &[Token<'_>], at: usize) -> Option<usize> {
+fn joiners_then_name(text: &str, toks: &[Token<'_>], at: usize) -> Option<usize> {
     let mut n = 0;
-    while at + n < toks.len() && n < 3 && NAME_JOINERS.contains(&bare(toks[at + n].text)) && !toks[at + n].initial {
+    while at + n < toks.len()
+        && n < 3
+        && NAME_JOINERS.contains(&bare(toks[at + n].text))
+        && !toks[at + n].initial
+        && adjacent(text, toks, at + n)
+    {
         n += 1;
     }
     let next = toks.get(at + n)?;
-    (n > 0 && is_name_word(next) && !next.initial).then_some(n + 1)
+    (n > 0 && is_name_word(next) && !next.initial && adjacent(text, toks, at + n)).then_some(n + 1)
 }
 
 /// Words after which two unknown lower-case words are most likely a person's name.

@@ -128,3 +128,12 @@ fn findings_are_byte_offsets_into_the_input() {
     let f = red.findings.iter().find(|f| f.kind == Kind::Ip).expect("ip found");
     assert_eq!(&text[f.start..f.end], "198.51.100.7");
 }
+
+#[test]
+fn names_never_run_across_punctuation() {
+    let out = assert_gone(
+        "Mail from ops@x.example; McAllister agreed, then Whitfield signed.",
+        &["McAllister", "Whitfield", "ops@x.example"],
+    );
+    assert!(out.contains("; [PERSON") || out.contains("; [ORG"), "{out}");
+}
