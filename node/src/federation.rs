@@ -5,7 +5,7 @@
 use std::sync::RwLock;
 
 use ed25519_dalek::SigningKey;
-use lantern_protocol::record::{Body, NodeBindingBody, VouchBody};
+use lantern_protocol::record::{Body, KeyRevocationBody, NodeBindingBody, VouchBody};
 use lantern_protocol::signed::{self, open_stored};
 use lantern_protocol::{Manifest, MemberKey, RecordError, VerifiedRecord};
 
@@ -92,6 +92,12 @@ impl Federation {
     pub fn vouch(&self, member: MemberKey, standing: bool) -> Result<VerifiedRecord, StoreError> {
         let body = VouchBody { member };
         self.append(if standing { Body::Vouch(body) } else { Body::VouchWithdrawal(body) })
+    }
+
+    /// Revokes this member's own key (a compromised or retired key), naming its successor if any.
+    /// From then on no node accepts new records signed with it.
+    pub fn revoke(&self, successor: Option<MemberKey>) -> Result<VerifiedRecord, StoreError> {
+        self.append(Body::KeyRevocation(KeyRevocationBody { key: self.member_key(), successor }))
     }
 
     /// The record binding this node's transport key to this member, created on first use.

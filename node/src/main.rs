@@ -86,6 +86,13 @@ enum Command {
         #[arg(long)]
         withdraw: bool,
     },
+    /// Revoke this member's key for good (compromise, retirement); its vouches stop counting and
+    /// no node accepts new records signed with it.
+    Revoke {
+        /// The member key that takes over, if any (it still needs vouches to become a member).
+        #[arg(long)]
+        successor: Option<MemberKey>,
+    },
     /// Redact free text: stdin to stdout, or JSON lines with --jsonl.
     Redact {
         /// Input lines `{"id", "text", "profile"?}` give output lines `{"id", "redacted", "findings"}`.
@@ -345,6 +352,12 @@ fn run(cli: Cli) -> Result<()> {
             let federation = dir()?.federation()?;
             let record = federation.vouch(member, !withdraw)?;
             println!("{}", record.id());
+            Ok(())
+        }
+        Command::Revoke { successor } => {
+            let record = dir()?.federation()?.revoke(successor)?;
+            println!("{}", record.id());
+            eprintln!("revoked this member key; the record reaches the federation on the node's next sync");
             Ok(())
         }
         Command::Redact { jsonl } => {

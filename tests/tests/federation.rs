@@ -191,3 +191,28 @@ async fn equivocation_by_one_author_is_detected_by_every_node() {
         .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_key_leaves_and_its_new_records_are_refused() {
+    let manifest = manifest(3);
+    let mut nodes: Vec<TestNode> = (0..3).map(|i| TestNode::new(&manifest, i)).collect();
+    connect(&mut nodes).await;
+    let before = nodes[2].publish_summary(1).await;
+    everyone_holds(&nodes, before.id()).await;
+
+    let revocation = nodes[2].federation().revoke(None).unwrap();
+    nodes[2].client().publish(revocation.bytes().to_vec()).await.unwrap();
+    for node in &nodes[..2] {
+        eventually("the revocation is known", DEADLINE, || async { !node.federation().is_member(&nodes[2].member()) })
+            .await;
+    }
+    let after = nodes[2].publish_summary(2).await;
+    let sender = nodes[2].client().peer_id();
+    eventually("the revoked key's record is rejected", DEADLINE, || async {
+        nodes[0].client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
+    })
+    .await;
+    assert!(!nodes[0].holds(&after.id()) && !nodes[1].holds(&after.id()));
+    // What was accepted before the revocation stays: history is immutable.
+    assert!(nodes[0].holds(&before.id()) && nodes[1].holds(&before.id()));
+}
