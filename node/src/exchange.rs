@@ -128,6 +128,23 @@ fn parse_line(buf: &[u8]) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Reads a JSON-lines stream chunk by chunk and hands each chunk's `(line number, bytes)` to
+/// `each`, which fills the report; malformed lines are rejected before it sees them.
+fn each_chunk<E: From<std::io::Error>>(
+    input: &mut impl BufRead,
+    mut each: impl FnMut(&[(usize, Vec<u8>)], &mut Report, usize) -> Result<(), E>,
+) -> Result<Report, E> {
+    let mut report = Report::default();
+    let mut line_no = 0;
+    loop {
+        let chunk = read_chunk(input, &mut line_no, &mut report)?;
+        if chunk.is_empty() {
+            return Ok(report);
+        }
+        each(&chunk, &mut report, line_no)?;
+    }
+}
+
 /// Verifies every record of a JSON-lines stream and stores those by current members (as if
 /// they came from a peer). `progress` gets the lines read so far.
 pub fn import(
@@ -135,13 +152,7 @@ pub fn import(
     input: &mut impl BufRead,
     mut progress: impl FnMut(usize),
 ) -> Result<Report, ExchangeError> {
-    let mut report = Report::default();
-    let mut line_no = 0;
-    loop {
-        let chunk = read_chunk(input, &mut line_no, &mut report)?;
-        if chunk.is_empty() {
-            break;
-        }
+    each_chunk(input, |chunk, report, lines_read| {
         let bytes: Vec<&[u8]> = chunk.iter().map(|(_, b)| b.as_slice()).collect();
         for ((line, _), outcome) in chunk.iter().zip(federation.admit(&bytes)?) {
             match outcome {
@@ -162,20 +173,14 @@ pub fn import(
                 Err(e) => report.reject(*line, e.to_string()),
             }
         }
-        progress(line_no);
-    }
-    Ok(report)
+        progress(lines_read);
+        Ok(())
+    })
 }
 
 /// Checks every record of a JSON-lines stream against a federation, storing nothing.
 pub fn verify(ctx: &VerifyContext, input: &mut impl BufRead) -> std::io::Result<Report> {
-    let mut report = Report::default();
-    let mut line_no = 0;
-    loop {
-        let chunk = read_chunk(input, &mut line_no, &mut report)?;
-        if chunk.is_empty() {
-            break;
-        }
+    each_chunk(input, |chunk, report, _| {
         let bytes: Vec<&[u8]> = chunk.iter().map(|(_, b)| b.as_slice()).collect();
         for ((line, _), result) in chunk.iter().zip(signed::verify_batch(&bytes, ctx)) {
             match result {
@@ -183,8 +188,8 @@ pub fn verify(ctx: &VerifyContext, input: &mut impl BufRead) -> std::io::Result<
                 Err(e) => report.reject(*line, e.to_string()),
             }
         }
-    }
-    Ok(report)
+        Ok::<(), std::io::Error>(())
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
