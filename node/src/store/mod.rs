@@ -518,10 +518,6 @@ impl Store {
             .and_then(|v| Some((MemberKey::from_slice(v.get(..32)?)?, RecordId::from_slice(v.get(32..64)?)?))))
     }
 
-    pub fn is_revoked(&self, key: &MemberKey) -> Result<bool, StoreError> {
-        Ok(self.revocations.contains_key(key.as_bytes())?)
-    }
-
     // ---- this member's own records ----
 
     /// Signs `body` as this member's next record and stores it; the record is flushed to disk

@@ -173,6 +173,11 @@ fn private_case_ids_are_never_reused() {
     .unwrap();
     let a = store.insert_case(&case).unwrap();
     let b = store.insert_case(&case).unwrap();
+    let mut edited = case.clone();
+    edited.title = "edited".into();
+    store.update_case(a, &edited).unwrap();
+    assert_eq!(store.case(a).unwrap().title, "edited");
+    assert!(matches!(store.update_case(99, &edited), Err(StoreError::NoSuchCase(99))));
     store.delete_case(b).unwrap();
     let c = store.insert_case(&case).unwrap();
     assert_eq!((a, b, c), (1, 2, 3));
