@@ -62,7 +62,11 @@ async fn a_restarted_node_catches_up_to_the_identical_record_set() {
         d == target
     })
     .await;
-    assert_eq!(target.0, nodes[2].federation().store().record_count());
+    // The count is published just after the batch's transaction commits.
+    eventually("the record count agrees", DEADLINE, || async {
+        nodes[2].federation().store().record_count() == target.0
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
