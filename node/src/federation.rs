@@ -3,26 +3,34 @@
 //! verified, and stored only if its author is a current member.
 
 use std::sync::RwLock;
+use std::time::Instant;
 
 use ed25519_dalek::SigningKey;
 use lantern_protocol::record::{Body, KeyRevocationBody, NodeBindingBody, VouchBody};
 use lantern_protocol::signed::{self, open_stored};
 use lantern_protocol::{Manifest, MemberKey, RecordError, VerifiedRecord};
 
+use crate::datadir::NodeConfig;
 use crate::membership::Membership;
+use crate::patterns::Patterns;
+use crate::publish::{self, Narrative, PublishError};
 use crate::store::{Ingested, Store, StoreError};
+use lantern_protocol::vocab::RetractionReason;
+use lantern_protocol::{Envelope, RecordId};
 
 pub struct Federation {
     store: Store,
     manifest: Manifest,
     key: SigningKey,
     membership: RwLock<Membership>,
+    /// Built from the store on first use, then kept up to date by every record stored.
+    patterns: RwLock<Option<Patterns>>,
 }
 
 impl Federation {
     pub fn new(store: Store, manifest: Manifest, key: SigningKey) -> Result<Self, StoreError> {
         let membership = Membership::from_store(&manifest, &store)?;
-        Ok(Self { store, manifest, key, membership: RwLock::new(membership) })
+        Ok(Self { store, manifest, key, membership: RwLock::new(membership), patterns: RwLock::new(None) })
     }
 
     pub fn store(&self) -> &Store {
@@ -51,8 +59,42 @@ impl Federation {
 
     fn refresh_membership(&self) -> Result<(), StoreError> {
         let fresh = Membership::from_store(&self.manifest, &self.store)?;
+        let members: Vec<MemberKey> = fresh.members().copied().collect();
         *self.membership.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        if let Some(p) = self.patterns.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            p.set_members(members);
+        }
         Ok(())
+    }
+
+    /// Runs `query` on the pattern aggregates, building them from the store the first time.
+    pub fn with_patterns<R>(&self, query: impl FnOnce(&Patterns) -> R) -> Result<R, StoreError> {
+        {
+            let guard = self.patterns.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = guard.as_ref() {
+                return Ok(query(p));
+            }
+        }
+        let mut guard = self.patterns.write().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            // Held while building, so records stored meanwhile are applied after (applying twice
+            // is harmless).
+            let started = Instant::now();
+            let k = usize::from(self.manifest.policy.k_threshold);
+            let built = Patterns::rebuild(&self.store, k, self.members())?;
+            tracing::info!(cases = built.case_count(), ms = started.elapsed().as_millis() as u64, "pattern aggregates built");
+            *guard = Some(built);
+        }
+        Ok(query(guard.as_ref().expect("just built")))
+    }
+
+    /// Counts stored records in the pattern aggregates, if they are built.
+    fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
+        if let Some(p) = self.patterns.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            for (id, envelope) in stored {
+                p.apply(&id, envelope);
+            }
+        }
     }
 
     /// Verifies records from outside and stores those by current members; one result per input.
@@ -65,14 +107,19 @@ impl Federation {
         let outcomes = self.store.ingest_batch_admitting(records, |r| {
             if members.is_member(&r.author()) { Ok(()) } else { Err(RecordError::NotMember(r.author().to_hex())) }
         })?;
+        let mut stored = Vec::new();
         for (bytes, outcome) in records.iter().zip(&outcomes) {
-            if matches!(outcome, Ok(Ingested::Stored { .. } | Ingested::Equivocation { .. }))
+            if let Ok(Ingested::Stored { id, .. } | Ingested::Equivocation { id, .. }) = outcome
                 && let Ok(env) = open_stored(bytes.as_ref())
             {
                 changes_membership |=
                     matches!(env.body, Body::Vouch(_) | Body::VouchWithdrawal(_) | Body::KeyRevocation(_));
+                if matches!(env.body, Body::Summary(_) | Body::Retraction(_)) {
+                    stored.push((*id, env));
+                }
             }
         }
+        self.observe(stored.iter().map(|(id, env)| (*id, env)));
         if changes_membership {
             self.refresh_membership()?;
         }
@@ -86,6 +133,33 @@ impl Federation {
         if changes {
             self.refresh_membership()?;
         }
+        Ok(record)
+    }
+
+    /// Publishes (or amends) private case `case_id`; see [`publish::publish`].
+    pub fn publish(
+        &self,
+        config: &NodeConfig,
+        case_id: u64,
+        narrative: Narrative,
+    ) -> Result<VerifiedRecord, PublishError> {
+        let record = publish::publish(&self.store, &self.key, config, case_id, crate::this_month(), narrative)?;
+        self.observe([(record.id(), record.envelope())]);
+        Ok(record)
+    }
+
+    /// The published summaries most like private case `case_id` (which stays on this node).
+    pub fn similar_to(&self, case_id: u64, limit: usize) -> Result<crate::patterns::similar::Similar, PublishError> {
+        let case = self.store.case(case_id)?;
+        let summary = crate::derive::summary(&case, Default::default(), crate::this_month(), String::new())
+            .map_err(|source| PublishError::Case { id: case_id, source })?;
+        Ok(self.with_patterns(|p| p.similar(&summary, Some(self.member_key()), limit))?)
+    }
+
+    /// Retracts every version of a published case.
+    pub fn retract(&self, case_id: u64, reason: RetractionReason) -> Result<VerifiedRecord, PublishError> {
+        let record = publish::retract(&self.store, &self.key, case_id, crate::this_month(), reason)?;
+        self.observe([(record.id(), record.envelope())]);
         Ok(record)
     }
 

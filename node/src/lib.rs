@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod bench_net;
+pub mod bench_patterns;
 pub mod case;
 pub mod datadir;
 pub mod derive;
@@ -20,9 +21,11 @@ pub mod federation;
 pub mod keys;
 pub mod membership;
 pub mod network;
+pub mod patterns;
 pub mod publish;
 pub mod redact;
 pub mod store;
+pub mod table;
 
 /// The current month (UTC): the creation month of records published now.
 pub fn this_month() -> lantern_protocol::Month {

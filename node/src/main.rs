@@ -99,9 +99,78 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// Patterns across the federation's summaries; groups of fewer than k operators are suppressed.
+    Patterns(PatternsArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Args)]
+struct PatternsArgs {
+    #[command(subcommand)]
+    query: PatternsCmd,
+    /// Print JSON.
+    #[arg(long, global = true, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV (every group, suppressed ones marked).
+    #[arg(long, global = true)]
+    csv: bool,
+}
+
+#[derive(Args, Clone)]
+struct ScopeArgs {
+    /// YYYY-MM, YYYY-Qn, YYYY or FROM..TO (default: the last 12 months).
+    #[arg(long)]
+    period: Option<String>,
+    /// One filter: outcome=…, org_type=…, region=…, resource_kind=… or resource="IPv4 /24 or smaller".
+    #[arg(long)]
+    filter: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum PatternsCmd {
+    /// Registry × incident category: distinct operators and cases.
+    Matrix(ScopeArgs),
+    /// Counts over time per category or per registry.
+    Trends {
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[arg(long, value_enum, default_value = "category")]
+        by: lantern_node::patterns::query::TrendBy,
+        #[arg(long, value_enum, default_value = "month")]
+        step: lantern_node::patterns::query::Step,
+    },
+    /// Registry × category pairs whose last months are clearly above their own baseline.
+    Emerging {
+        /// Last month of the recent window (default: this month).
+        #[arg(long)]
+        until: Option<lantern_protocol::Month>,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=24))]
+        recent: u16,
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=120))]
+        baseline: u16,
+    },
+    /// Median and p90 months to resolution and outcome shares, per registry × category.
+    Durations {
+        /// YYYY-MM, YYYY-Qn, YYYY or FROM..TO (default: the last 12 months).
+        #[arg(long)]
+        period: Option<String>,
+    },
+    /// Categories that occur together in one case.
+    Cooccurrence {
+        /// YYYY-MM, YYYY-Qn, YYYY or FROM..TO (default: the last 12 months).
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        registry: Option<lantern_protocol::vocab::Registry>,
+    },
+    /// Published summaries most like one of your private cases (which never leaves this node).
+    Similar {
+        case_id: u64,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 #[derive(Args)]
@@ -212,6 +281,20 @@ enum BenchCmd {
         messages: usize,
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+    /// Pattern engine: update cost next to ingest, rebuild time, memory, query latencies.
+    Patterns {
+        #[arg(long, default_value_t = 100_000)]
+        records: usize,
+        #[arg(long, default_value_t = 1_000)]
+        authors: usize,
+        /// Runs of each query.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Redaction throughput (MB/s of narrative text, one core).
     Redact {
@@ -375,6 +458,7 @@ fn run(cli: Cli) -> Result<()> {
             out.flush()?;
             Ok(())
         }
+        Command::Patterns(args) => patterns_cmd::run(&dir()?, args),
         Command::Bench(BenchCmd::Sync { records, dir }) => {
             let tmp = tempdir_in(dir.as_deref())?;
             let r = lantern_node::bench_net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
@@ -388,6 +472,15 @@ fn run(cli: Cli) -> Result<()> {
             let r = lantern_node::bench_net::propagation(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             println!("{}", serde_json::to_string_pretty(&r?)?);
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Patterns { records, authors, runs, dir, json }) => {
+            anyhow::ensure!(records > 0 && runs > 0, "--records and --runs must be positive");
+            let tmp = tempdir_in(dir.as_deref())?;
+            let r = lantern_node::bench_patterns::run(records, authors, runs, &tmp, |msg| eprintln!("bench: {msg}"));
+            std::fs::remove_dir_all(&tmp).ok();
+            let r = r?;
+            if json { println!("{}", serde_json::to_string_pretty(&r)?) } else { print!("{}", r.table()) }
             Ok(())
         }
         Command::Bench(BenchCmd::Redact { mb }) => {
@@ -415,6 +508,88 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{}", report.table());
             }
             Ok(())
+        }
+    }
+}
+
+mod patterns_cmd {
+    use anyhow::Result;
+    use lantern_node::datadir::DataDir;
+    use lantern_node::patterns::emerging::Windows;
+    use lantern_node::patterns::query::{Period, Scope};
+    use lantern_node::patterns::report;
+    use lantern_node::table::Table;
+    use serde::Serialize;
+
+    use super::{PatternsArgs, PatternsCmd, ScopeArgs};
+
+    fn scope(args: &ScopeArgs) -> Result<Scope> {
+        let period = match &args.period {
+            Some(p) => p.parse()?,
+            None => Period::year_to(lantern_node::this_month()),
+        };
+        let filter = args.filter.as_deref().map(str::parse).transpose()?;
+        Ok(Scope { period, filter })
+    }
+
+    fn print<T: Serialize>(args: &PatternsArgs, answer: &T, table: impl Fn(bool) -> Table, footer: String) -> Result<()> {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(answer)?);
+        } else if args.csv {
+            print!("{}", table(true).csv());
+        } else {
+            let t = table(false);
+            if t.is_empty() { println!("(nothing to show)") } else { print!("{}", t.text()) }
+            println!("{footer}");
+        }
+        Ok(())
+    }
+
+    pub fn run(dir: &DataDir, args: PatternsArgs) -> Result<()> {
+        let federation = dir.federation()?;
+        let k = usize::from(federation.manifest().policy.k_threshold);
+        let rule = format!("groups of fewer than {k} operators are suppressed");
+        match &args.query {
+            PatternsCmd::Matrix(s) => {
+                let scope = scope(s)?;
+                let m = federation.with_patterns(|p| p.matrix(scope))?;
+                let hidden = m.cells.iter().filter(|c| c.figure.suppressed).count();
+                let footer = format!("{}: {hidden} of {} groups suppressed ({rule})", m.period, m.cells.len());
+                print(&args, &m, |all| report::matrix(&m, all), footer)
+            }
+            PatternsCmd::Trends { scope: s, by, step } => {
+                let scope = scope(s)?;
+                let t = federation.with_patterns(|p| p.trends(scope, *by, *step))?;
+                print(&args, &t, |all| report::trends(&t, all), format!("{}: {rule}", t.period))
+            }
+            PatternsCmd::Emerging { until, recent, baseline } => {
+                let until = until.unwrap_or_else(lantern_node::this_month);
+                let windows = Windows { recent: *recent, baseline: *baseline };
+                let e = federation.with_patterns(|p| p.emerging(until, windows))?;
+                let footer = format!(
+                    "last {} months to {} against the {} before; p < {:.1e}; {rule}",
+                    e.recent_months, e.until, e.baseline_months, e.threshold
+                );
+                print(&args, &e, |_| report::emerging(&e), footer)
+            }
+            PatternsCmd::Durations { period } => {
+                let scope = scope(&ScopeArgs { period: period.clone(), filter: None })?;
+                let d = federation.with_patterns(|p| p.durations(scope.period))?;
+                print(&args, &d, |_| report::durations(&d), format!("{}: {rule}", d.period))
+            }
+            PatternsCmd::Cooccurrence { period, registry } => {
+                let scope = scope(&ScopeArgs { period: period.clone(), filter: None })?;
+                let c = federation.with_patterns(|p| p.co_occurrence(scope.period, *registry))?;
+                print(&args, &c, |_| report::co_occurrence(&c), format!("{}: {rule}", c.period))
+            }
+            PatternsCmd::Similar { case_id, limit } => {
+                let s = federation.similar_to(*case_id, *limit)?;
+                let footer = match s.operators {
+                    Some(n) => format!("{n} operators published cases like yours (score >= {})", s.like_score),
+                    None => format!("fewer than {k} operators published cases like yours (score >= {})", s.like_score),
+                };
+                print(&args, &s, |_| report::similar(&s), footer)
+            }
         }
     }
 }

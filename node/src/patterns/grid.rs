@@ -1,0 +1,262 @@
+//! The fixed grid every figure is built from: base cells of one calendar month.
+//!
+//! A base cell is (family, filter slot, registry, category or category pair, month). Each holds
+//! how many cases it counts per author (so distinct operators survive removals), and (unfiltered
+//! cells only) a histogram of months to resolution for the durations query.
+
+use lantern_protocol::summary::ResourceBucket;
+use smallvec::SmallVec;
+use lantern_protocol::vocab::{Category, Outcome, OrgType, Region, ResourceKind};
+use lantern_protocol::vocab::{AsnCount, Ipv4Size, Ipv6Size};
+
+/// Cases counted by category, or by pair of categories that occur together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Category = 0,
+    Pair = 1,
+}
+
+/// One filter dimension. A query uses at most one, with one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Outcome,
+    OrgType,
+    Region,
+    ResourceKind,
+    ResourceSize,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] =
+        [Dimension::Outcome, Dimension::OrgType, Dimension::Region, Dimension::ResourceKind, Dimension::ResourceSize];
+
+    fn len(self) -> usize {
+        match self {
+            Dimension::Outcome => Outcome::ALL.len(),
+            Dimension::OrgType => OrgType::ALL.len(),
+            Dimension::Region => Region::ALL.len(),
+            Dimension::ResourceKind => ResourceKind::ALL.len(),
+            Dimension::ResourceSize => Ipv4Size::ALL.len() + Ipv6Size::ALL.len() + AsnCount::ALL.len(),
+        }
+    }
+
+    /// The first slot of this dimension; slot 0 is "no filter".
+    fn first_slot(self) -> u8 {
+        let mut slot = 1;
+        for d in Self::ALL {
+            if d == self {
+                break;
+            }
+            slot += d.len();
+        }
+        slot as u8
+    }
+
+    /// The dimension a filter slot belongs to; `None` for [`NO_FILTER`].
+    pub fn of_slot(slot: u8) -> Option<Dimension> {
+        Self::ALL.into_iter().find(|d| d.slots().contains(&slot))
+    }
+
+    /// All slots of this dimension: the siblings of one another.
+    pub fn slots(self) -> std::ops::Range<u8> {
+        let first = self.first_slot();
+        first..first + self.len() as u8
+    }
+}
+
+/// A filter: one value of one dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Filter {
+    Outcome(Outcome),
+    OrgType(OrgType),
+    Region(Region),
+    ResourceKind(ResourceKind),
+    Resource(ResourceBucket),
+}
+
+/// Slot 0: the unfiltered cell.
+pub const NO_FILTER: u8 = 0;
+
+impl Filter {
+    pub fn dimension(self) -> Dimension {
+        match self {
+            Filter::Outcome(_) => Dimension::Outcome,
+            Filter::OrgType(_) => Dimension::OrgType,
+            Filter::Region(_) => Dimension::Region,
+            Filter::ResourceKind(_) => Dimension::ResourceKind,
+            Filter::Resource(_) => Dimension::ResourceSize,
+        }
+    }
+
+    pub fn slot(self) -> u8 {
+        let offset = match self {
+            Filter::Outcome(v) => v.index(),
+            Filter::OrgType(v) => v.index(),
+            Filter::Region(v) => v.index(),
+            Filter::ResourceKind(v) => v.index(),
+            Filter::Resource(ResourceBucket::Ipv4(s)) => s.index(),
+            Filter::Resource(ResourceBucket::Ipv6(s)) => Ipv4Size::ALL.len() + s.index(),
+            Filter::Resource(ResourceBucket::Asn(c)) => Ipv4Size::ALL.len() + Ipv6Size::ALL.len() + c.index(),
+        };
+        self.dimension().first_slot() + offset as u8
+    }
+}
+
+/// Index of the unordered pair `a < b` among the 16 categories (0..120).
+pub fn pair_index(a: Category, b: Category) -> u8 {
+    let (a, b) = (a.index().min(b.index()), a.index().max(b.index()));
+    let n = Category::ALL.len();
+    // Pairs (0,1)..(0,n-1), (1,2).. in order.
+    (a * (2 * n - a - 1) / 2 + (b - a - 1)) as u8
+}
+
+pub fn pair_of(index: u8) -> Option<(Category, Category)> {
+    let n = Category::ALL.len();
+    let mut i = usize::from(index);
+    for a in 0..n {
+        let row = n - a - 1;
+        if i < row {
+            return Some((Category::ALL[a], Category::ALL[a + 1 + i]));
+        }
+        i -= row;
+    }
+    None
+}
+
+/// Packs a base cell's coordinates into one map key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey(u64);
+
+impl CellKey {
+    /// `month` is months since 0000-01 ([`lantern_protocol::Month::index`]).
+    pub fn new(family: Family, slot: u8, registry: u8, group: u8, month: u32) -> Self {
+        Self((family as u64) << 56 | u64::from(slot) << 48 | u64::from(registry) << 40 | u64::from(group) << 32 | u64::from(month))
+    }
+
+    pub fn slot(self) -> u8 {
+        (self.0 >> 48) as u8
+    }
+
+    pub fn with_slot(self, slot: u8) -> Self {
+        Self(self.0 & !(0xff << 48) | u64::from(slot) << 48)
+    }
+}
+
+/// Months to resolution, in bins of one month; the last bin holds everything longer.
+pub const RESOLUTION_BINS: usize = 37;
+
+/// One base cell.
+#[derive(Debug, Default, Clone)]
+pub struct Cell {
+    pub cases: u32,
+    /// Cases whose lowest category is this cell's: lets per-registry figures count a case once.
+    pub primary_cases: u32,
+    /// (author, cases), sorted by author. Most cells hold one or two operators: kept inline.
+    authors: SmallVec<[(u32, u32); 2]>,
+    /// Months to resolution of the closed cases (unfiltered cells only), once one arrives.
+    resolution: Option<Box<[u32; RESOLUTION_BINS]>>,
+}
+
+impl Cell {
+    pub fn operators(&self) -> usize {
+        self.authors.len()
+    }
+
+    pub fn authors(&self) -> impl Iterator<Item = u32> + '_ {
+        self.authors.iter().map(|(a, _)| *a)
+    }
+
+    pub fn add(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
+        self.cases += 1;
+        self.primary_cases += u32::from(primary);
+        match self.authors.binary_search_by_key(&author, |(a, _)| *a) {
+            Ok(i) => self.authors[i].1 += 1,
+            Err(i) => self.authors.insert(i, (author, 1)),
+        }
+        if let Some(months) = resolution {
+            let bins = self.resolution.get_or_insert_with(|| Box::new([0; RESOLUTION_BINS]));
+            bins[usize::from(months).min(RESOLUTION_BINS - 1)] += 1;
+        }
+    }
+
+    pub fn remove(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
+        self.cases = self.cases.saturating_sub(1);
+        self.primary_cases = self.primary_cases.saturating_sub(u32::from(primary));
+        if let Ok(i) = self.authors.binary_search_by_key(&author, |(a, _)| *a) {
+            self.authors[i].1 -= 1;
+            if self.authors[i].1 == 0 {
+                self.authors.remove(i);
+            }
+        }
+        if let (Some(months), Some(bins)) = (resolution, self.resolution.as_mut()) {
+            let bin = &mut bins[usize::from(months).min(RESOLUTION_BINS - 1)];
+            *bin = bin.saturating_sub(1);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cases == 0
+    }
+
+    /// Cases per month-to-resolution bin.
+    pub fn resolution(&self) -> &[u32] {
+        self.resolution.as_deref().map_or(&[], |b| &b[..])
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let authors = if self.authors.spilled() { self.authors.capacity() * 8 } else { 0 };
+        authors + self.resolution.as_ref().map_or(0, |_| RESOLUTION_BINS * 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_index_is_a_bijection_onto_0_to_119() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, &a) in Category::ALL.iter().enumerate() {
+            for &b in &Category::ALL[i + 1..] {
+                let p = pair_index(a, b);
+                assert_eq!(pair_of(p), Some((a, b)));
+                assert_eq!(pair_index(b, a), p);
+                seen.insert(p);
+            }
+        }
+        assert_eq!(seen.len(), 120);
+        assert_eq!(*seen.last().unwrap(), 119);
+    }
+
+    #[test]
+    fn filter_slots_are_distinct_and_within_their_dimension() {
+        let mut slots = std::collections::BTreeSet::new();
+        let filters = Outcome::ALL.iter().map(|&v| Filter::Outcome(v))
+            .chain(OrgType::ALL.iter().map(|&v| Filter::OrgType(v)))
+            .chain(Region::ALL.iter().map(|&v| Filter::Region(v)))
+            .chain(ResourceKind::ALL.iter().map(|&v| Filter::ResourceKind(v)))
+            .chain(Ipv4Size::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Ipv4(v))))
+            .chain(Ipv6Size::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Ipv6(v))))
+            .chain(AsnCount::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Asn(v))));
+        for f in filters {
+            assert!(f.dimension().slots().contains(&f.slot()), "{f:?}");
+            assert!(slots.insert(f.slot()), "{f:?} reuses a slot");
+        }
+        assert!(!slots.contains(&NO_FILTER));
+    }
+
+    #[test]
+    fn a_cell_counts_distinct_operators_through_removals() {
+        let mut cell = Cell::default();
+        cell.add(7, true, Some(3));
+        cell.add(7, false, None);
+        cell.add(2, true, Some(50));
+        assert_eq!((cell.cases, cell.primary_cases, cell.operators()), (3, 2, 2));
+        cell.remove(7, true, Some(3));
+        assert_eq!(cell.operators(), 2);
+        cell.remove(7, false, None);
+        assert_eq!((cell.cases, cell.operators()), (1, 1));
+        assert_eq!(cell.resolution()[RESOLUTION_BINS - 1], 1);
+        assert_eq!(cell.resolution()[3], 0);
+    }
+}
