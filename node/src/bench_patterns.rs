@@ -60,7 +60,13 @@ fn timed(runs: usize, mut f: impl FnMut(usize)) -> Vec<Duration> {
         .collect()
 }
 
-pub fn run(records: usize, authors: usize, runs: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<PatternsReport> {
+pub fn run(
+    records: usize,
+    authors: usize,
+    runs: usize,
+    dir: &Path,
+    mut say: impl FnMut(&str),
+) -> anyhow::Result<PatternsReport> {
     say(&format!("generating {records} signed summaries from {authors} authors"));
     let (manifest, data) = generate(records, authors, 42);
     let k = usize::from(manifest.policy.k_threshold);
@@ -129,7 +135,11 @@ pub fn run(records: usize, authors: usize, runs: usize, dir: &Path, mut say: imp
             "trends",
             timed(runs, |i| {
                 let by = if i % 2 == 0 { TrendBy::Category } else { TrendBy::Registry };
-                drop(patterns.trends(Scope { period: Period::year_to(month(i)), filter: filters[i % 5] }, by, Step::Month))
+                drop(patterns.trends(
+                    Scope { period: Period::year_to(month(i)), filter: filters[i % 5] },
+                    by,
+                    Step::Month,
+                ))
             }),
         ),
         latency("emerging", timed(runs, |i| drop(patterns.emerging(month(i), Windows::default())))),
@@ -180,7 +190,10 @@ impl PatternsReport {
             self.peak_rss_mib
         );
         for l in &self.latencies {
-            out.push_str(&format!("{:<14} {:>4} {:>8.2} {:>8.2} {:>8.2}\n", l.query, l.runs, l.p50_ms, l.p99_ms, l.max_ms));
+            out.push_str(&format!(
+                "{:<14} {:>4} {:>8.2} {:>8.2} {:>8.2}\n",
+                l.query, l.runs, l.p50_ms, l.p99_ms, l.max_ms
+            ));
         }
         out
     }

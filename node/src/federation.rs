@@ -82,7 +82,11 @@ impl Federation {
             let started = Instant::now();
             let k = usize::from(self.manifest.policy.k_threshold);
             let built = Patterns::rebuild(&self.store, k, self.members())?;
-            tracing::info!(cases = built.case_count(), ms = started.elapsed().as_millis() as u64, "pattern aggregates built");
+            tracing::info!(
+                cases = built.case_count(),
+                ms = started.elapsed().as_millis() as u64,
+                "pattern aggregates built"
+            );
             *guard = Some(built);
         }
         Ok(query(guard.as_ref().expect("just built")))

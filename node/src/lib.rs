@@ -10,6 +10,7 @@
 //! - [`exchange`]: export, import and verification of records as JSON lines.
 //! - [`bench`]: the ingest benchmark behind `lantern bench ingest`.
 
+pub mod api;
 pub mod bench;
 pub mod bench_net;
 pub mod bench_patterns;
@@ -20,12 +21,15 @@ pub mod exchange;
 pub mod federation;
 pub mod keys;
 pub mod membership;
+pub mod metrics;
 pub mod network;
 pub mod patterns;
 pub mod publish;
 pub mod redact;
+pub mod status;
 pub mod store;
 pub mod table;
+pub mod tokens;
 
 /// The current month (UTC): the creation month of records published now.
 pub fn this_month() -> lantern_protocol::Month {

@@ -480,7 +480,11 @@ fn run(cli: Cli) -> Result<()> {
             let r = lantern_node::bench_patterns::run(records, authors, runs, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             let r = r?;
-            if json { println!("{}", serde_json::to_string_pretty(&r)?) } else { print!("{}", r.table()) }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?)
+            } else {
+                print!("{}", r.table())
+            }
             Ok(())
         }
         Command::Bench(BenchCmd::Redact { mb }) => {
@@ -532,14 +536,23 @@ mod patterns_cmd {
         Ok(Scope { period, filter })
     }
 
-    fn print<T: Serialize>(args: &PatternsArgs, answer: &T, table: impl Fn(bool) -> Table, footer: String) -> Result<()> {
+    fn print<T: Serialize>(
+        args: &PatternsArgs,
+        answer: &T,
+        table: impl Fn(bool) -> Table,
+        footer: String,
+    ) -> Result<()> {
         if args.json {
             println!("{}", serde_json::to_string_pretty(answer)?);
         } else if args.csv {
             print!("{}", table(true).csv());
         } else {
             let t = table(false);
-            if t.is_empty() { println!("(nothing to show)") } else { print!("{}", t.text()) }
+            if t.is_empty() {
+                println!("(nothing to show)")
+            } else {
+                print!("{}", t.text())
+            }
             println!("{footer}");
         }
         Ok(())

@@ -25,7 +25,12 @@ impl Table {
     pub fn text(&self) -> String {
         let widths: Vec<usize> = (0..self.headers.len())
             .map(|i| {
-                self.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count())).chain([self.headers[i].len()]).max().unwrap_or(0)
+                self.rows
+                    .iter()
+                    .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                    .chain([self.headers[i].len()])
+                    .max()
+                    .unwrap_or(0)
             })
             .collect();
         let mut out = String::new();

@@ -29,9 +29,11 @@ impl Default for Windows {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EmergingPair {
+    #[schema(value_type = String)]
     pub registry: Registry,
+    #[schema(value_type = String)]
     pub category: Category,
     pub recent_cases: u64,
     pub baseline_cases: u64,
@@ -42,7 +44,7 @@ pub struct EmergingPair {
     pub operators: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Emerging {
     pub until: String,
     pub recent_months: u16,
@@ -125,7 +127,8 @@ impl Patterns {
                     continue;
                 }
                 let recent: u64 = recent_counts.iter().sum();
-                let (base_counts, _) = self.monthly_cases(registry, category, Period { first: base_first, last: base_last });
+                let (base_counts, _) =
+                    self.monthly_cases(registry, category, Period { first: base_first, last: base_last });
                 let baseline: u64 = base_counts.iter().sum();
                 if let Some((expected, p_value)) = is_spike(recent, baseline, windows, threshold) {
                     pairs.push(EmergingPair {

@@ -4,7 +4,7 @@ use lantern_protocol::CaseSummary;
 use lantern_protocol::summary::ResourceBucket;
 use lantern_protocol::vocab::{Category, Stage};
 
-use super::grid::{Family, Filter, CellKey, NO_FILTER, pair_index};
+use super::grid::{CellKey, Family, Filter, NO_FILTER, pair_index};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fact {

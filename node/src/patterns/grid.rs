@@ -5,9 +5,9 @@
 //! cells only) a histogram of months to resolution for the durations query.
 
 use lantern_protocol::summary::ResourceBucket;
-use smallvec::SmallVec;
-use lantern_protocol::vocab::{Category, Outcome, OrgType, Region, ResourceKind};
 use lantern_protocol::vocab::{AsnCount, Ipv4Size, Ipv6Size};
+use lantern_protocol::vocab::{Category, OrgType, Outcome, Region, ResourceKind};
+use smallvec::SmallVec;
 
 /// Cases counted by category, or by pair of categories that occur together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,7 +130,13 @@ pub struct CellKey(u64);
 impl CellKey {
     /// `month` is months since 0000-01 ([`lantern_protocol::Month::index`]).
     pub fn new(family: Family, slot: u8, registry: u8, group: u8, month: u32) -> Self {
-        Self((family as u64) << 56 | u64::from(slot) << 48 | u64::from(registry) << 40 | u64::from(group) << 32 | u64::from(month))
+        Self(
+            (family as u64) << 56
+                | u64::from(slot) << 48
+                | u64::from(registry) << 40
+                | u64::from(group) << 32
+                | u64::from(month),
+        )
     }
 
     pub fn slot(self) -> u8 {
@@ -231,7 +237,9 @@ mod tests {
     #[test]
     fn filter_slots_are_distinct_and_within_their_dimension() {
         let mut slots = std::collections::BTreeSet::new();
-        let filters = Outcome::ALL.iter().map(|&v| Filter::Outcome(v))
+        let filters = Outcome::ALL
+            .iter()
+            .map(|&v| Filter::Outcome(v))
             .chain(OrgType::ALL.iter().map(|&v| Filter::OrgType(v)))
             .chain(Region::ALL.iter().map(|&v| Filter::Region(v)))
             .chain(ResourceKind::ALL.iter().map(|&v| Filter::ResourceKind(v)))

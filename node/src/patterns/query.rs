@@ -143,7 +143,7 @@ impl fmt::Display for Filter {
 }
 
 /// One figure: distinct operators and cases, or suppressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Figure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operators: Option<u64>,
@@ -195,15 +195,17 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MatrixCell {
+    #[schema(value_type = String)]
     pub registry: Registry,
+    #[schema(value_type = String)]
     pub category: Category,
     #[serde(flatten)]
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Matrix {
     pub period: String,
     pub filter: Option<String>,
@@ -212,7 +214,7 @@ pub struct Matrix {
 }
 
 /// What a trend is drawn per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrendBy {
     Category,
@@ -220,7 +222,7 @@ pub enum TrendBy {
 }
 
 /// The time step of a trend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Month,
@@ -228,20 +230,20 @@ pub enum Step {
     Year,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     pub period: String,
     #[serde(flatten)]
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Series {
     pub name: String,
     pub points: Vec<TrendPoint>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Trends {
     pub by: TrendBy,
     pub step: Step,
@@ -251,16 +253,19 @@ pub struct Trends {
     pub series: Vec<Series>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OutcomeShare {
+    #[schema(value_type = String)]
     pub outcome: Outcome,
     pub cases: u64,
     pub share: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DurationRow {
+    #[schema(value_type = String)]
     pub registry: Registry,
+    #[schema(value_type = String)]
     pub category: Category,
     pub operators: u64,
     pub cases: u64,
@@ -272,23 +277,25 @@ pub struct DurationRow {
     pub outcomes: Vec<OutcomeShare>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Durations {
     pub period: String,
     pub k: usize,
     pub rows: Vec<DurationRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PairRow {
+    #[schema(value_type = Vec<String>)]
     pub categories: [Category; 2],
     #[serde(flatten)]
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CoOccurrence {
     pub period: String,
+    #[schema(value_type = Option<String>)]
     pub registry: Option<Registry>,
     pub k: usize,
     pub pairs: Vec<PairRow>,
@@ -336,18 +343,26 @@ impl Patterns {
                 .iter()
                 .map(|&c| Series {
                     name: c.label().to_string(),
-                    points: self.points(&buckets, |m, out: &mut Vec<CellKey>| {
-                        out.extend(Registry::ALL.iter().map(|&r| category_key(slot, r, c, m)))
-                    }, false),
+                    points: self.points(
+                        &buckets,
+                        |m, out: &mut Vec<CellKey>| {
+                            out.extend(Registry::ALL.iter().map(|&r| category_key(slot, r, c, m)))
+                        },
+                        false,
+                    ),
                 })
                 .collect(),
             TrendBy::Registry => Registry::ALL
                 .iter()
                 .map(|&r| Series {
                     name: r.label().to_string(),
-                    points: self.points(&buckets, |m, out: &mut Vec<CellKey>| {
-                        out.extend(Category::ALL.iter().map(|&c| category_key(slot, r, c, m)))
-                    }, true),
+                    points: self.points(
+                        &buckets,
+                        |m, out: &mut Vec<CellKey>| {
+                            out.extend(Category::ALL.iter().map(|&c| category_key(slot, r, c, m)))
+                        },
+                        true,
+                    ),
                 })
                 .collect(),
         };

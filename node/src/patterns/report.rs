@@ -55,8 +55,16 @@ pub fn emerging(e: &Emerging) -> Table {
 }
 
 pub fn durations(d: &Durations) -> Table {
-    let mut t =
-        Table::new(&["registry", "category", "operators", "cases", "resolved", "median months", "p90 months", "outcomes"]);
+    let mut t = Table::new(&[
+        "registry",
+        "category",
+        "operators",
+        "cases",
+        "resolved",
+        "median months",
+        "p90 months",
+        "outcomes",
+    ]);
     for r in &d.rows {
         let outcomes: Vec<String> =
             r.outcomes.iter().map(|o| format!("{} {:.0}%", o.outcome.label(), o.share * 100.0)).collect();
@@ -77,7 +85,12 @@ pub fn durations(d: &Durations) -> Table {
 pub fn co_occurrence(c: &CoOccurrence) -> Table {
     let mut t = Table::new(&["category", "with", "operators", "cases"]);
     for p in &c.pairs {
-        t.row(vec![p.categories[0].label().into(), p.categories[1].label().into(), num(p.figure.operators), num(p.figure.cases)]);
+        t.row(vec![
+            p.categories[0].label().into(),
+            p.categories[1].label().into(),
+            num(p.figure.operators),
+            num(p.figure.cases),
+        ]);
     }
     t
 }
@@ -86,7 +99,13 @@ pub fn similar(s: &Similar) -> Table {
     let mut t = Table::new(&["score", "record", "registry", "categories", "start"]);
     for m in &s.matches {
         let cats: Vec<&str> = m.categories.iter().map(|c| c.label()).collect();
-        t.row(vec![format!("{:.3}", m.score), m.record.to_hex(), m.registry.label().into(), cats.join("; "), m.start.clone()]);
+        t.row(vec![
+            format!("{:.3}", m.score),
+            m.record.to_hex(),
+            m.registry.label().into(),
+            cats.join("; "),
+            m.start.clone(),
+        ]);
     }
     t
 }

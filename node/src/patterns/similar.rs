@@ -15,16 +15,19 @@ use super::{FREE, Patterns};
 pub const LIKE_SCORE: f64 = 0.6;
 pub const MAX_RESULTS: usize = 100;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SimilarCase {
+    #[schema(value_type = String)]
     pub record: RecordId,
     pub score: f64,
+    #[schema(value_type = String)]
     pub registry: Registry,
+    #[schema(value_type = Vec<String>)]
     pub categories: Vec<Category>,
     pub start: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Similar {
     pub k: usize,
     pub like_score: f64,
@@ -137,7 +140,9 @@ impl Patterns {
                     score: (score * 1000.0).round() / 1000.0,
                     registry: Registry::ALL[usize::from(f.registry)],
                     categories: f.categories().collect(),
-                    start: lantern_protocol::Month::from_index(i64::from(f.month)).map(|m| m.to_string()).unwrap_or_default(),
+                    start: lantern_protocol::Month::from_index(i64::from(f.month))
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
                 }
             })
             .collect();

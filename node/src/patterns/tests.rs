@@ -123,14 +123,19 @@ fn the_latest_amendment_counts_once_and_a_retraction_removes_the_case() {
 fn records_arriving_out_of_order_end_in_the_same_state() {
     let mut f = Feed::new(1, 3);
     // The amendment (seq 2) arrives before the original (seq 1): the original must not win.
-    let body = |r| Body::Summary(SummaryBody { case: case_ref(7), supersedes: None, summary: summary(r, &[TD], "2026-03") });
+    let body =
+        |r| Body::Summary(SummaryBody { case: case_ref(7), supersedes: None, summary: summary(r, &[TD], "2026-03") });
     f.at_sequence(0, 2, body(Registry::Arin));
     f.at_sequence(0, 1, body(RIPE));
     assert_eq!(cell(&f.patterns, scope("2026-03"), Registry::Arin, TD).cases, Some(1));
     assert_eq!(cell(&f.patterns, scope("2026-03"), RIPE, TD), Figure::SUPPRESSED);
     // A retraction that arrives before the summary it retracts keeps it out.
     f.at_sequence(1, 2, Body::Retraction(RetractionBody { case: case_ref(8), reason: RetractionReason::Other }));
-    f.at_sequence(1, 1, Body::Summary(SummaryBody { case: case_ref(8), supersedes: None, summary: summary(RIPE, &[TD], "2026-03") }));
+    f.at_sequence(
+        1,
+        1,
+        Body::Summary(SummaryBody { case: case_ref(8), supersedes: None, summary: summary(RIPE, &[TD], "2026-03") }),
+    );
     assert_eq!(f.patterns.case_count(), 1);
 }
 
@@ -279,7 +284,10 @@ fn attacker_subtracting_shown_filter_values_from_their_total_only_learns_groups_
             }
             let (registry, category, month) = decode(key);
             for d in Dimension::ALL {
-                let held: Vec<u8> = d.slots().filter(|&s| p.cells.contains_key(&key.with_slot(s)) && !p.is_shown(key.with_slot(s))).collect();
+                let held: Vec<u8> = d
+                    .slots()
+                    .filter(|&s| p.cells.contains_key(&key.with_slot(s)) && !p.is_shown(key.with_slot(s)))
+                    .collect();
                 let ops = operators_of(p, registry, category, month, |fact| {
                     let mut touched = false;
                     fact.cells(|k, _| touched |= held.contains(&k.slot()) && k.with_slot(NO_FILTER) == key);

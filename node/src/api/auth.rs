@@ -1,0 +1,125 @@
+//! Who may call what: bearer tokens by role, and a rate limit on writes.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::tokens::Role;
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// Pattern queries: the member or an analyst.
+    Patterns,
+    /// Everything else: the member only.
+    Member,
+}
+
+/// The access rule of an API path (under `/api/v1`).
+pub fn access(path: &str) -> Access {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    match path {
+        "/health" | "/ready" | "/openapi.json" => Access::Public,
+        p if p.starts_with("/patterns/") || p == "/node" => Access::Patterns,
+        _ => Access::Member,
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_sec`.
+pub struct RateLimit {
+    state: Mutex<(f64, Instant)>,
+    burst: f64,
+    per_sec: f64,
+}
+
+impl RateLimit {
+    pub fn new(burst: u32, per_sec: f64) -> Self {
+        Self { state: Mutex::new((f64::from(burst), Instant::now())), burst: f64::from(burst), per_sec }
+    }
+
+    /// Takes one token, or says how many seconds until one is free.
+    pub fn take(&self) -> Result<(), u64> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * self.per_sec).min(self.burst);
+        s.1 = now;
+        if s.0 >= 1.0 {
+            s.0 -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - s.0) / self.per_sec).ceil() as u64)
+        }
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// Checks the bearer token against the route's rule, and the write rate limit.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let needed = access(req.uri().path());
+    if needed != Access::Public {
+        let role = match bearer(&req).map(|t| state.tokens.role(t)) {
+            Some(Some(role)) => role,
+            Some(None) => {
+                return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token").into_response();
+            }
+            None => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing bearer token (Authorization: Bearer TOKEN)",
+                )
+                .into_response();
+            }
+        };
+        if needed == Access::Member && role != Role::Member {
+            return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an analyst token allows pattern queries only")
+                .into_response();
+        }
+    }
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && let Err(wait) = state.writes.take()
+    {
+        let mut response =
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many writes; retry in {wait} s"))
+                .into_response();
+        if let Ok(v) = wait.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_get_the_right_rule() {
+        assert_eq!(access("/api/v1/health"), Access::Public);
+        assert_eq!(access("/api/v1/patterns/matrix"), Access::Patterns);
+        assert_eq!(access("/api/v1/cases"), Access::Member);
+        assert_eq!(access("/api/v1/cases/1/similar"), Access::Member);
+        assert_eq!(access("/api/v1/records"), Access::Member);
+    }
+
+    #[test]
+    fn the_bucket_empties_and_says_when_to_retry() {
+        let limit = RateLimit::new(2, 0.5);
+        assert!(limit.take().is_ok());
+        assert!(limit.take().is_ok());
+        assert_eq!(limit.take(), Err(2));
+    }
+}

@@ -1,0 +1,389 @@
+//! Private cases (they never leave the node), the redaction preview, and publishing.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use lantern_protocol::record::Body;
+use lantern_protocol::signed::open_stored;
+use lantern_protocol::summary::CaseSummary;
+use lantern_protocol::vocab::RetractionReason;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::case::PrivateCase;
+use crate::federation::Federation;
+use crate::patterns::similar::Similar;
+use crate::publish::{self, Narrative};
+use crate::redact::Redacted;
+
+/// Where a private case stands in the federation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Draft,
+    Published,
+    Retracted,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseStatus {
+    pub state: CaseState,
+    /// The latest record published for the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Versions published (including a retraction).
+    pub versions: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseListItem {
+    pub id: u64,
+    pub title: String,
+    pub registry: String,
+    pub categories: Vec<String>,
+    pub opened: String,
+    pub outcome: String,
+    pub status: CaseStatus,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseDetail {
+    pub id: u64,
+    /// The private case, as stored (see docs/examples/case.json).
+    #[schema(value_type = Object)]
+    pub case: PrivateCase,
+    pub status: CaseStatus,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Created {
+    pub id: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// Publish the structured fields only, without the narrative.
+    #[serde(default)]
+    pub omit_narrative: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Published {
+    /// The new record's id (hex).
+    pub record: String,
+    /// `summary`, `amendment` or `retraction`.
+    pub kind: String,
+    pub sequence: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetractRequest {
+    /// published in error, identifying information, duplicate, other
+    #[schema(value_type = String)]
+    pub reason: RetractionReason,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    pub text: String,
+}
+
+/// A run of text: found identifiers carry their kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Segment {
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RedactionPreview {
+    /// The text as it would be published.
+    pub redacted: String,
+    /// The input cut into runs, the found identifiers marked, for highlighting.
+    pub segments: Vec<Segment>,
+    pub findings: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublishPreview {
+    /// The summary exactly as it would be signed (nothing else leaves the node).
+    #[schema(value_type = Object)]
+    pub summary: CaseSummary,
+    pub narrative: RedactionPreview,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarQuery {
+    /// How many summaries to return (1-100, default 10).
+    pub limit: Option<usize>,
+}
+
+const MAX_PREVIEW_TEXT: usize = 64 * 1024;
+
+fn preview_of(original: &str, r: Redacted) -> RedactionPreview {
+    let mut segments = Vec::new();
+    let mut at = 0;
+    let mut findings = r.findings.clone();
+    findings.sort_by_key(|f| f.start);
+    for f in &findings {
+        if f.start < at
+            || f.end > original.len()
+            || !original.is_char_boundary(f.start)
+            || !original.is_char_boundary(f.end)
+        {
+            continue;
+        }
+        if f.start > at {
+            segments.push(Segment { text: original[at..f.start].to_string(), kind: None });
+        }
+        let kind = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(str::to_string));
+        segments.push(Segment { text: original[f.start..f.end].to_string(), kind });
+        at = f.end;
+    }
+    if at < original.len() {
+        segments.push(Segment { text: original[at..].to_string(), kind: None });
+    }
+    RedactionPreview { redacted: r.text, segments, findings: findings.len() }
+}
+
+fn status(federation: &Federation, id: u64) -> Result<CaseStatus, ApiError> {
+    let versions = federation.store().published_for(id)?;
+    let Some(last) = versions.last() else {
+        return Ok(CaseStatus { state: CaseState::Draft, record: None, versions: 0 });
+    };
+    let bytes = federation.store().record_bytes(last)?.ok_or_else(|| ApiError::internal("published record missing"))?;
+    let state = match open_stored(&bytes).map_err(ApiError::internal)?.body {
+        Body::Retraction(_) => CaseState::Retracted,
+        _ => CaseState::Published,
+    };
+    Ok(CaseStatus { state, record: Some(last.to_hex()), versions: versions.len() })
+}
+
+fn checked(federation: &Federation, mut case: PrivateCase) -> Result<PrivateCase, ApiError> {
+    case.validate(federation.store().context().max_narrative_bytes)?;
+    case.salt_evidence();
+    Ok(case)
+}
+
+/// The member's private cases.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases",
+    responses((status = 200, body = Vec<CaseListItem>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CaseListItem>>, ApiError> {
+    state
+        .blocking(|fed| {
+            let mut out = Vec::new();
+            for (id, case) in fed.store().cases()? {
+                out.push(CaseListItem {
+                    id,
+                    title: case.title.clone(),
+                    registry: case.registry.label().into(),
+                    categories: case.categories.iter().map(|c| c.label().to_string()).collect(),
+                    opened: case.opened.to_string(),
+                    outcome: case.outcome.label().into(),
+                    status: status(fed, id)?,
+                });
+            }
+            Ok(Json(out))
+        })
+        .await
+}
+
+/// Adds a private case. It stays on this node; only its summary is ever published.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
+    request_body(content = Object, description = "A private case, like docs/examples/case.json"),
+    responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(case): ApiJson<PrivateCase>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    state
+        .blocking(move |fed| {
+            let case = checked(fed, case)?;
+            Ok((StatusCode::CREATED, Json(Created { id: fed.store().insert_case(&case)? })))
+        })
+        .await
+}
+
+/// One private case and where it stands.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
+    responses((status = 200, body = CaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<CaseDetail>, ApiError> {
+    state.blocking(move |fed| Ok(Json(CaseDetail { id, case: fed.store().case(id)?, status: status(fed, id)? }))).await
+}
+
+/// Replaces a private case (publish again to amend its summary).
+#[utoipa::path(put, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
+    request_body(content = Object, description = "The whole case, like docs/examples/case.json"),
+    responses((status = 200, body = CaseDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(case): ApiJson<PrivateCase>,
+) -> Result<Json<CaseDetail>, ApiError> {
+    state
+        .blocking(move |fed| {
+            let case = checked(fed, case)?;
+            fed.store().update_case(id, &case)?;
+            Ok(Json(CaseDetail { id, case, status: status(fed, id)? }))
+        })
+        .await
+}
+
+/// Deletes the private copy of a case. Published summaries stay; retract them first.
+#[utoipa::path(delete, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, Path(id): Path<u64>) -> Result<StatusCode, ApiError> {
+    state.blocking(move |fed| Ok(fed.store().delete_case(id).map(|()| StatusCode::NO_CONTENT)?)).await
+}
+
+/// What publishing the case would send: the summary and the narrative's redaction.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/preview", tag = "cases", params(("id" = u64, Path)),
+    responses((status = 200, body = PublishPreview), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn preview(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<PublishPreview>, ApiError> {
+    let config = state.config.clone();
+    state
+        .blocking(move |fed| {
+            let case = fed.store().case(id)?;
+            case.validate(fed.store().context().max_narrative_bytes)?;
+            let narrative = case.narrative.trim().to_string();
+            let redacted = publish::preview(&config, &narrative);
+            let summary = crate::derive::summary(&case, config.profile, crate::this_month(), redacted.text.clone())?;
+            Ok(Json(PublishPreview { summary, narrative: preview_of(&narrative, redacted) }))
+        })
+        .await
+}
+
+async fn publish_case(
+    state: &AppState,
+    id: u64,
+    body: PublishRequest,
+    amend: bool,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let config = state.config.clone();
+    let record = state
+        .blocking(move |fed| {
+            if amend && fed.store().published_for(id)?.is_empty() {
+                return Err(ApiError::conflict(format!("case {id} has not been published; publish it first")));
+            }
+            let narrative = if body.omit_narrative { Narrative::Omit } else { Narrative::Redact };
+            Ok(fed.publish(&config, id, narrative)?)
+        })
+        .await?;
+    gossip(state, record.bytes().to_vec()).await;
+    state.status.metrics.ingested("local", 1);
+    let published = Published {
+        record: record.id().to_hex(),
+        kind: record.envelope().body.kind().into(),
+        sequence: record.sequence(),
+    };
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// Hands a new record of ours to gossip; catch-up delivers it later if that fails now.
+pub(crate) async fn gossip(state: &AppState, bytes: Vec<u8>) {
+    if let Some(net) = &state.network
+        && let Err(e) = net.publish(bytes).await
+    {
+        tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
+    }
+}
+
+/// Publishes the case's summary (or, if published before, an amendment), signed by this member.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/publish", tag = "cases", params(("id" = u64, Path)),
+    request_body(content = Option<PublishRequest>, description = "Optional"),
+    responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The case was retracted"),
+        (status = 422, body = ErrorBody, description = "The case is invalid or its text still identifies someone"),
+        (status = 429, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn publish(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    body: Option<ApiJson<PublishRequest>>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), false).await
+}
+
+/// Publishes an amendment of a case published before.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/amend", tag = "cases", params(("id" = u64, Path)),
+    request_body(content = Option<PublishRequest>, description = "Optional"),
+    responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Not published yet, or retracted"), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn amend(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    body: Option<ApiJson<PublishRequest>>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), true).await
+}
+
+/// Retracts every version of a published case from every figure.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/retract", tag = "cases", params(("id" = u64, Path)),
+    request_body = RetractRequest,
+    responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn retract(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<RetractRequest>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let record = state.blocking(move |fed| Ok(fed.retract(id, body.reason)?)).await?;
+    gossip(&state, record.bytes().to_vec()).await;
+    let published = Published {
+        record: record.id().to_hex(),
+        kind: record.envelope().body.kind().into(),
+        sequence: record.sequence(),
+    };
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// Published summaries most like this private case, computed on this node.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/similar", tag = "cases", params(("id" = u64, Path), SimilarQuery),
+    responses((status = 200, body = Similar), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn similar(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    ApiQuery(q): ApiQuery<SimilarQuery>,
+) -> Result<Json<Similar>, ApiError> {
+    let limit = q.limit.unwrap_or(10);
+    if !(1..=crate::patterns::similar::MAX_RESULTS).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be between 1 and 100"));
+    }
+    state.blocking(move |fed| Ok(Json(fed.similar_to(id, limit)?))).await
+}
+
+/// Redacts free text with this member's declared identifiers, and shows what was found.
+#[utoipa::path(post, path = "/api/v1/redact/preview", tag = "cases", request_body = TextRequest,
+    responses((status = 200, body = RedactionPreview), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn redact_preview(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TextRequest>,
+) -> Result<Json<RedactionPreview>, ApiError> {
+    if body.text.len() > MAX_PREVIEW_TEXT {
+        return Err(ApiError::invalid("text", format!("must be at most {MAX_PREVIEW_TEXT} bytes")));
+    }
+    let redacted = publish::preview(&state.config, &body.text);
+    Ok(Json(preview_of(&body.text, redacted)))
+}

@@ -1,0 +1,174 @@
+//! The HTTP API (`/api/v1`), `/metrics` and the embedded web UI, served by axum.
+//!
+//! - [`auth`]: bearer tokens by role, rate limit on writes.
+//! - [`error`]: JSON errors naming the field; body and query extractors that produce them.
+//! - [`cases`]: private cases, redaction preview, publish, amend, retract, similar cases.
+//! - [`records`]: the federation's records: list, get, export.
+//! - [`patterns`]: the pattern queries.
+//! - [`node`]: health, readiness, node info, members and vouches, peers, sync.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
+
+pub mod auth;
+pub mod cases;
+pub mod error;
+pub mod node;
+pub mod openapi;
+pub mod patterns;
+pub mod records;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::datadir::NodeConfig;
+use crate::federation::Federation;
+use crate::metrics::RequestLabels;
+use crate::network::Client;
+use crate::status::NodeStatus;
+use crate::tokens::Tokens;
+use error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 256 * 1024;
+/// Longest a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub federation: Arc<Federation>,
+    pub config: Arc<NodeConfig>,
+    pub tokens: Arc<Tokens>,
+    /// Absent when the node runs without a network (tests, offline use).
+    pub network: Option<Client>,
+    pub status: Arc<NodeStatus>,
+    pub writes: Arc<auth::RateLimit>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(
+        federation: Arc<Federation>,
+        config: NodeConfig,
+        tokens: Tokens,
+        network: Option<Client>,
+        status: Arc<NodeStatus>,
+    ) -> Self {
+        Self {
+            federation,
+            config: Arc::new(config),
+            tokens: Arc::new(tokens),
+            network,
+            status,
+            // 30 writes at once, then 10 a second.
+            writes: Arc::new(auth::RateLimit::new(30, 10.0)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs store work off the async threads.
+    pub async fn blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Federation) -> Result<R, ApiError> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let federation = self.federation.clone();
+        tokio::task::spawn_blocking(move || work(&federation)).await.map_err(ApiError::internal)?
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(node::health))
+        .route("/ready", get(node::ready))
+        .route("/node", get(node::info))
+        .route("/openapi.json", get(openapi::document))
+        .route("/cases", get(cases::list).post(cases::create))
+        .route("/cases/{id}", get(cases::get_one).put(cases::update).delete(cases::delete))
+        .route("/cases/{id}/preview", post(cases::preview))
+        .route("/cases/{id}/publish", post(cases::publish))
+        .route("/cases/{id}/amend", post(cases::amend))
+        .route("/cases/{id}/retract", post(cases::retract))
+        .route("/cases/{id}/similar", get(cases::similar))
+        .route("/redact/preview", post(cases::redact_preview))
+        .route("/records", get(records::list))
+        .route("/records/export", get(records::export))
+        .route("/records/{id}", get(records::get_one))
+        .route("/patterns/matrix", get(patterns::matrix))
+        .route("/patterns/trends", get(patterns::trends))
+        .route("/patterns/emerging", get(patterns::emerging))
+        .route("/patterns/durations", get(patterns::durations))
+        .route("/patterns/cooccurrence", get(patterns::cooccurrence))
+        .route("/members", get(node::members))
+        .route("/vouches", post(node::vouch))
+        .route("/peers", get(node::peers))
+        .route("/sync", get(node::sync))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(metrics))
+        .fallback(ui)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Records each request's latency under its route pattern.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let labels = RequestLabels { route, method, status: response.status().as_u16() };
+    state.status.metrics.api_latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let m = &state.status.metrics;
+    m.records.set(state.federation.store().record_count() as i64);
+    m.members.set(state.federation.members().len() as i64);
+    if let Some(net) = &state.network
+        && let Ok(peers) = net.peers().await
+    {
+        m.peers.set(peers.len() as i64);
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], m.encode()).into_response()
+}
+
+/// The embedded web UI; unknown paths get the app shell so deep links work.
+async fn ui(req: Request) -> Response {
+    let path = req.uri().path();
+    let asset =
+        lantern_web_ui::asset(path).or_else(|| (!path.contains('.')).then(|| lantern_web_ui::asset("/")).flatten());
+    match asset {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' data:; style-src 'self'"),
+            ],
+            a.body,
+        )
+            .into_response(),
+        None => ApiError::not_found("no such file").into_response(),
+    }
+}
+
+/// Serves the API until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

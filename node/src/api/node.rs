@@ -1,0 +1,214 @@
+//! The node operator's view: health, readiness, identity, members and vouches, peers, sync.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use lantern_protocol::MemberKey;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::cases::{Published, gossip};
+use super::error::{ApiError, ApiJson, ErrorBody};
+use crate::status::SyncStatus;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub store: bool,
+    /// Whether the node runs its network (false when started without one).
+    pub network: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NodeInfo {
+    pub version: &'static str,
+    pub federation: String,
+    pub federation_name: String,
+    /// This node's member key.
+    pub member: String,
+    /// This node's libp2p peer id, when the network runs.
+    pub peer_id: Option<String>,
+    pub k_threshold: u16,
+    pub vouches_needed: u16,
+    pub records: usize,
+    pub members: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Member {
+    pub key: String,
+    pub founder: bool,
+    /// Vouches standing for this key.
+    pub vouches: usize,
+    /// Whether this node's member has vouched for it.
+    pub vouched_by_me: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Candidate {
+    pub key: String,
+    pub vouches: usize,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Members {
+    pub vouches_needed: u16,
+    pub members: Vec<Member>,
+    /// Keys with standing vouches that are not members (yet).
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VouchRequest {
+    /// The member key vouched for (64 hex characters).
+    pub member: String,
+    /// Withdraw an earlier vouch instead.
+    #[serde(default)]
+    pub withdraw: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Peer {
+    pub peer: String,
+    /// The member the peer proved it serves.
+    pub member: Option<String>,
+    /// Its gossipsub score.
+    pub score: Option<f64>,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/api/v1/health", tag = "node", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), uptime_secs: state.started.elapsed().as_secs() })
+}
+
+/// Readiness: the store answers and the network (if any) runs.
+#[utoipa::path(get, path = "/api/v1/ready", tag = "node",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let fed = state.federation.clone();
+    let store = tokio::task::spawn_blocking(move || fed.store().contains(&lantern_protocol::RecordId([0; 32])).is_ok())
+        .await
+        .unwrap_or(false);
+    let network = match &state.network {
+        Some(net) => net.listeners().await.is_ok(),
+        None => false,
+    };
+    let ready = store && (network || state.network.is_none());
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Readiness { ready, store, network }))
+}
+
+/// Who this node is and what it holds.
+#[utoipa::path(get, path = "/api/v1/node", tag = "node",
+    responses((status = 200, body = NodeInfo), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn info(State(state): State<AppState>) -> Json<NodeInfo> {
+    let fed = &state.federation;
+    let m = fed.manifest();
+    Json(NodeInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        federation: m.id().to_hex(),
+        federation_name: m.name.clone(),
+        member: fed.member_key().to_hex(),
+        peer_id: state.network.as_ref().map(|n| n.peer_id().to_string()),
+        k_threshold: m.policy.k_threshold,
+        vouches_needed: m.policy.vouches_needed,
+        records: fed.store().record_count(),
+        members: fed.members().len(),
+    })
+}
+
+/// Members, the vouches that made them, and keys waiting for vouches.
+#[utoipa::path(get, path = "/api/v1/members", tag = "node",
+    responses((status = 200, body = Members), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn members(State(state): State<AppState>) -> Result<Json<Members>, ApiError> {
+    state
+        .blocking(|fed| {
+            let me = fed.member_key();
+            let vouches = fed.store().vouches()?;
+            let standing = |key: &MemberKey| vouches.iter().filter(|(t, _, s)| t == key && *s).count();
+            let mine = |key: &MemberKey| vouches.iter().any(|(t, v, s)| t == key && *v == me && *s);
+            let members: Vec<MemberKey> = fed.members();
+            let mut candidates: Vec<MemberKey> =
+                vouches.iter().filter(|(t, _, s)| *s && !members.contains(t)).map(|(t, _, _)| *t).collect();
+            candidates.sort();
+            candidates.dedup();
+            Ok(Json(Members {
+                vouches_needed: fed.manifest().policy.vouches_needed,
+                members: members
+                    .iter()
+                    .map(|k| Member {
+                        key: k.to_hex(),
+                        founder: fed.manifest().is_founder(k),
+                        vouches: standing(k),
+                        vouched_by_me: mine(k),
+                    })
+                    .collect(),
+                candidates: candidates.iter().map(|k| Candidate { key: k.to_hex(), vouches: standing(k) }).collect(),
+            }))
+        })
+        .await
+}
+
+/// Vouches for a member key (or withdraws a vouch), signed by this node's member.
+#[utoipa::path(post, path = "/api/v1/vouches", tag = "node", request_body = VouchRequest,
+    responses((status = 201, body = Published), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn vouch(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VouchRequest>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let member: MemberKey =
+        body.member.parse().map_err(|_| ApiError::invalid("member", "expected a member key: 64 hex characters"))?;
+    let record = state
+        .blocking(move |fed| {
+            if member == fed.member_key() {
+                return Err(ApiError::invalid("member", "must not be this node's own member key"));
+            }
+            Ok(fed.vouch(member, !body.withdraw)?)
+        })
+        .await?;
+    gossip(&state, record.bytes().to_vec()).await;
+    let published = Published {
+        record: record.id().to_hex(),
+        kind: record.envelope().body.kind().into(),
+        sequence: record.sequence(),
+    };
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// Connected peers.
+#[utoipa::path(get, path = "/api/v1/peers", tag = "node",
+    responses((status = 200, body = Vec<Peer>), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn peers(State(state): State<AppState>) -> Result<Json<Vec<Peer>>, ApiError> {
+    let Some(net) = &state.network else { return Ok(Json(Vec::new())) };
+    let peers = net
+        .peers()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("network: {e}")))?;
+    Ok(Json(
+        peers
+            .into_iter()
+            .map(|p| Peer { peer: p.peer.to_string(), member: p.member.map(|m| m.to_hex()), score: p.score })
+            .collect(),
+    ))
+}
+
+/// Catch-up with each peer: running, records fetched, ids remaining.
+#[utoipa::path(get, path = "/api/v1/sync", tag = "node",
+    responses((status = 200, body = SyncStatus), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn sync(State(state): State<AppState>) -> Json<SyncStatus> {
+    Json(state.status.sync())
+}

@@ -1,0 +1,262 @@
+//! The federation's records, as this node holds them: every one verified before it was stored.
+
+use axum::Json;
+use axum::body::{Body as HttpBody, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use lantern_protocol::record::Body;
+use lantern_protocol::vocab::{Category, Registry};
+use lantern_protocol::{Envelope, MemberKey, RecordId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::error::{ApiError, ApiQuery, ErrorBody};
+use crate::store::StoredRecord;
+
+/// Most records scanned for one page; a page may come back short with a `next` cursor.
+const SCAN_BUDGET: usize = 20_000;
+const MAX_LIMIT: usize = 500;
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordsQuery {
+    /// summary, amendment, retraction, vouch, vouch_withdrawal, key_revocation, node_binding
+    pub kind: Option<String>,
+    /// Author member key (64 hex characters).
+    pub author: Option<String>,
+    /// Summaries about this registry only.
+    pub registry: Option<String>,
+    /// Summaries with this incident category only.
+    pub category: Option<String>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<u64>,
+    /// Records per page (1-500, default 50).
+    pub limit: Option<usize>,
+}
+
+/// A summary's headline fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SummaryHeadline {
+    pub registry: String,
+    pub categories: Vec<String>,
+    pub start: String,
+    pub outcome: String,
+    pub duration: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordItem {
+    pub id: String,
+    /// Position in this node's arrival order; use it as the `after` cursor.
+    pub arrival: u64,
+    /// The author's member key: a pseudonym, never an organisation's name.
+    pub author: String,
+    pub sequence: u64,
+    pub created: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<SummaryHeadline>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordPage {
+    pub records: Vec<RecordItem>,
+    /// Pass as `after` for the next page; absent at the end.
+    pub next: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordDetail {
+    pub id: String,
+    /// Its signature and id were checked before it was stored.
+    pub verified: bool,
+    /// Whether its author is a member now.
+    pub author_is_member: bool,
+    /// The signed bytes, hex: what the signature and the id cover (docs/protocol.md).
+    pub bytes: String,
+    #[schema(value_type = Object)]
+    pub envelope: Envelope,
+}
+
+struct Filter {
+    kind: Option<String>,
+    author: Option<MemberKey>,
+    registry: Option<Registry>,
+    category: Option<Category>,
+}
+
+const KINDS: &[&str] =
+    &["summary", "amendment", "retraction", "vouch", "vouch_withdrawal", "key_revocation", "node_binding"];
+
+impl Filter {
+    fn parse(q: &RecordsQuery) -> Result<Self, ApiError> {
+        if let Some(k) = &q.kind
+            && !KINDS.contains(&k.as_str())
+        {
+            return Err(ApiError::bad_request("kind", format!("expected one of: {}", KINDS.join(", "))));
+        }
+        fn term<T: std::str::FromStr<Err = lantern_protocol::vocab::UnknownTerm>>(
+            field: &'static str,
+            v: &Option<String>,
+        ) -> Result<Option<T>, ApiError> {
+            v.as_deref().map(str::parse).transpose().map_err(|e: T::Err| ApiError::bad_request(field, e.to_string()))
+        }
+        Ok(Self {
+            kind: q.kind.clone(),
+            author: q
+                .author
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|_| ApiError::bad_request("author", "expected a member key: 64 hex characters"))?,
+            registry: term("registry", &q.registry)?,
+            category: term("category", &q.category)?,
+        })
+    }
+
+    fn keeps(&self, env: &Envelope) -> bool {
+        if self.kind.as_deref().is_some_and(|k| k != env.body.kind()) || self.author.is_some_and(|a| a != env.author) {
+            return false;
+        }
+        if self.registry.is_none() && self.category.is_none() {
+            return true;
+        }
+        match &env.body {
+            Body::Summary(b) => {
+                self.registry.is_none_or(|r| r == b.summary.registry)
+                    && self.category.is_none_or(|c| b.summary.categories.contains(&c))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn item(r: &StoredRecord) -> RecordItem {
+    let e = &r.envelope;
+    let summary = match &e.body {
+        Body::Summary(b) => Some(SummaryHeadline {
+            registry: b.summary.registry.label().into(),
+            categories: b.summary.categories.iter().map(|c| c.label().to_string()).collect(),
+            start: b.summary.start.to_string(),
+            outcome: b.summary.outcome.label().into(),
+            duration: b.summary.duration.label().into(),
+        }),
+        _ => None,
+    };
+    RecordItem {
+        id: r.id.to_hex(),
+        arrival: r.arrival,
+        author: e.author.to_hex(),
+        sequence: e.sequence,
+        created: e.created.to_string(),
+        kind: e.body.kind().into(),
+        summary,
+    }
+}
+
+/// Records in arrival order, filtered, a page at a time.
+#[utoipa::path(get, path = "/api/v1/records", tag = "records", params(RecordsQuery),
+    responses((status = 200, body = RecordPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RecordsQuery>,
+) -> Result<Json<RecordPage>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    let filter = Filter::parse(&q)?;
+    state
+        .blocking(move |fed| {
+            let mut out = Vec::new();
+            let mut after = q.after;
+            let mut scanned = 0;
+            loop {
+                let page = fed.store().records_after(after, 1024.min(SCAN_BUDGET - scanned))?;
+                let Some(last) = page.last() else { return Ok(Json(RecordPage { records: out, next: None })) };
+                after = Some(last.arrival);
+                scanned += page.len();
+                for r in &page {
+                    if filter.keeps(&r.envelope) {
+                        out.push(item(r));
+                        if out.len() == limit {
+                            return Ok(Json(RecordPage { next: Some(r.arrival), records: out }));
+                        }
+                    }
+                }
+                if scanned >= SCAN_BUDGET {
+                    return Ok(Json(RecordPage { records: out, next: after }));
+                }
+            }
+        })
+        .await
+}
+
+/// One record: its envelope, its signed bytes and its verification.
+#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", params(("id" = String, Path, description = "Record id, 64 hex characters")),
+    responses((status = 200, body = RecordDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RecordDetail>, ApiError> {
+    let id: RecordId =
+        id.parse().map_err(|_| ApiError::bad_request("id", "expected a record id: 64 hex characters"))?;
+    state
+        .blocking(move |fed| {
+            let bytes = fed.store().record_bytes(&id)?.ok_or_else(|| ApiError::not_found(format!("no record {id}")))?;
+            let envelope = lantern_protocol::signed::open_stored(&bytes).map_err(ApiError::internal)?;
+            Ok(Json(RecordDetail {
+                id: id.to_hex(),
+                verified: true,
+                author_is_member: fed.is_member(&envelope.author),
+                bytes: hex::encode(&bytes),
+                envelope,
+            }))
+        })
+        .await
+}
+
+/// Sends writes to the response body in 64 KiB chunks over a bounded channel.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            let chunk = Bytes::from(std::mem::take(&mut self.buf));
+            self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::other("client went away"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Every record as JSON lines (`lantern import` reads them), streamed.
+#[utoipa::path(get, path = "/api/v1/records/export", tag = "records",
+    responses((status = 200, content_type = "application/x-ndjson", body = String, description = "One `{\"id\", \"record\"}` per line"),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export(State(state): State<AppState>) -> Response {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let federation = state.federation.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut w = ChannelWriter { tx: tx.clone(), buf: Vec::new() };
+        let result = crate::exchange::export(federation.store(), &mut w).map(|_| ()).map_err(std::io::Error::other);
+        if let Err(e) = result.and_then(|()| std::io::Write::flush(&mut w)) {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], HttpBody::from_stream(stream)).into_response()
+}

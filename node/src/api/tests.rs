@@ -1,0 +1,476 @@
+//! Every endpoint in-process (`oneshot`), on a real store: successes, errors and auth.
+
+use std::sync::Arc;
+
+use axum::body::Body as HttpBody;
+use axum::http::{Request, StatusCode, header};
+use ed25519_dalek::SigningKey;
+use http_body_util::BodyExt;
+use lantern_protocol::record::{Body, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::vocab::{Category, Registry};
+use lantern_protocol::{CaseRef, Envelope, Manifest, Policy, VerifyContext, sign, signed};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::{AppState, auth, router};
+use crate::datadir::NodeConfig;
+use crate::federation::Federation;
+use crate::metrics::Metrics;
+use crate::status::NodeStatus;
+use crate::store::Store;
+use crate::tokens::Tokens;
+
+const MEMBER: &str = "member-token";
+const ANALYST: &str = "analyst-token";
+
+struct Node {
+    _dir: tempfile::TempDir,
+    state: AppState,
+}
+
+/// A node whose federation has six other founders, each with summaries in RIPE × transfer delayed.
+fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let me = SigningKey::from_bytes(&[1; 32]);
+    let others: Vec<SigningKey> = (2..8u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let founders = std::iter::once(&me).chain(&others).map(signed::member_key).collect();
+    let manifest = Manifest::new("api-test", "2024-01".parse().unwrap(), founders, Policy::default());
+    let store = Store::open(dir.path(), &manifest).unwrap();
+    let fed = Federation::new(store, manifest.clone(), me).unwrap();
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let mut records = Vec::new();
+    let mut rng = Rng::new(5);
+    for key in &others {
+        let mut previous = None;
+        for seq in 1..=3u64 {
+            let mut summary = sample::summary(&mut rng, "2025-03".parse().unwrap(), 1);
+            summary.registry = Registry::RipeNcc;
+            summary.categories = vec![Category::TransferDelayed];
+            let env = Envelope {
+                format: lantern_protocol::WIRE_FORMAT,
+                federation: ctx.federation,
+                author: signed::member_key(key),
+                sequence: seq,
+                previous,
+                created: summary.start,
+                body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+            };
+            let rec = sign(&env, key, &ctx).unwrap();
+            previous = Some(rec.id());
+            records.push(rec.bytes().to_vec());
+        }
+    }
+    assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
+    let status = Arc::new(NodeStatus::new(Metrics::default()));
+    let tokens = Tokens::from_plain(MEMBER, &[("ana", ANALYST)]);
+    let state = AppState::new(Arc::new(fed), NodeConfig::default(), tokens, None, status);
+    Node { _dir: dir, state }
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn field(&self) -> String {
+        self.json()["error"]["field"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+async fn call(state: &AppState, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(HttpBody::from(b.to_string())),
+        None => req.body(HttpBody::empty()),
+    }
+    .unwrap();
+    raw(state, req).await
+}
+
+async fn raw(state: &AppState, req: Request<HttpBody>) -> Reply {
+    let res = router(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let content_type =
+        res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply { status, content_type, body }
+}
+
+fn example_case() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/case.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+async fn add_case(state: &AppState, case: Value) -> u64 {
+    let r = call(state, "POST", "/api/v1/cases", Some(MEMBER), Some(case)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    r.json()["id"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn health_ready_and_openapi_need_no_token() {
+    let n = node();
+    let r = call(&n.state, "GET", "/api/v1/health", None, None).await;
+    assert_eq!((r.status, r.json()["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let r = call(&n.state, "GET", "/api/v1/ready", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["ready"], true);
+    let doc = call(&n.state, "GET", "/api/v1/openapi.json", None, None).await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+        "/api/v1/cases/{id}/publish",
+        "/api/v1/cases/{id}/amend",
+        "/api/v1/cases/{id}/retract",
+        "/api/v1/cases/{id}/similar",
+        "/api/v1/cases/{id}/preview",
+        "/api/v1/redact/preview",
+        "/api/v1/records",
+        "/api/v1/records/{id}",
+        "/api/v1/records/export",
+        "/api/v1/patterns/matrix",
+        "/api/v1/patterns/trends",
+        "/api/v1/patterns/emerging",
+        "/api/v1/patterns/durations",
+        "/api/v1/patterns/cooccurrence",
+        "/api/v1/members",
+        "/api/v1/vouches",
+        "/api/v1/peers",
+        "/api/v1/sync",
+        "/api/v1/node",
+        "/api/v1/health",
+        "/api/v1/ready",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[tokio::test]
+async fn tokens_are_checked_and_analysts_only_query_patterns() {
+    let n = node();
+    let s = &n.state;
+    let r = call(s, "GET", "/api/v1/cases", None, None).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+    let r = call(s, "GET", "/api/v1/cases", Some("wrong"), None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(s, "POST", "/api/v1/cases", Some(ANALYST), Some(example_case())).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(call(s, "GET", "/api/v1/records", Some(ANALYST), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(call(s, "GET", "/api/v1/patterns/matrix", Some(ANALYST), None).await.status, StatusCode::OK);
+    assert_eq!(call(s, "GET", "/api/v1/node", Some(ANALYST), None).await.status, StatusCode::OK);
+    assert_eq!(call(s, "GET", "/api/v1/cases", Some(MEMBER), None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cases_are_created_read_updated_and_deleted() {
+    let n = node();
+    let s = &n.state;
+    let id = add_case(s, example_case()).await;
+    let list = call(s, "GET", "/api/v1/cases", Some(MEMBER), None).await.json();
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["status"]["state"], "draft");
+    let one = call(s, "GET", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await.json();
+    assert_eq!(one["case"]["title"], example_case()["title"]);
+    assert!(one["case"]["evidence"][0]["salt"].is_string(), "evidence gets a salt");
+    let mut changed = example_case();
+    changed["title"] = json!("A new title");
+    let r = call(s, "PUT", &format!("/api/v1/cases/{id}"), Some(MEMBER), Some(changed)).await;
+    assert_eq!((r.status, r.json()["case"]["title"].as_str()), (StatusCode::OK, Some("A new title")));
+    assert_eq!(
+        call(s, "DELETE", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = call(s, "GET", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(call(s, "DELETE", "/api/v1/cases/999", Some(MEMBER), None).await.status, StatusCode::NOT_FOUND);
+    let r = call(s, "PUT", "/api/v1/cases/999", Some(MEMBER), Some(example_case())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn bad_case_bodies_are_rejected_naming_the_field() {
+    let n = node();
+    let s = &n.state;
+    let mut bad = example_case();
+    bad["categories"] = json!(["transfer delayed", "alien abduction"]);
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(bad)).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "categories[1]".to_string()));
+    let mut bad = example_case();
+    bad.as_object_mut().unwrap().remove("registry");
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("registry"));
+    let mut bad = example_case();
+    bad["timeline"][1]["date"] = json!("2020-01-01");
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(bad)).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "timeline[1].date".to_string()));
+    let r = raw(
+        s,
+        Request::post("/api/v1/cases")
+            .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(HttpBody::from("{\"title\": "))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = raw(
+        s,
+        Request::post("/api/v1/cases")
+            .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(HttpBody::from("hello"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let mut huge = example_case();
+    huge["notes"] = json!("x".repeat(super::MAX_BODY + 1));
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(huge)).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+    assert!(
+        call(s, "GET", "/api/v1/cases", Some(MEMBER), None).await.json().as_array().unwrap().is_empty(),
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn preview_publish_amend_and_retract() {
+    let n = node();
+    let s = &n.state;
+    let id = add_case(s, example_case()).await;
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/amend"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "nothing to amend yet");
+    let preview = call(s, "POST", &format!("/api/v1/cases/{id}/preview"), Some(MEMBER), None).await.json();
+    assert_eq!(preview["summary"]["registry"], "APNIC");
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let first = r.json();
+    assert_eq!(first["kind"], "summary");
+    let record = first["record"].as_str().unwrap().to_string();
+    let detail = call(s, "GET", &format!("/api/v1/records/{record}"), Some(MEMBER), None).await.json();
+    assert_eq!(detail["verified"], true);
+    let bytes = hex::decode(detail["bytes"].as_str().unwrap()).unwrap();
+    assert_eq!(blake3::hash(&bytes).to_hex().to_string(), record, "the id is the hash of the signed bytes");
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/amend"), Some(MEMBER), Some(json!({"omit_narrative": true})))
+        .await;
+    assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("amendment")));
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"})))
+        .await;
+    assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("retraction")));
+    let state = call(s, "GET", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await.json();
+    assert_eq!(state["status"]["state"], "retracted");
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r =
+        call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "because"}))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "reason".to_string()));
+    assert_eq!(call(s, "POST", "/api/v1/cases/999/publish", Some(MEMBER), None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn publish_refuses_text_that_still_identifies_someone() {
+    let n = node();
+    let s = &n.state;
+    let mut case = example_case();
+    // Redaction replaces this; a tag can't be redacted, so publishing must refuse it.
+    case["tags"] = json!(["as64511"]);
+    let id = add_case(s, case).await;
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "narrative".to_string()));
+}
+
+#[tokio::test]
+async fn redaction_preview_marks_what_it_found() {
+    let n = node();
+    let r = call(
+        &n.state,
+        "POST",
+        "/api/v1/redact/preview",
+        Some(MEMBER),
+        Some(json!({"text": "Mail noc@example.net about 192.0.2.0/24 today."})),
+    )
+    .await
+    .json();
+    assert!(!r["redacted"].as_str().unwrap().contains("noc@example.net"));
+    let kinds: Vec<&str> = r["segments"].as_array().unwrap().iter().filter_map(|s| s["kind"].as_str()).collect();
+    assert_eq!(kinds.len(), 2, "{r}");
+    let joined: String = r["segments"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap()).collect();
+    assert_eq!(joined, "Mail noc@example.net about 192.0.2.0/24 today.", "segments cover the input");
+    let r = call(&n.state, "POST", "/api/v1/redact/preview", Some(MEMBER), Some(json!({"txt": "x"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn records_list_filters_pages_and_exports() {
+    let n = node();
+    let s = &n.state;
+    let all = call(s, "GET", "/api/v1/records?limit=500", Some(MEMBER), None).await.json();
+    assert_eq!(all["records"].as_array().unwrap().len(), 18);
+    let page =
+        call(s, "GET", "/api/v1/records?limit=5&kind=summary&registry=RIPE%20NCC", Some(MEMBER), None).await.json();
+    assert_eq!(page["records"].as_array().unwrap().len(), 5);
+    let next = page["next"].as_u64().unwrap();
+    let rest = call(s, "GET", &format!("/api/v1/records?limit=500&after={next}"), Some(MEMBER), None).await.json();
+    assert_eq!(rest["records"].as_array().unwrap().len(), 13);
+    assert!(rest["next"].is_null());
+    let none = call(s, "GET", "/api/v1/records?category=fee%20or%20billing%20dispute", Some(MEMBER), None).await.json();
+    assert!(none["records"].as_array().unwrap().is_empty());
+    for (query, field) in [
+        ("kind=bogus", "kind"),
+        ("limit=0", "limit"),
+        ("author=xyz", "author"),
+        ("registry=Mars", "registry"),
+        ("after=-1", "after"),
+    ] {
+        let r = call(s, "GET", &format!("/api/v1/records?{query}"), Some(MEMBER), None).await;
+        assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, field.to_string()), "{query}");
+    }
+    let r = call(s, "GET", "/api/v1/records/zz", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "id".to_string()));
+    let r = call(s, "GET", &format!("/api/v1/records/{}", "ab".repeat(32)), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let export = call(s, "GET", "/api/v1/records/export", Some(MEMBER), None).await;
+    assert_eq!(export.content_type, "application/x-ndjson");
+    assert_eq!(String::from_utf8(export.body).unwrap().lines().count(), 18);
+}
+
+#[tokio::test]
+async fn pattern_queries_answer_and_reject_bad_parameters() {
+    let n = node();
+    let s = &n.state;
+    let m = call(s, "GET", "/api/v1/patterns/matrix?period=2025-03", Some(ANALYST), None).await.json();
+    let cell = m["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["registry"] == "RIPE NCC" && c["category"] == "transfer delayed")
+        .unwrap();
+    assert_eq!((cell["operators"].as_u64(), cell["cases"].as_u64()), (Some(6), Some(18)));
+    let other = m["cells"].as_array().unwrap().iter().find(|c| c["registry"] == "ARIN").unwrap();
+    assert_eq!(other["suppressed"], true);
+    let csv = call(s, "GET", "/api/v1/patterns/matrix?period=2025-03&format=csv", Some(ANALYST), None).await;
+    assert!(csv.content_type.starts_with("text/csv"));
+    assert!(String::from_utf8(csv.body).unwrap().contains("RIPE NCC,transfer delayed,6,18,"));
+    let t =
+        call(s, "GET", "/api/v1/patterns/trends?period=2025-01..2025-06&by=registry&step=quarter", Some(ANALYST), None)
+            .await;
+    assert_eq!(t.status, StatusCode::OK);
+    assert_eq!(t.json()["series"][0]["points"].as_array().unwrap().len(), 2);
+    for uri in [
+        "/api/v1/patterns/emerging?until=2025-06",
+        "/api/v1/patterns/durations?period=2025",
+        "/api/v1/patterns/cooccurrence?period=2025&registry=RIPE%20NCC",
+    ] {
+        assert_eq!(call(s, "GET", uri, Some(ANALYST), None).await.status, StatusCode::OK, "{uri}");
+    }
+    for (uri, field) in [
+        ("/api/v1/patterns/matrix?period=2025-13", "period"),
+        ("/api/v1/patterns/matrix?filter=region%3DMars", "filter"),
+        ("/api/v1/patterns/matrix?format=xml", "format"),
+        ("/api/v1/patterns/trends?by=planet", "by"),
+        ("/api/v1/patterns/trends?step=week", "step"),
+        ("/api/v1/patterns/emerging?until=soon", "until"),
+        ("/api/v1/patterns/emerging?recent=0", "recent"),
+        ("/api/v1/patterns/emerging?baseline=abc", "baseline"),
+        ("/api/v1/patterns/cooccurrence?registry=Mars", "registry"),
+    ] {
+        let r = call(s, "GET", uri, Some(ANALYST), None).await;
+        assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, field.to_string()), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn similar_cases_for_a_private_case() {
+    let n = node();
+    let s = &n.state;
+    let mut case = example_case();
+    case["registry"] = json!("RIPE NCC");
+    case["categories"] = json!(["transfer delayed"]);
+    let id = add_case(s, case).await;
+    let r = call(s, "GET", &format!("/api/v1/cases/{id}/similar?limit=3"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let j = r.json();
+    assert_eq!(j["matches"].as_array().unwrap().len(), 3);
+    assert_eq!(j["matches"][0]["registry"], "RIPE NCC");
+    let r = call(s, "GET", &format!("/api/v1/cases/{id}/similar?limit=0"), Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "limit".to_string()));
+    assert_eq!(call(s, "GET", "/api/v1/cases/42/similar", Some(MEMBER), None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn members_vouches_peers_and_sync() {
+    let n = node();
+    let s = &n.state;
+    let m = call(s, "GET", "/api/v1/members", Some(MEMBER), None).await.json();
+    assert_eq!(m["members"].as_array().unwrap().len(), 7);
+    let newcomer = signed::member_key(&SigningKey::from_bytes(&[42; 32])).to_hex();
+    let r = call(s, "POST", "/api/v1/vouches", Some(MEMBER), Some(json!({"member": newcomer}))).await;
+    assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("vouch")));
+    let m = call(s, "GET", "/api/v1/members", Some(MEMBER), None).await.json();
+    assert_eq!(m["candidates"][0]["key"], newcomer.as_str());
+    assert_eq!(m["candidates"][0]["vouches"], 1);
+    let r = call(s, "POST", "/api/v1/vouches", Some(MEMBER), Some(json!({"member": "not-a-key"}))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "member".to_string()));
+    assert_eq!(call(s, "GET", "/api/v1/peers", Some(MEMBER), None).await.json(), json!([]));
+    let sync = call(s, "GET", "/api/v1/sync", Some(MEMBER), None).await.json();
+    assert_eq!(sync["remaining"], 0);
+}
+
+#[tokio::test]
+async fn writes_are_rate_limited() {
+    let mut n = node();
+    n.state.writes = Arc::new(auth::RateLimit::new(2, 0.01));
+    let s = &n.state;
+    for _ in 0..2 {
+        let r = call(s, "POST", "/api/v1/redact/preview", Some(MEMBER), Some(json!({"text": "x"}))).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = raw(
+        s,
+        Request::post("/api/v1/redact/preview")
+            .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(HttpBody::from("{\"text\": \"x\"}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert_eq!(
+        call(s, "GET", "/api/v1/cases", Some(MEMBER), None).await.status,
+        StatusCode::OK,
+        "reads are not limited"
+    );
+}
+
+#[tokio::test]
+async fn metrics_ui_and_unknown_paths() {
+    let n = node();
+    let s = &n.state;
+    call(s, "GET", "/api/v1/health", None, None).await;
+    let m = call(s, "GET", "/metrics", None, None).await;
+    let text = String::from_utf8(m.body).unwrap();
+    assert!(text.contains("lantern_records 18"), "{text}");
+    assert!(text.contains("route=\"/api/v1/health\",method=\"GET\",status=\"200\"} 1"), "{text}");
+    let ui = call(s, "GET", "/", None, None).await;
+    assert!(ui.content_type.starts_with("text/html"));
+    let deep = call(s, "GET", "/browse", None, None).await;
+    assert!(deep.content_type.starts_with("text/html"), "deep links get the app");
+    let r = call(s, "GET", "/api/v1/nope", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
