@@ -8,7 +8,7 @@
 #   deploy/local-federation.sh down DIR    stop them (SIGTERM, then wait)
 #
 # DIR/federation.json: {"nodes": [{"name", "api", "token", "p2p", "member", "data_dir"}]}.
-# "api" and "token" are null until the node serves its HTTP API.
+# "api" is the node's HTTP API and web UI; "token" its member token (full access).
 # LANTERN_BIN picks the binary (default: build target/release/lantern).
 set -euo pipefail
 
@@ -37,7 +37,7 @@ up() {
   dir="$(cd "$dir" && pwd)"
   [[ -e "$dir/federation.json" ]] && { echo "$dir already holds a federation; run down first" >&2; exit 1; }
   local bin; bin="$(binary)"
-  local -a members addrs
+  local -a members addrs apis
   for ((i = 0; i < n; i++)); do
     members[i]=$("$bin" --data-dir "$dir/node$i" init 2>/dev/null)
   done
@@ -61,11 +61,13 @@ up() {
   fi
   start() {
     local i=$1; shift
-    RUST_LOG="${RUST_LOG:-info}" nohup "$bin" --data-dir "$dir/node$i" run --sync-interval 10 "$@" \
+    RUST_LOG="${RUST_LOG:-info}" nohup "$bin" --data-dir "$dir/node$i" run --sync-interval 10 --api 127.0.0.1:0 "$@" \
       >"$dir/node$i.log" 2>&1 &
     echo $! >"$dir/node$i.pid"
     wait_for "$dir/node$i.log" '^/ip4/127\.0\.0\.1/tcp/[0-9]+/p2p/' 30
+    wait_for "$dir/node$i.log" '^api http://' 30
     addrs[i]=$(grep -m1 -E '^/ip4/127\.0\.0\.1/tcp/' "$dir/node$i.log")
+    apis[i]=$(grep -m1 -E '^api http://' "$dir/node$i.log" | cut -d' ' -f2)
   }
   start 0
   for ((i = 1; i < n; i++)); do start "$i" --bootstrap "${addrs[0]}"; done
@@ -73,8 +75,9 @@ up() {
   {
     echo '{"nodes": ['
     for ((i = 0; i < n; i++)); do
-      printf '  {"name": "node%d", "api": null, "token": null, "p2p": "%s", "member": "%s", "data_dir": "%s"}%s\n' \
-        "$i" "${addrs[i]}" "${members[i]}" "$dir/node$i" "$([[ $i -lt $((n - 1)) ]] && echo ,)"
+      printf '  {"name": "node%d", "api": "%s", "token": "%s", "p2p": "%s", "member": "%s", "data_dir": "%s"}%s\n' \
+        "$i" "${apis[i]}" "$(cat "$dir/node$i/api.token")" "${addrs[i]}" "${members[i]}" "$dir/node$i" \
+        "$([[ $i -lt $((n - 1)) ]] && echo ,)"
     done
     echo ']}'
   } >"$dir/federation.json"

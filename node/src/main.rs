@@ -99,11 +99,24 @@ enum Command {
         #[arg(long)]
         jsonl: bool,
     },
+    /// API tokens: print the member token, issue or revoke read-only analyst tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Patterns across the federation's summaries; groups of fewer than k operators are suppressed.
     Patterns(PatternsArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Print the member token (full access to the API).
+    Show,
+    /// Issue a token for pattern queries only; it is printed once and only its hash is kept.
+    Analyst { name: String },
+    /// Revoke an analyst token (a running node picks this up at restart).
+    Revoke { name: String },
 }
 
 #[derive(Args)]
@@ -197,6 +210,9 @@ struct RunArgs {
     /// Seconds between reconciliations with every connected member.
     #[arg(long, default_value_t = 60)]
     sync_interval: u64,
+    /// Address of the HTTP API and web UI (keep it on loopback unless a proxy adds TLS).
+    #[arg(long, default_value = "127.0.0.1:7777")]
+    api: std::net::SocketAddr,
 }
 
 #[derive(Subcommand)]
@@ -459,6 +475,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Patterns(args) => patterns_cmd::run(&dir()?, args),
+        Command::Token(cmd) => {
+            let dir = dir()?;
+            match cmd {
+                TokenCmd::Show => println!("{}", lantern_node::tokens::member_token(dir.root())?),
+                TokenCmd::Analyst { name } => println!("{}", lantern_node::tokens::issue_analyst(dir.root(), &name)?),
+                TokenCmd::Revoke { name } => {
+                    if !lantern_node::tokens::revoke_analyst(dir.root(), &name)? {
+                        bail!("no analyst token named `{name}`");
+                    }
+                    eprintln!("revoked analyst token `{name}`; restart the node to apply");
+                }
+            }
+            Ok(())
+        }
         Command::Bench(BenchCmd::Sync { records, dir }) => {
             let tmp = tempdir_in(dir.as_deref())?;
             let r = lantern_node::bench_net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
@@ -693,19 +723,31 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
         ..Default::default()
     };
     let federation = std::sync::Arc::new(dir.federation()?);
+    let node_config = dir.config()?;
+    let tokens = lantern_node::tokens::Tokens::load(dir.root())?;
     let mut seed = dir.node_key()?.to_bytes();
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).context("node key")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let (client, mut events, task) = lantern_node::network::spawn(federation, keypair, config)?;
+        let (client, mut events, task) = lantern_node::network::spawn(federation.clone(), keypair, config)?;
         let peer = client.peer_id();
+        let status = std::sync::Arc::new(lantern_node::status::NodeStatus::new(Default::default()));
+        let state = lantern_node::api::AppState::new(federation, node_config, tokens, Some(client.clone()), status.clone());
+        let listener = tokio::net::TcpListener::bind(args.api)
+            .await
+            .with_context(|| format!("cannot listen on --api {}", args.api))?;
+        println!("api http://{}", listener.local_addr()?);
+        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+        let api = tokio::spawn(lantern_node::api::serve(listener, state, async {
+            let _ = api_stopped.await;
+        }));
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         // Catch-up progress: a bar on a terminal, nothing otherwise (the log says when it ends).
         let tty = std::io::stderr().is_terminal();
         let mut bars: std::collections::HashMap<libp2p::PeerId, indicatif::ProgressBar> = Default::default();
         loop {
             tokio::select! {
-                event = events.recv() => match event {
+                event = events.recv() => match event.inspect(|e| status.observe(e)) {
                     Some(lantern_node::network::NetworkEvent::SyncProgress { peer, fetched, remaining }) if tty => {
                         let bar = bars.entry(peer).or_insert_with(|| {
                             let bar = indicatif::ProgressBar::new(0);
@@ -741,6 +783,9 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
             }
         }
         eprintln!("shutting down");
+        // Stop taking requests and finish those in flight, then close the swarm.
+        let _ = stop_api.send(());
+        api.await??;
         client.shutdown().await?;
         task.await?;
         anyhow::Ok(())
@@ -764,6 +809,7 @@ fn init(root: &Path, args: InitArgs) -> Result<()> {
     if let Some(path) = args.manifest {
         dir.install_manifest(&datadir::read_manifest(&path)?)?;
     }
+    lantern_node::tokens::member_token(dir.root())?;
     println!("{member}");
     eprintln!("initialised {} (member key {})", root.display(), member.short());
     Ok(())

@@ -37,6 +37,71 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A tiny HTTP/1.1 client for the tests: one request per connection, loopback only.
+pub mod http {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub struct Reply {
+        pub status: u16,
+        pub body: String,
+    }
+
+    impl Reply {
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+        }
+    }
+
+    /// `method` `url` (`http://127.0.0.1:PORT/path`) with an optional bearer token and JSON body.
+    pub fn request(method: &str, url: &str, token: Option<&str>, json: Option<&str>) -> std::io::Result<Reply> {
+        let rest = url.strip_prefix("http://").expect("an http:// URL");
+        let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        let mut stream = TcpStream::connect(host)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        let body = json.unwrap_or("");
+        if json.is_some() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+        Ok(Reply { status, body: if chunked { dechunk(body) } else { body.to_string() } })
+    }
+
+    fn dechunk(mut body: &str) -> String {
+        let mut out = String::new();
+        while let Some((size, rest)) = body.split_once("\r\n") {
+            let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+            if n == 0 || rest.len() < n {
+                break;
+            }
+            out.push_str(&rest[..n]);
+            body = rest[n..].trim_start_matches("\r\n");
+        }
+        out
+    }
+
+    pub fn get(url: &str, token: Option<&str>) -> Reply {
+        request("GET", url, token, None).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    pub fn post(url: &str, token: &str, json: &str) -> Reply {
+        request("POST", url, Some(token), Some(json)).unwrap_or_else(|e| panic!("POST {url}: {e}"))
+    }
+}
+
 pub mod net {
     //! In-process federations of real nodes: real swarms on loopback, real sled stores in
     //! temporary directories.

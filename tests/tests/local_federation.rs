@@ -25,6 +25,15 @@ fn local_federation_script_starts_connected_nodes_and_stops_them() {
         assert!(node["p2p"].as_str().unwrap().starts_with("/ip4/127.0.0.1/tcp/"), "{node}");
         assert_eq!(node["member"].as_str().unwrap().len(), 64);
         assert!(std::path::Path::new(node["data_dir"].as_str().unwrap()).is_dir());
+        // Each node serves its API on loopback, with the member token written in federation.json.
+        let api = node["api"].as_str().unwrap();
+        assert!(api.starts_with("http://127.0.0.1:"), "{node}");
+        assert_eq!(http::get(&format!("{api}/api/v1/health"), None).status, 200);
+        let token = node["token"].as_str().unwrap();
+        let info = http::get(&format!("{api}/api/v1/node"), Some(token));
+        assert_eq!(info.status, 200, "{}", info.body);
+        assert_eq!(info.json()["member"], node["member"]);
+        assert_eq!(http::get(&format!("{api}/api/v1/node"), Some("wrong")).status, 401);
     }
     let pids: Vec<String> =
         (0..4).map(|i| std::fs::read_to_string(dir.join(format!("node{i}.pid"))).unwrap()).collect();

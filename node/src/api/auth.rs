@@ -27,7 +27,7 @@ pub fn access(path: &str) -> Access {
     let path = path.strip_prefix("/api/v1").unwrap_or(path);
     match path {
         "/health" | "/ready" | "/openapi.json" => Access::Public,
-        p if p.starts_with("/patterns/") || p == "/node" => Access::Patterns,
+        p if p.starts_with("/patterns/") || p == "/node" || p == "/vocabulary" => Access::Patterns,
         _ => Access::Member,
     }
 }

@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(node::health))
         .route("/ready", get(node::ready))
         .route("/node", get(node::info))
+        .route("/vocabulary", get(node::vocabulary))
         .route("/openapi.json", get(openapi::document))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get_one).put(cases::update).delete(cases::delete))

@@ -86,6 +86,54 @@ pub struct Peer {
     pub score: Option<f64>,
 }
 
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Vocabulary {
+    pub registries: Vec<&'static str>,
+    pub categories: Vec<&'static str>,
+    pub outcomes: Vec<&'static str>,
+    pub stages: Vec<&'static str>,
+    pub org_types: Vec<&'static str>,
+    pub regions: Vec<&'static str>,
+    pub resource_kinds: Vec<&'static str>,
+    /// `KIND SIZE`, as the `resource=` filter takes them.
+    pub resource_sizes: Vec<String>,
+    pub retraction_reasons: Vec<&'static str>,
+    pub services: Vec<&'static str>,
+    pub evidence_kinds: Vec<&'static str>,
+}
+
+fn labels<T: Copy>(all: &[T], label: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|&t| label(t)).collect()
+}
+
+/// The closed vocabularies every field and filter uses.
+#[utoipa::path(get, path = "/api/v1/vocabulary", tag = "node",
+    responses((status = 200, body = Vocabulary), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn vocabulary() -> Json<Vocabulary> {
+    use lantern_protocol::summary::ResourceBucket;
+    use lantern_protocol::vocab::*;
+    let sizes = Ipv4Size::ALL
+        .iter()
+        .map(|&s| ResourceBucket::Ipv4(s))
+        .chain(Ipv6Size::ALL.iter().map(|&s| ResourceBucket::Ipv6(s)))
+        .chain(AsnCount::ALL.iter().map(|&c| ResourceBucket::Asn(c)))
+        .map(|b| b.label())
+        .collect();
+    Json(Vocabulary {
+        registries: labels(Registry::ALL, Registry::label),
+        categories: labels(Category::ALL, Category::label),
+        outcomes: labels(Outcome::ALL, Outcome::label),
+        stages: labels(Stage::ALL, Stage::label),
+        org_types: labels(OrgType::ALL, OrgType::label),
+        regions: labels(Region::ALL, Region::label),
+        resource_kinds: labels(ResourceKind::ALL, ResourceKind::label),
+        resource_sizes: sizes,
+        retraction_reasons: labels(RetractionReason::ALL, RetractionReason::label),
+        services: labels(Service::ALL, Service::label),
+        evidence_kinds: labels(EvidenceKind::ALL, EvidenceKind::label),
+    })
+}
+
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/api/v1/health", tag = "node", responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {

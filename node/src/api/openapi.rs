@@ -22,7 +22,7 @@ impl Modify for BearerAuth {
     info(title = "Lantern node API", description = "A federated case-sharing node for network operators. \
         Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"?}}."),
     paths(
-        node::health, node::ready, node::info, node::members, node::vouch, node::peers, node::sync,
+        node::health, node::ready, node::info, node::vocabulary, node::members, node::vouch, node::peers, node::sync,
         cases::list, cases::create, cases::get_one, cases::update, cases::delete, cases::preview,
         cases::publish, cases::amend, cases::retract, cases::similar, cases::redact_preview,
         records::list, records::get_one, records::export,

@@ -151,6 +151,7 @@ async fn health_ready_and_openapi_need_no_token() {
         "/api/v1/peers",
         "/api/v1/sync",
         "/api/v1/node",
+        "/api/v1/vocabulary",
         "/api/v1/health",
         "/api/v1/ready",
     ] {
@@ -173,6 +174,9 @@ async fn tokens_are_checked_and_analysts_only_query_patterns() {
     assert_eq!(call(s, "GET", "/api/v1/records", Some(ANALYST), None).await.status, StatusCode::FORBIDDEN);
     assert_eq!(call(s, "GET", "/api/v1/patterns/matrix", Some(ANALYST), None).await.status, StatusCode::OK);
     assert_eq!(call(s, "GET", "/api/v1/node", Some(ANALYST), None).await.status, StatusCode::OK);
+    let vocab = call(s, "GET", "/api/v1/vocabulary", Some(ANALYST), None).await.json();
+    assert_eq!(vocab["registries"].as_array().unwrap().len(), Registry::ALL.len());
+    assert!(vocab["resource_sizes"].as_array().unwrap().contains(&json!("IPv4 /23-/22")));
     assert_eq!(call(s, "GET", "/api/v1/cases", Some(MEMBER), None).await.status, StatusCode::OK);
 }
 
