@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain. Idempotent; safe to run often.
-# Today that is nothing but rustfmt and clippy, which the toolchain image ships.
+# - rustfmt and clippy (shipped with the toolchain image; checked only)
+# - Debian's chromium and chromium-driver, for the browser test of the web UI
 set -euo pipefail
 for tool in rustfmt clippy-driver; do
   if ! command -v "$tool" >/dev/null 2>&1 && ! cargo "${tool%-driver}" --version >/dev/null 2>&1; then
@@ -8,3 +9,12 @@ for tool in rustfmt clippy-driver; do
     exit 1
   fi
 done
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+chromium --version
+chromedriver --version

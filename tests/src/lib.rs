@@ -37,6 +37,71 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `lantern run` as a child process, its output lines on a channel.
+pub mod process {
+    use std::io::{BufRead, BufReader};
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::lantern_bin;
+
+    /// Starts `lantern run` with its API on a free loopback port; returns the child and a channel
+    /// of its output lines (stdout and stderr).
+    pub fn run(dir: &Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
+        let mut child = Command::new(lantern_bin())
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["run", "--sync-interval", "1", "--api", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "lantern_node=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lantern run starts");
+        let (tx, rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        (child, rx)
+    }
+
+    /// The first output line satisfying `wanted`, within a deadline.
+    pub fn wait_line(rx: &mpsc::Receiver<String>, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(_) => continue,
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// The API base URL a node printed (`api http://127.0.0.1:PORT`).
+    pub fn wait_api(rx: &mpsc::Receiver<String>) -> String {
+        wait_line(rx, "the API address", |l| l.starts_with("api http://"))["api ".len()..].to_string()
+    }
+
+    /// SIGTERM, then the exit status must be 0.
+    pub fn terminate(child: &mut Child) {
+        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = child.wait().unwrap();
+        assert!(exit.success(), "lantern run exits 0 on SIGTERM, got {exit}");
+    }
+}
+
 /// A tiny HTTP/1.1 client for the tests: one request per connection, loopback only.
 pub mod http {
     use std::io::{Read, Write};
@@ -71,13 +136,31 @@ pub mod http {
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         stream.write_all(head.as_bytes())?;
         stream.write_all(body.as_bytes())?;
+        // Read until the response is complete: some servers keep the connection open.
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw)?;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = stream.read(&mut buf)?;
+            raw.extend_from_slice(&buf[..n]);
+            if n == 0 || complete(&raw) {
+                break;
+            }
+        }
         let text = String::from_utf8_lossy(&raw).to_string();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
         Ok(Reply { status, body: if chunked { dechunk(body) } else { body.to_string() } })
+    }
+
+    fn complete(raw: &[u8]) -> bool {
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let body = &raw[end + 4..];
+        if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+            return len.trim().parse::<usize>().is_ok_and(|n| body.len() >= n);
+        }
+        head.contains("transfer-encoding: chunked") && body.ends_with(b"0\r\n\r\n")
     }
 
     fn dechunk(mut body: &str) -> String {

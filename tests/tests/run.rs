@@ -1,59 +1,8 @@
 //! `lantern run` as operators run it: two processes on loopback, catch-up between them, and a
 //! graceful exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
+use lantern_tests::process::{run, terminate, wait_line};
 use lantern_tests::*;
-
-/// Starts `lantern run`; returns the child and a channel of its output lines (stdout and stderr).
-fn run(dir: &std::path::Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(lantern_bin())
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["run", "--sync-interval", "1", "--api", "127.0.0.1:0"])
-        .args(extra)
-        .env("RUST_LOG", "lantern_node=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("lantern run starts");
-    let (tx, rx) = mpsc::channel();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    (child, rx)
-}
-
-/// The first output line satisfying `wanted`, within a deadline.
-fn wait_line(rx: &mpsc::Receiver<String>, what: &str, wanted: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if wanted(&line) => return line,
-            Ok(_) => continue,
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-fn terminate(child: &mut Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "lantern run exits 0 on SIGTERM, got {exit}");
-}
 
 #[test]
 fn a_second_node_catches_up_from_the_first_and_both_stop_cleanly() {

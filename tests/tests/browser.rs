@@ -1,0 +1,210 @@
+//! The web UI in headless Chromium (WebDriver, Debian's chromium-driver) against a real
+//! `lantern run` process: publish a case through the UI, then find it in Browse and in the
+//! dashboard's figures. Screenshots go to `target/tmp/ui-*.png`.
+//!
+//! Needs `chromium` and `chromedriver` (scripts/install-test-deps.sh installs them).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use fantoccini::{Client, ClientBuilder, Locator};
+use lantern_node::federation::Federation;
+use lantern_node::store::Store;
+use lantern_protocol::record::{Body, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::vocab::{Category, Registry};
+use lantern_protocol::{CaseRef, Envelope, Month, VerifyContext, sign, signed};
+use lantern_tests::process::{run, terminate, wait_api};
+use lantern_tests::*;
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// chromedriver on a free loopback port, once it answers.
+fn chromedriver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver runs (install it with scripts/install-test-deps.sh)");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + WAIT;
+    while http::request("GET", &format!("{url}/status"), None, None).map_or(true, |r| r.status != 200) {
+        assert!(Instant::now() < deadline, "chromedriver did not answer on {url}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Driver(child), url)
+}
+
+async fn browser(driver: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": binary, "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("a WebDriver session")
+}
+
+/// A node whose federation has six other founders, each with two summaries in RIPE NCC ×
+/// transfer delayed last month: enough operators for the dashboard to show the group.
+fn node_with_sample_data(dir: &Path) -> Month {
+    ok(lantern(dir, &["init", "--org-type", "ISP", "--region", "Europe"]));
+    let others: Vec<SigningKey> = (10..16u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let mut args = vec!["federation", "create", "--name", "browser-test", "--out"];
+    let manifest_path = dir.join("manifest-out.json");
+    args.push(manifest_path.to_str().unwrap());
+    let keys: Vec<String> = others.iter().map(|k| signed::member_key(k).to_hex()).collect();
+    for k in &keys {
+        args.extend(["--founder", k.as_str()]);
+    }
+    ok(lantern(dir, &args));
+    ok(lantern(dir, &["federation", "join", manifest_path.to_str().unwrap()]));
+    let dd = lantern_node::datadir::DataDir::existing(dir).unwrap();
+    let manifest = dd.manifest().unwrap();
+    let fed =
+        Federation::new(Store::open(&dd.store_path(), &manifest).unwrap(), manifest.clone(), dd.member_key().unwrap())
+            .unwrap();
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let last_month = Month::from_index(lantern_node::this_month().index() - 1).unwrap();
+    let mut rng = Rng::new(3);
+    let mut records = Vec::new();
+    for key in &others {
+        let mut previous = None;
+        for seq in 1..=2 {
+            let mut summary = sample::summary(&mut rng, last_month, 1);
+            summary.registry = Registry::RipeNcc;
+            summary.categories = vec![Category::TransferDelayed];
+            let env = Envelope {
+                format: lantern_protocol::WIRE_FORMAT,
+                federation: ctx.federation,
+                author: signed::member_key(key),
+                sequence: seq,
+                previous,
+                created: last_month,
+                body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+            };
+            let rec = sign(&env, key, &ctx).unwrap();
+            previous = Some(rec.id());
+            records.push(rec.bytes().to_vec());
+        }
+    }
+    assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
+    last_month
+}
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("waiting for `{css}`: {e}"))
+}
+
+async fn cell(c: &Client) -> (u64, u64) {
+    let td = wait_css(c, r#"#heatmap td[data-registry="RIPE NCC"][data-category="transfer delayed"]"#).await;
+    let num = |v: Option<String>| v.and_then(|v| v.parse().ok()).expect("a shown cell");
+    (num(td.attr("data-operators").await.unwrap()), num(td.attr("data-cases").await.unwrap()))
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(dir.join(format!("ui-{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let month = node_with_sample_data(&dir);
+    let token = std::fs::read_to_string(dir.join("api.token")).unwrap().trim().to_string();
+    let (mut node, lines) = run(&dir, &[]);
+    let api = wait_api(&lines);
+    let (_driver, driver_url) = chromedriver();
+    let c = browser(&driver_url).await;
+
+    // Sign in.
+    c.goto(&format!("{api}/")).await.unwrap();
+    wait_css(&c, "#token").await.send_keys(&token).await.unwrap();
+    c.find(Locator::Css("#signin-form button")).await.unwrap().click().await.unwrap();
+    assert_eq!(cell(&c).await, (6, 12), "the six founders' cases, before publishing");
+    screenshot(&c, "dashboard-before").await;
+
+    // Publish a case through the UI.
+    c.goto(&format!("{api}/#/publish?case=new")).await.unwrap();
+    let form = wait_css(&c, "#case-form").await;
+    form.find(Locator::Css("input[name=title]")).await.unwrap().send_keys("Transfer stuck at the RIR").await.unwrap();
+    form.find(Locator::Css("select[name=registry]")).await.unwrap().select_by_value("RIPE NCC").await.unwrap();
+    form.find(Locator::Css(r#"input[name=categories][value="transfer delayed"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Date inputs take keys in the browser's locale; set the value directly.
+    let opened = format!("{month}-05");
+    c.execute("document.querySelector('input[name=opened]').value = arguments[0];", vec![json!(opened)]).await.unwrap();
+    form.find(Locator::Css("textarea[name=resources]")).await.unwrap().send_keys("192.0.2.0/24").await.unwrap();
+    form.find(Locator::Css("textarea[name=narrative]"))
+        .await
+        .unwrap()
+        .send_keys("Our transfer request stalled for months. Contact noc@example.net for the paperwork.")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#preview").await.click().await.unwrap();
+    let mark = wait_css(&c, "#redaction-preview mark").await;
+    assert_eq!(mark.attr("data-kind").await.unwrap().as_deref(), Some("email"));
+    assert_eq!(mark.text().await.unwrap(), "noc@example.net");
+    let published_text =
+        c.find(Locator::Css("#redacted-text")).await.unwrap().prop("textContent").await.unwrap().unwrap();
+    assert!(!published_text.contains("noc@example.net"), "{published_text}");
+    screenshot(&c, "publish-preview").await;
+    wait_css(&c, "#confirm-publish").await.click().await.unwrap();
+    wait_css(&c, "#published").await;
+    let link = c.find(Locator::LinkText("View it in Browse")).await.unwrap();
+    let record = link.attr("href").await.unwrap().unwrap().rsplit('/').next().unwrap().to_string();
+
+    // Browse lists it, and its detail is verified.
+    c.goto(&format!("{api}/#/browse?registry=RIPE%20NCC")).await.unwrap();
+    wait_css(&c, &format!("#records a[href='#/browse/{record}']")).await;
+    let rows = c.find_all(Locator::Css("#records tbody tr")).await.unwrap().len();
+    assert_eq!(rows, 13);
+    c.goto(&format!("{api}/#/browse/{record}")).await.unwrap();
+    let detail = wait_css(&c, "#record-detail").await.text().await.unwrap();
+    assert!(detail.contains("✓ verified") && detail.contains("RIPE NCC"), "{detail}");
+    assert!(!detail.contains("noc@example.net"));
+
+    // The dashboard counts it: one more operator (this member) and one more case.
+    c.goto(&format!("{api}/#/dashboard")).await.unwrap();
+    c.refresh().await.unwrap();
+    assert_eq!(cell(&c).await, (7, 13));
+    screenshot(&c, "dashboard-after").await;
+    // Phone width: the page still renders its heatmap.
+    c.set_window_size(390, 844).await.unwrap();
+    c.refresh().await.unwrap();
+    cell(&c).await;
+    screenshot(&c, "dashboard-phone").await;
+
+    c.close().await.unwrap();
+    terminate(&mut node);
+}
