@@ -11,6 +11,7 @@
 //! - [`bench`]: the ingest benchmark behind `lantern bench ingest`.
 
 pub mod api;
+pub mod app;
 pub mod bench;
 pub mod bench_net;
 pub mod bench_patterns;

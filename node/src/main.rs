@@ -716,66 +716,31 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
     let parse = |what: &str, list: &[String]| -> Result<Vec<libp2p::Multiaddr>> {
         list.iter().map(|a| a.parse().with_context(|| format!("{what} `{a}` is not a multiaddr"))).collect()
     };
-    let config = lantern_node::network::NetworkConfig {
+    let network = lantern_node::network::NetworkConfig {
         listen: parse("--listen", &args.listen)?,
         bootstrap: parse("--bootstrap", &args.bootstrap)?,
         sync_interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
         ..Default::default()
     };
-    let federation = std::sync::Arc::new(dir.federation()?);
-    let node_config = dir.config()?;
-    let tokens = lantern_node::tokens::Tokens::load(dir.root())?;
     let mut seed = dir.node_key()?.to_bytes();
-    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).context("node key")?;
+    let parts = lantern_node::app::NodeParts {
+        federation: std::sync::Arc::new(dir.federation()?),
+        keypair: libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).context("node key")?,
+        config: dir.config()?,
+        tokens: lantern_node::tokens::Tokens::load(dir.root())?,
+        network,
+        api: args.api,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let (client, mut events, task) = lantern_node::network::spawn(federation.clone(), keypair, config)?;
-        let peer = client.peer_id();
-        let status = std::sync::Arc::new(lantern_node::status::NodeStatus::new(Default::default()));
-        let state = lantern_node::api::AppState::new(federation, node_config, tokens, Some(client.clone()), status.clone());
-        let listener = tokio::net::TcpListener::bind(args.api)
-            .await
-            .with_context(|| format!("cannot listen on --api {}", args.api))?;
-        println!("api http://{}", listener.local_addr()?);
-        let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-        let api = tokio::spawn(lantern_node::api::serve(listener, state, async {
-            let _ = api_stopped.await;
-        }));
+        let (node, mut events) = lantern_node::app::start(parts).await?;
+        println!("api http://{}", node.api);
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        // Catch-up progress: a bar on a terminal, nothing otherwise (the log says when it ends).
-        let tty = std::io::stderr().is_terminal();
-        let mut bars: std::collections::HashMap<libp2p::PeerId, indicatif::ProgressBar> = Default::default();
+        let mut progress = CatchUpBars::default();
         loop {
             tokio::select! {
-                event = events.recv() => match event.inspect(|e| status.observe(e)) {
-                    Some(lantern_node::network::NetworkEvent::SyncProgress { peer, fetched, remaining }) if tty => {
-                        let bar = bars.entry(peer).or_insert_with(|| {
-                            let bar = indicatif::ProgressBar::new(0);
-                            bar.set_style(
-                                indicatif::ProgressStyle::with_template("catching up {prefix} {bar:30} {pos}/{len} records ({per_sec})")
-                                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                            );
-                            bar.set_prefix(peer.to_string()[..16].to_string());
-                            bar
-                        });
-                        bar.set_length((fetched + remaining) as u64);
-                        bar.set_position(fetched as u64);
-                    }
-                    Some(lantern_node::network::NetworkEvent::SyncFinished { peer, fetched, .. }) => {
-                        if let Some(bar) = bars.remove(&peer) {
-                            bar.finish_and_clear();
-                        }
-                        if fetched > 0 {
-                            eprintln!("caught up with {peer}: {fetched} records");
-                        }
-                    }
-                    Some(lantern_node::network::NetworkEvent::Listening { address }) => {
-                        println!("{address}/p2p/{peer}");
-                    }
-                    Some(lantern_node::network::NetworkEvent::PeerAuthenticated { peer, member }) => {
-                        eprintln!("connected to {peer} (member {})", member.short());
-                    }
-                    Some(event) => tracing::debug!(?event, "network"),
+                event = events.recv() => match event {
+                    Some(event) => progress.show(node.peer, &event),
                     None => break,
                 },
                 _ = tokio::signal::ctrl_c() => break,
@@ -783,13 +748,55 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
             }
         }
         eprintln!("shutting down");
-        // Stop taking requests and finish those in flight, then close the swarm.
-        let _ = stop_api.send(());
-        api.await??;
-        client.shutdown().await?;
-        task.await?;
+        // Bounded: a stuck peer or request must not keep the process alive.
+        tokio::time::timeout(std::time::Duration::from_secs(20), node.stop())
+            .await
+            .context("shutdown took over 20 s")??;
         anyhow::Ok(())
     })
+}
+
+/// What `lantern run` prints as the network works: addresses, peers, catch-up progress (a bar
+/// on a terminal).
+#[derive(Default)]
+struct CatchUpBars {
+    bars: std::collections::HashMap<libp2p::PeerId, indicatif::ProgressBar>,
+}
+
+impl CatchUpBars {
+    fn show(&mut self, me: libp2p::PeerId, event: &lantern_node::network::NetworkEvent) {
+        use lantern_node::network::NetworkEvent;
+        match event {
+            NetworkEvent::SyncProgress { peer, fetched, remaining } if std::io::stderr().is_terminal() => {
+                let bar = self.bars.entry(*peer).or_insert_with(|| {
+                    let bar = indicatif::ProgressBar::new(0);
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "catching up {prefix} {bar:30} {pos}/{len} records ({per_sec})",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    bar.set_prefix(peer.to_string()[..16].to_string());
+                    bar
+                });
+                bar.set_length((fetched + remaining) as u64);
+                bar.set_position(*fetched as u64);
+            }
+            NetworkEvent::SyncFinished { peer, fetched, .. } => {
+                if let Some(bar) = self.bars.remove(peer) {
+                    bar.finish_and_clear();
+                }
+                if *fetched > 0 {
+                    eprintln!("caught up with {peer}: {fetched} records");
+                }
+            }
+            NetworkEvent::Listening { address } => println!("{address}/p2p/{me}"),
+            NetworkEvent::PeerAuthenticated { peer, member } => {
+                eprintln!("connected to {peer} (member {})", member.short())
+            }
+            event => tracing::debug!(?event, "network"),
+        }
+    }
 }
 
 fn open(path: &Path) -> Result<File> {

@@ -48,6 +48,12 @@ pub struct Metrics {
     pub api_latency: HistogramFamily,
 }
 
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new(Registry::default())
@@ -77,6 +83,11 @@ impl Metrics {
         r.register("api_request_duration_seconds", "API latency by route, method and status", m.api_latency.clone());
         *m.registry.lock().unwrap_or_else(|p| p.into_inner()) = registry;
         m
+    }
+
+    /// Runs `f` with the registry, e.g. to register libp2p's metrics in it.
+    pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
+        f(&mut self.registry.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn ingested(&self, source: &'static str, n: u64) {

@@ -42,6 +42,8 @@ pub struct NetworkConfig {
     pub handshake_timeout: Duration,
     /// Most peers kept connected.
     pub max_peers: usize,
+    /// Where libp2p's own metrics are registered (beside the node's), if anywhere.
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Default for NetworkConfig {
@@ -52,6 +54,7 @@ impl Default for NetworkConfig {
             sync_interval: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             max_peers: 64,
+            metrics: None,
         }
     }
 }

@@ -130,6 +130,10 @@ pub fn spawn(
             warn!(%address, error = %e, "cannot dial bootstrap peer");
         }
     }
+    let p2p_metrics = config
+        .metrics
+        .as_ref()
+        .map(|m| m.with_registry(|r| libp2p::metrics::Metrics::new(r.sub_registry_with_prefix("libp2p"))));
     let (tx, commands) = mpsc::channel(CHANNEL);
     let (events, rx_events) = mpsc::channel(CHANNEL);
     let client = Client { tx, peer_id: local_peer_id, federation: federation.clone() };
@@ -146,6 +150,7 @@ pub fn spawn(
         fetches: HashMap::new(),
         storage: None,
         config,
+        p2p_metrics,
     };
     Ok((client, rx_events, tokio::spawn(task.run())))
 }
@@ -172,6 +177,7 @@ struct Task {
     /// The responder's sealed id set, with the record count it was built at.
     storage: Option<(usize, Arc<NegentropyStorageVector>)>,
     config: NetworkConfig,
+    p2p_metrics: Option<libp2p::metrics::Metrics>,
 }
 
 impl Task {
@@ -236,6 +242,17 @@ impl Task {
     }
 
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        if let Some(m) = &self.p2p_metrics {
+            use libp2p::metrics::Recorder;
+            match &event {
+                SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => m.record(e),
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => m.record(e),
+                SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => m.record(e),
+                SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => m.record(e),
+                _ => {}
+            }
+            m.record(&event);
+        }
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");

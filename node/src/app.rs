@@ -1,0 +1,91 @@
+//! A running node: network, API and status wired together. `lantern run` and `lantern demo`
+//! both start nodes through here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use libp2p::PeerId;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState};
+use crate::datadir::NodeConfig;
+use crate::federation::Federation;
+use crate::network::{self, Client, NetworkConfig, NetworkEvent};
+use crate::status::NodeStatus;
+use crate::tokens::Tokens;
+
+/// Events handed on to whoever watches the node (progress bars); dropped when nobody keeps up.
+const EVENT_BUFFER: usize = 256;
+
+pub struct NodeParts {
+    pub federation: Arc<Federation>,
+    pub keypair: libp2p::identity::Keypair,
+    pub config: NodeConfig,
+    pub tokens: Tokens,
+    pub network: NetworkConfig,
+    pub api: SocketAddr,
+}
+
+pub struct RunningNode {
+    pub api: SocketAddr,
+    pub peer: PeerId,
+    pub client: Client,
+    pub status: Arc<NodeStatus>,
+    pub federation: Arc<Federation>,
+    stop_api: oneshot::Sender<()>,
+    api_task: JoinHandle<std::io::Result<()>>,
+    network_task: JoinHandle<()>,
+    events_task: JoinHandle<()>,
+}
+
+/// Starts the swarm and the API; network events feed the status (and `events`, best effort).
+pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Receiver<NetworkEvent>)> {
+    let status = Arc::new(NodeStatus::new(Default::default()));
+    let network_config = NetworkConfig { metrics: Some(status.metrics.clone()), ..parts.network };
+    let (client, mut net_events, network_task) =
+        network::spawn(parts.federation.clone(), parts.keypair, network_config)?;
+    let listener = tokio::net::TcpListener::bind(parts.api)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} for the API: {e}", parts.api))?;
+    let api_addr = listener.local_addr()?;
+    let state =
+        AppState::new(parts.federation.clone(), parts.config, parts.tokens, Some(client.clone()), status.clone());
+    let (stop_api, stopped) = oneshot::channel::<()>();
+    let api_task = tokio::spawn(api::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    let watcher = status.clone();
+    let events_task = tokio::spawn(async move {
+        while let Some(event) = net_events.recv().await {
+            watcher.observe(&event);
+            let _ = tx.try_send(event);
+        }
+    });
+    let node = RunningNode {
+        api: api_addr,
+        peer: client.peer_id(),
+        client,
+        status,
+        federation: parts.federation,
+        stop_api,
+        api_task,
+        network_task,
+        events_task,
+    };
+    Ok((node, rx))
+}
+
+impl RunningNode {
+    /// Stops taking requests, finishes those in flight, closes the swarm, flushes the store.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop_api.send(());
+        self.api_task.await??;
+        self.client.shutdown().await?;
+        self.network_task.await?;
+        self.events_task.abort();
+        self.federation.store().flush()?;
+        Ok(())
+    }
+}
