@@ -17,6 +17,7 @@ pub mod bench_net;
 pub mod bench_patterns;
 pub mod case;
 pub mod datadir;
+pub mod demo;
 pub mod derive;
 pub mod exchange;
 pub mod federation;

@@ -36,6 +36,23 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a local demo federation (three nodes, synthetic cases from many members) and its UI.
+    Demo {
+        /// Members (operators) publishing cases.
+        #[arg(long, default_value_t = 40)]
+        members: usize,
+        /// Synthetic cases, spread over the last 12 months.
+        #[arg(long, default_value_t = 4000)]
+        cases: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Keep the nodes' data here (default: a temporary directory, removed at exit).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Address of the first node's API and UI.
+        #[arg(long, default_value = "127.0.0.1:7777")]
+        api: std::net::SocketAddr,
+    },
     /// Create the data dir with a new member key and node key.
     Init(InitArgs),
     /// Show this node's member key, federation and record counts.
@@ -362,6 +379,7 @@ fn run(cli: Cli) -> Result<()> {
     let dir = || DataDir::existing(&cli.data_dir);
     match cli.command {
         Command::Init(args) => init(&cli.data_dir, args),
+        Command::Demo { members, cases, seed, dir, api } => demo(members, cases, seed, dir, api),
         Command::Info => info(&dir()?),
         Command::Federation(cmd) => federation(&cli.data_dir, cmd),
         Command::Case(cmd) => case(&dir()?, cmd),
@@ -797,6 +815,48 @@ impl CatchUpBars {
             event => tracing::debug!(?event, "network"),
         }
     }
+}
+
+fn demo(members: usize, cases: usize, seed: u64, dir: Option<PathBuf>, api: std::net::SocketAddr) -> Result<()> {
+    use lantern_node::demo;
+    let temporary = dir.is_none();
+    let root = dir.unwrap_or_else(demo::default_dir);
+    let opts = demo::DemoOptions { members, cases, seed, dir: root.clone(), api };
+    let dirs = demo::prepare(&opts, &mut |msg| eprintln!("demo: {msg}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(async {
+        let nodes = demo::start(&dirs, api).await?;
+        let token = demo::token(dirs[0].root())?;
+        let url = format!("http://{}", nodes[0].api);
+        println!("api {url}");
+        println!(
+            "Lantern demo: {} nodes, {members} members, {cases} cases (seed {seed}); data in {}",
+            nodes.len(),
+            root.display()
+        );
+        println!("  open   {url}/#token={token}");
+        println!("  API    {url}/api/v1 (Authorization: Bearer {token})");
+        for (i, n) in nodes.iter().enumerate().skip(1) {
+            println!("  node{i}  http://{} (token in {}/node{i}/api.token)", n.api, root.display());
+        }
+        println!("The nodes catch up with each other over loopback in a few seconds. Ctrl-C stops the demo.");
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
+        eprintln!("stopping the demo");
+        for node in nodes {
+            tokio::time::timeout(std::time::Duration::from_secs(20), node.stop())
+                .await
+                .context("shutdown took over 20 s")??;
+        }
+        anyhow::Ok(())
+    });
+    if temporary {
+        std::fs::remove_dir_all(&root).ok();
+    }
+    result
 }
 
 fn open(path: &Path) -> Result<File> {

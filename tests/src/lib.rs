@@ -50,11 +50,16 @@ pub mod process {
     /// Starts `lantern run` with its API on a free loopback port; returns the child and a channel
     /// of its output lines (stdout and stderr).
     pub fn run(dir: &Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
+        let mut args = vec!["--data-dir", dir.to_str().expect("a UTF-8 path"), "run"];
+        args.extend(["--sync-interval", "1", "--api", "127.0.0.1:0"]);
+        args.extend(extra);
+        spawn(&args)
+    }
+
+    /// Starts `lantern ARGS…`; returns the child and a channel of its output lines.
+    pub fn spawn(args: &[&str]) -> (Child, mpsc::Receiver<String>) {
         let mut child = Command::new(lantern_bin())
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["run", "--sync-interval", "1", "--api", "127.0.0.1:0"])
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", "lantern_node=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -476,6 +476,11 @@ $("#signin-form").addEventListener("submit", async (e) => {
   if (await signIn($("#token").value)) route();
 });
 (async () => {
+  // `#token=…` (as `lantern demo` prints it) signs in and leaves the address bar.
+  if (location.hash.startsWith("#token=")) {
+    state.token = decodeURIComponent(location.hash.slice("#token=".length));
+    history.replaceState(null, "", "#/dashboard");
+  }
   if (state.token && !(await signIn(state.token))) state.token = "";
   route();
 })();

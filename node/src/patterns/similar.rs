@@ -73,7 +73,12 @@ impl Scorer {
     }
 
     fn coarse(&self, f: &Fact) -> f64 {
-        self.registry[usize::from(f.registry) & 15] + 0.35 * jaccard(self.probe.categories.into(), f.categories.into())
+        let registry = self.registry[usize::from(f.registry) & 15];
+        if self.probe.categories & f.categories == 0 {
+            // No category in common: skip the division.
+            return registry;
+        }
+        registry + 0.35 * jaccard(self.probe.categories.into(), f.categories.into())
     }
 }
 

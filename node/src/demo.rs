@@ -1,0 +1,371 @@
+//! `lantern demo`: a local federation of three nodes on loopback, filled with realistic
+//! synthetic cases from many members, so a new user sees every page of the UI working.
+//!
+//! The data has shape, not noise: members deal mostly with their own region's RIR, registries
+//! and categories are weighted as the field sees them, durations depend on the kind of incident,
+//! one pair (ARIN × RPKI change) surges in the last three months, and one group (AFRINIC × legal
+//! proceeding) is too small to show.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ed25519_dalek::SigningKey;
+use lantern_protocol::record::{Body, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::summary::{CaseSummary, MemberProfile, TimelineEntry};
+use lantern_protocol::vocab::*;
+use lantern_protocol::{CaseRef, Envelope, Manifest, Month, Policy, VerifyContext, sign, signed};
+
+use crate::app::{self, NodeParts, RunningNode};
+use crate::case::PrivateCase;
+use crate::datadir::DataDir;
+use crate::network::{NetworkConfig, NetworkEvent};
+
+pub const NODES: usize = 3;
+/// Months the synthetic cases span, ending this month.
+pub const SPAN_MONTHS: i64 = 12;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub members: usize,
+    pub cases: usize,
+    pub seed: u64,
+    pub dir: PathBuf,
+    pub api: SocketAddr,
+}
+
+fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
+    let total: u64 = items.iter().map(|(_, w)| w).sum();
+    let mut pick = rng.below(total.max(1));
+    for &(item, w) in items {
+        if pick < w {
+            return item;
+        }
+        pick -= w;
+    }
+    items[0].0
+}
+
+const REGISTRIES: &[(Registry, u64)] = &[
+    (Registry::RipeNcc, 30),
+    (Registry::Arin, 24),
+    (Registry::Apnic, 16),
+    (Registry::Lacnic, 8),
+    (Registry::Afrinic, 7),
+    (Registry::Jpnic, 3),
+    (Registry::NicBr, 3),
+    (Registry::Krnic, 2),
+    (Registry::Idnic, 2),
+    (Registry::Cnnic, 1),
+    (Registry::Twnic, 1),
+    (Registry::Other, 3),
+];
+
+const CATEGORIES: &[(Category, u64)] = &[
+    (Category::TransferDelayed, 22),
+    (Category::ExtraordinaryDocumentation, 14),
+    (Category::RpkiChange, 8),
+    (Category::RecordDisputed, 9),
+    (Category::RouteObjectIssue, 8),
+    (Category::AccountAccessLost, 7),
+    (Category::ContactsChanged, 6),
+    (Category::ReverseDnsIssue, 6),
+    (Category::FeeDispute, 5),
+    (Category::TransferRefused, 4),
+    (Category::MembershipSuspended, 3),
+    (Category::ResourcesRevoked, 3),
+    (Category::PolicyReinterpreted, 3),
+    (Category::UpstreamRefusesRoute, 3),
+    (Category::Other, 2),
+];
+
+const OUTCOMES: &[(Outcome, u64)] = &[
+    (Outcome::ResolvedFavourably, 45),
+    (Outcome::Open, 20),
+    (Outcome::ResolvedUnfavourably, 14),
+    (Outcome::Withdrawn, 10),
+    (Outcome::ResourcesLost, 6),
+    (Outcome::InLitigation, 5),
+];
+
+/// The region a member serves and the RIR it mostly deals with.
+fn home(rng: &mut Rng) -> (Region, Registry) {
+    weighted(
+        rng,
+        &[
+            ((Region::Europe, Registry::RipeNcc), 34),
+            ((Region::NorthAmerica, Registry::Arin), 26),
+            ((Region::AsiaPacific, Registry::Apnic), 18),
+            ((Region::LatinAmerica, Registry::Lacnic), 9),
+            ((Region::Africa, Registry::Afrinic), 7),
+            ((Region::Global, Registry::RipeNcc), 6),
+        ],
+    )
+}
+
+/// Typical months to resolution for a kind of incident.
+fn months_to_resolve(rng: &mut Rng, category: Category) -> u16 {
+    let (low, spread) = match category {
+        Category::TransferDelayed | Category::ExtraordinaryDocumentation => (2, 8),
+        Category::LegalProceeding | Category::MembershipSuspended | Category::ResourcesRevoked => (8, 20),
+        Category::RecordDisputed | Category::PolicyReinterpreted | Category::TransferRefused => (3, 10),
+        _ => (0, 4),
+    };
+    low + rng.below(spread) as u16
+}
+
+struct Member {
+    key: SigningKey,
+    profile: MemberProfile,
+    registry: Registry,
+}
+
+fn summary(rng: &mut Rng, m: &Member, registry: Registry, category: Category, start: Month, now: Month) -> CaseSummary {
+    let mut s = sample::summary(rng, start, 1);
+    s.registry = registry;
+    s.categories = vec![category];
+    if rng.chance(25) {
+        s.categories.push(weighted(rng, CATEGORIES));
+        s.categories.sort();
+        s.categories.dedup();
+    }
+    if registry == Registry::Afrinic && category != Category::LegalProceeding {
+        // Keep the small group small.
+        s.categories.retain(|c| *c != Category::LegalProceeding);
+    }
+    s.start = start;
+    s.profile = m.profile;
+    s.outcome = weighted(rng, OUTCOMES);
+    let elapsed = start.months_until(now).max(0) as u16;
+    let resolve = months_to_resolve(rng, category).min(elapsed);
+    let mut timeline = vec![TimelineEntry { stage: Stage::RequestSubmitted, month: 0 }];
+    if rng.chance(70) {
+        timeline.push(TimelineEntry { stage: Stage::DocumentsRequested, month: (resolve / 4).min(elapsed) });
+    }
+    if rng.chance(30) {
+        timeline.push(TimelineEntry { stage: Stage::Escalated, month: (resolve / 2).min(elapsed) });
+    }
+    if s.outcome.is_closed() {
+        timeline.push(TimelineEntry { stage: Stage::Resolved, month: resolve });
+        s.duration = DurationBucket::of_months(resolve.into());
+    } else {
+        s.duration = DurationBucket::of_months(elapsed.into());
+    }
+    s.timeline = timeline;
+    s.narrative.clear();
+    s
+}
+
+/// Signed records of `cases` synthetic cases by `members` (the first `NODES` keys are given).
+pub fn generate(
+    node_keys: &[SigningKey],
+    members: usize,
+    cases: usize,
+    seed: u64,
+    now: Month,
+) -> (Manifest, Vec<Vec<u8>>) {
+    let mut rng = Rng::new(seed);
+    let members: Vec<Member> = (0..members.max(node_keys.len()))
+        .map(|i| {
+            let key = node_keys.get(i).cloned().unwrap_or_else(|| SigningKey::from_bytes(&rng.bytes()));
+            let (region, registry) = home(&mut rng);
+            let org_type = weighted(
+                &mut rng,
+                &[
+                    (OrgType::Isp, 35),
+                    (OrgType::Hosting, 20),
+                    (OrgType::Lir, 15),
+                    (OrgType::Cloud, 10),
+                    (OrgType::Ipv4Holder, 10),
+                    (OrgType::Enterprise, 10),
+                ],
+            );
+            let size = rng.pick(&OrgSize::ALL[1..]);
+            Member { key, profile: MemberProfile { org_type, size, region }, registry }
+        })
+        .collect();
+    let founders = members.iter().map(|m| signed::member_key(&m.key)).collect();
+    let manifest = Manifest::new(
+        "lantern demo",
+        Month::from_index(now.index() - SPAN_MONTHS).unwrap_or(now),
+        founders,
+        Policy::default(),
+    );
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let month = |back: i64| Month::from_index(now.index() - back).unwrap_or(now);
+
+    // (author, registry, category, start) for every case.
+    let mut plan: Vec<(usize, Registry, Category, Month)> = Vec::with_capacity(cases);
+    let surge = cases / 16;
+    for i in 0..cases.saturating_sub(surge + 3) {
+        let author = i % members.len();
+        let registry = if rng.chance(70) { members[author].registry } else { weighted(&mut rng, REGISTRIES) };
+        let category = weighted(&mut rng, CATEGORIES);
+        if (registry, category) == (Registry::Afrinic, Category::LegalProceeding) {
+            continue;
+        }
+        plan.push((author, registry, category, month(rng.below(SPAN_MONTHS as u64) as i64)));
+    }
+    // The emerging pattern: ARIN × RPKI change, concentrated in the last three months.
+    for _ in 0..surge {
+        plan.push((
+            rng.below(members.len() as u64) as usize,
+            Registry::Arin,
+            Category::RpkiChange,
+            month(rng.below(3) as i64),
+        ));
+    }
+    // The small group: two operators, three cases; it must never show.
+    for (author, back) in [(0, 2), (1, 4), (0, 7)] {
+        plan.push((author % members.len(), Registry::Afrinic, Category::LegalProceeding, month(back)));
+    }
+
+    let mut sequences = vec![0u64; members.len()];
+    let mut previous = vec![None; members.len()];
+    let mut records = Vec::with_capacity(plan.len());
+    for (author, registry, category, start) in plan {
+        let m = &members[author];
+        let s = summary(&mut rng, m, registry, category, start, now);
+        sequences[author] += 1;
+        let env = Envelope {
+            format: lantern_protocol::WIRE_FORMAT,
+            federation: ctx.federation,
+            author: signed::member_key(&m.key),
+            sequence: sequences[author],
+            previous: previous[author],
+            created: start,
+            body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary: s }),
+        };
+        let record = sign(&env, &m.key, &ctx).expect("generated summaries are valid");
+        previous[author] = Some(record.id());
+        records.push(record.bytes().to_vec());
+    }
+    (manifest, records)
+}
+
+/// Creates the nodes' data dirs and stores (each node holds a third of the records; catch-up
+/// over the network brings them together).
+pub fn prepare(opts: &DemoOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<DataDir>> {
+    anyhow::ensure!((NODES..=250).contains(&opts.members), "--members must be between {NODES} and 250");
+    anyhow::ensure!((1..=1_000_000).contains(&opts.cases), "--cases must be between 1 and 1000000");
+    if opts.dir.join("node0").exists() {
+        anyhow::bail!("{} already holds a demo; remove it or pass another --dir", opts.dir.display());
+    }
+    let mut dirs = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0..NODES {
+        let profile = MemberProfile { org_type: OrgType::Isp, size: OrgSize::Medium, region: Region::Europe };
+        let (dir, _) = DataDir::init(&opts.dir.join(format!("node{i}")), profile)?;
+        crate::tokens::member_token(dir.root())?;
+        keys.push(dir.member_key()?);
+        dirs.push(dir);
+    }
+    say(&format!("generating {} cases from {} members", opts.cases, opts.members));
+    let (manifest, records) = generate(&keys, opts.members, opts.cases, opts.seed, crate::this_month());
+    for (i, dir) in dirs.iter().enumerate() {
+        dir.install_manifest(&manifest)?;
+        let federation = dir.federation()?;
+        let share: Vec<&Vec<u8>> = records.iter().skip(i).step_by(NODES).collect();
+        for outcome in federation.admit(&share)? {
+            outcome.context("demo record rejected")?;
+        }
+    }
+    // Two private cases on the first node, for the Publish and Similar pages.
+    let store = dirs[0].open_store()?;
+    for case in [
+        PrivateCase::from_json(include_str!("../../docs/examples/case.json"))?,
+        PrivateCase::from_toml(include_str!("../../docs/examples/case.toml"))?,
+    ] {
+        let mut case = case;
+        case.salt_evidence();
+        store.insert_case(&case)?;
+    }
+    store.flush()?;
+    Ok(dirs)
+}
+
+/// Starts the nodes: the first serves the API on `api`, the others on free ports.
+pub async fn start(dirs: &[DataDir], api: SocketAddr) -> anyhow::Result<Vec<RunningNode>> {
+    let mut nodes: Vec<RunningNode> = Vec::new();
+    let mut bootstrap = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let mut seed = dir.node_key()?.to_bytes();
+        let parts = NodeParts {
+            federation: Arc::new(dir.federation()?),
+            keypair: libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)?,
+            config: dir.config()?,
+            tokens: crate::tokens::Tokens::load(dir.root())?,
+            network: NetworkConfig {
+                bootstrap: bootstrap.clone(),
+                sync_interval: Duration::from_secs(5),
+                ..Default::default()
+            },
+            api: if i == 0 { api } else { SocketAddr::from(([127, 0, 0, 1], 0)) },
+        };
+        let (node, mut events) = app::start(parts).await?;
+        if i == 0 {
+            let address = tokio::time::timeout(Duration::from_secs(10), async {
+                while let Some(event) = events.recv().await {
+                    if let NetworkEvent::Listening { address } = event {
+                        return Some(address);
+                    }
+                }
+                None
+            })
+            .await
+            .ok()
+            .flatten()
+            .context("the first node did not start listening")?;
+            bootstrap.push(address.with(libp2p::multiaddr::Protocol::P2p(node.peer)));
+        }
+        nodes.push(node);
+    }
+    Ok(nodes)
+}
+
+/// The default place for a demo's data: a fresh directory under the system's temp dir.
+pub fn default_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("lantern-demo-{}", std::process::id()))
+}
+
+pub fn token(dir: &Path) -> anyhow::Result<String> {
+    Ok(crate::tokens::member_token(dir)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_records_verify_and_have_the_promised_shape() {
+        let now: Month = "2026-06".parse().unwrap();
+        let keys: Vec<SigningKey> = (1..=3u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+        let (manifest, records) = generate(&keys, 20, 2000, 1, now);
+        let ctx = VerifyContext::for_manifest(&manifest);
+        let verified: Vec<_> = lantern_protocol::verify_batch(&records, &ctx).into_iter().map(Result::unwrap).collect();
+        assert_eq!(manifest.founders.len(), 20);
+        let summaries: Vec<&CaseSummary> = verified
+            .iter()
+            .filter_map(|r| match &r.envelope().body {
+                Body::Summary(b) => Some(&b.summary),
+                _ => None,
+            })
+            .collect();
+        let small = summaries
+            .iter()
+            .filter(|s| s.registry == Registry::Afrinic && s.categories.contains(&Category::LegalProceeding));
+        assert!(small.count() >= 3);
+        let surge_recent = summaries
+            .iter()
+            .filter(|s| s.registry == Registry::Arin && s.categories.contains(&Category::RpkiChange))
+            .filter(|s| s.start.months_until(now) < 3)
+            .count();
+        assert!(surge_recent >= 2000 / 16, "{surge_recent}");
+        assert!(summaries.iter().all(|s| s.start.months_until(now) < SPAN_MONTHS && s.start <= now));
+        let registries: std::collections::BTreeSet<_> = summaries.iter().map(|s| s.registry).collect();
+        assert!(registries.len() >= 10);
+    }
+}
