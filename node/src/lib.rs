@@ -16,6 +16,7 @@ pub mod bench;
 pub mod bench_net;
 pub mod bench_patterns;
 pub mod case;
+pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod derive;

@@ -19,8 +19,8 @@ use lantern_protocol::{Manifest, MemberKey, Policy, RecordId, VerifyContext, sig
 #[command(name = "lantern", version, about = "A federated case-sharing node for network operators")]
 struct Cli {
     /// The node's data directory (keys, manifest, settings, store).
-    #[arg(long, global = true, env = "LANTERN_DATA_DIR", default_value = "lantern-data")]
-    data_dir: PathBuf,
+    #[arg(long, global = true, env = "LANTERN_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Log output format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -218,18 +218,21 @@ struct InitArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Address to listen on (repeatable).
-    #[arg(long, default_values_t = ["/ip4/127.0.0.1/tcp/0".to_string()])]
+    /// A TOML config file (deploy/config/*.toml); flags and LANTERN_* variables override it.
+    #[arg(long, env = "LANTERN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0).
+    #[arg(long, env = "LANTERN_LISTEN", value_delimiter = ',')]
     listen: Vec<String>,
     /// A peer to dial at start, `/ip4/…/tcp/…/p2p/…` (repeatable).
-    #[arg(long)]
+    #[arg(long, env = "LANTERN_BOOTSTRAP", value_delimiter = ',')]
     bootstrap: Vec<String>,
-    /// Seconds between reconciliations with every connected member.
-    #[arg(long, default_value_t = 60)]
-    sync_interval: u64,
-    /// Address of the HTTP API and web UI (keep it on loopback unless a proxy adds TLS).
-    #[arg(long, default_value = "127.0.0.1:7777")]
-    api: std::net::SocketAddr,
+    /// Seconds between reconciliations with every connected member (default 60).
+    #[arg(long, env = "LANTERN_SYNC_INTERVAL")]
+    sync_interval: Option<u64>,
+    /// Address of the HTTP API and web UI (default 127.0.0.1:7777; keep it on loopback).
+    #[arg(long, env = "LANTERN_API")]
+    api: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -376,12 +379,13 @@ fn init_tracing(format: LogFormat) {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let dir = || DataDir::existing(&cli.data_dir);
+    let data_dir = cli.data_dir.clone().unwrap_or_else(|| PathBuf::from("lantern-data"));
+    let dir = || DataDir::existing(&data_dir);
     match cli.command {
-        Command::Init(args) => init(&cli.data_dir, args),
+        Command::Init(args) => init(&data_dir, args),
         Command::Demo { members, cases, seed, dir, api } => demo(members, cases, seed, dir, api),
         Command::Info => info(&dir()?),
-        Command::Federation(cmd) => federation(&cli.data_dir, cmd),
+        Command::Federation(cmd) => federation(&data_dir, cmd),
         Command::Case(cmd) => case(&dir()?, cmd),
         Command::Publish { case_id, omit_narrative } => {
             let dir = dir()?;
@@ -464,7 +468,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Run(args) => run_node(&dir()?, args),
+        Command::Run(args) => run_node(cli.data_dir.clone(), args),
         Command::Vouch { member, withdraw } => {
             let federation = dir()?.federation()?;
             let record = federation.vouch(member, !withdraw)?;
@@ -479,8 +483,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Redact { jsonl } => {
             // The member's declared identifiers, when this runs beside a node.
-            let declared =
-                DataDir::existing(&cli.data_dir).ok().map(|d| d.config()).transpose()?.map(|c| c.identifiers);
+            let declared = DataDir::existing(&data_dir).ok().map(|d| d.config()).transpose()?.map(|c| c.identifiers);
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
@@ -730,14 +733,27 @@ mod redact_cmd {
     }
 }
 
-fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
-    let parse = |what: &str, list: &[String]| -> Result<Vec<libp2p::Multiaddr>> {
-        list.iter().map(|a| a.parse().with_context(|| format!("{what} `{a}` is not a multiaddr"))).collect()
+fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
+    use lantern_node::config::RunConfig;
+    let file = match &args.config {
+        Some(path) => RunConfig::load(path)?,
+        None => RunConfig::default(),
     };
+    let flags = RunConfig {
+        data_dir,
+        listen: Some(args.listen),
+        bootstrap: Some(args.bootstrap),
+        api: args.api,
+        sync_interval_secs: args.sync_interval,
+        max_peers: None,
+    };
+    let settings = file.overridden_by(flags).resolve()?;
+    let dir = &DataDir::existing(&settings.data_dir)?;
     let network = lantern_node::network::NetworkConfig {
-        listen: parse("--listen", &args.listen)?,
-        bootstrap: parse("--bootstrap", &args.bootstrap)?,
-        sync_interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
+        listen: settings.listen,
+        bootstrap: settings.bootstrap,
+        sync_interval: settings.sync_interval,
+        max_peers: settings.max_peers,
         ..Default::default()
     };
     let mut seed = dir.node_key()?.to_bytes();
@@ -747,7 +763,7 @@ fn run_node(dir: &DataDir, args: RunArgs) -> Result<()> {
         config: dir.config()?,
         tokens: lantern_node::tokens::Tokens::load(dir.root())?,
         network,
-        api: args.api,
+        api: settings.api,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {

@@ -148,3 +148,30 @@ fn missing_data_dir_is_a_one_line_error() {
     let e = err(lantern(&tmp.path().join("nowhere"), &["case", "list"]));
     assert!(e.contains("does not exist") && e.contains("lantern init"), "{e}");
 }
+
+/// `lantern run --config FILE` refuses to start on a bad config, naming the problem.
+#[test]
+fn run_refuses_a_bad_config_with_the_documented_message() {
+    let (tmp, dir) = node();
+    let config = tmp.path().join("lantern.toml");
+    let run = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        err(lantern(&dir, &["run", "--config", config.to_str().unwrap(), "--api", "127.0.0.1:0"]))
+    };
+    let e = run("lisen = []\n");
+    assert!(e.contains("lantern.toml: line 1: unknown field `lisen`"), "{e}");
+    let e = run("bootstrap = [\"192.0.2.1:4001\"]\n");
+    assert_eq!(e, "error: bootstrap: `192.0.2.1:4001` is not a multiaddr");
+    let e = err(lantern(&dir, &["run", "--api", "localhost"]));
+    assert_eq!(e, "error: api: `localhost` is not an IP:PORT address");
+    let e = err(lantern(&dir, &["run", "--config", "/nonexistent/lantern.toml"]));
+    assert!(e.contains("/nonexistent/lantern.toml: cannot read"), "{e}");
+    // A data dir without a manifest, and one whose key file cannot be read.
+    let bare = tmp.path().join("bare");
+    ok(lantern(&bare, &["init"]));
+    let e = err(lantern(&bare, &["run", "--api", "127.0.0.1:0"]));
+    assert!(e.contains("no federation manifest"), "{e}");
+    std::fs::set_permissions(dir.join("member.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = err(lantern(&dir, &["run", "--api", "127.0.0.1:0"]));
+    assert!(e.contains("member.key"), "{e}");
+}
