@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backup;
 pub mod bench;
 pub mod bench_net;
 pub mod bench_patterns;

@@ -57,6 +57,10 @@ enum Command {
     Init(InitArgs),
     /// Show this node's member key, federation and record counts.
     Info,
+    /// Copy this (stopped) node's keys, settings and store into the new directory DIR.
+    Backup { dir: PathBuf },
+    /// Make the data dir (--data-dir, which must not exist) from the backup in DIR.
+    Restore { dir: PathBuf },
     /// Create, show or install the federation manifest.
     #[command(subcommand)]
     Federation(FederationCmd),
@@ -385,6 +389,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => init(&data_dir, args),
         Command::Demo { members, cases, seed, dir, api } => demo(members, cases, seed, dir, api),
         Command::Info => info(&dir()?),
+        Command::Backup { dir: to } => {
+            let bar = entries_bar("backing up");
+            let n = lantern_node::backup::backup(&dir()?, &to, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            eprintln!("backed up {n} store entries and the keys into {}", to.display());
+            Ok(())
+        }
+        Command::Restore { dir: from } => {
+            let bar = entries_bar("checking the backup");
+            lantern_node::backup::restore(&from, &data_dir, |n| bar.set_position(n))?;
+            bar.finish_and_clear();
+            eprintln!("restored {} from {}", data_dir.display(), from.display());
+            Ok(())
+        }
         Command::Federation(cmd) => federation(&data_dir, cmd),
         Command::Case(cmd) => case(&dir()?, cmd),
         Command::Publish { case_id, omit_narrative } => {
@@ -873,6 +891,20 @@ fn demo(members: usize, cases: usize, seed: u64, dir: Option<PathBuf>, api: std:
         std::fs::remove_dir_all(&root).ok();
     }
     result
+}
+
+/// A counter of entries on a terminal; hidden otherwise.
+fn entries_bar(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos} entries ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar
 }
 
 fn open(path: &Path) -> Result<File> {

@@ -175,3 +175,34 @@ fn run_refuses_a_bad_config_with_the_documented_message() {
     let e = err(lantern(&dir, &["run", "--api", "127.0.0.1:0"]));
     assert!(e.contains("member.key"), "{e}");
 }
+
+#[test]
+fn backup_and_restore_give_back_the_same_node() {
+    let (tmp, dir) = node();
+    let case = examples().join("case.toml");
+    ok(lantern(&dir, &["case", "add", case.to_str().unwrap()]));
+    ok(lantern(&dir, &["publish", "1"]));
+    let backup = tmp.path().join("backup");
+    ok(lantern(&dir, &["backup", backup.to_str().unwrap()]));
+    let e = err(lantern(&dir, &["backup", backup.to_str().unwrap()]));
+    assert!(e.contains("exists already"), "{e}");
+    let restored = tmp.path().join("restored");
+    ok(lantern(&restored, &["restore", backup.to_str().unwrap()]));
+    for args in [&["records", "list", "--json"][..], &["case", "show", "1"], &["info"]] {
+        let (a, b) = (ok(lantern(&dir, args)), ok(lantern(&restored, args)));
+        assert_eq!(a.replace(dir.to_str().unwrap(), "D"), b.replace(restored.to_str().unwrap(), "D"), "{args:?}");
+    }
+    assert_eq!(std::fs::read(dir.join("member.key")).unwrap(), std::fs::read(restored.join("member.key")).unwrap());
+    let mode = std::fs::metadata(restored.join("member.key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A damaged backup is refused, and nothing is created.
+    let store = backup.join("store.lantern-backup");
+    let mut bytes = std::fs::read(&store).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&store, bytes).unwrap();
+    let again = tmp.path().join("again");
+    let e = err(lantern(&again, &["restore", backup.to_str().unwrap()]));
+    assert!(e.contains("damaged"), "{e}");
+    assert!(!again.exists());
+}

@@ -626,6 +626,11 @@ impl Store {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// The raw database, for backup and restore.
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
@@ -634,7 +639,7 @@ impl Store {
 
 /// Opens the sled database, waiting a little for a lock that a just-closed handle in this process
 /// still holds (sled 0.34 releases it from a background thread after the handle is dropped).
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     let config = || sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput);
     let mut wait = std::time::Duration::from_millis(5);
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(1);
