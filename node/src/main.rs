@@ -934,6 +934,9 @@ fn info(dir: &DataDir) -> Result<()> {
     let member = signed::member_key(&dir.member_key()?);
     println!("data dir      {}", dir.root().display());
     println!("member key    {member}");
+    let mut seed = dir.node_key()?.to_bytes();
+    let peer = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).context("node key")?.public().to_peer_id();
+    println!("peer id       {peer}");
     match dir.manifest() {
         Ok(m) => {
             let store = dir.open_store()?;
