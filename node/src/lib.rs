@@ -30,6 +30,7 @@ pub mod network;
 pub mod patterns;
 pub mod publish;
 pub mod redact;
+pub mod remote;
 pub mod status;
 pub mod store;
 pub mod table;

@@ -23,8 +23,8 @@ fn a_second_node_catches_up_from_the_first_and_both_stop_cleanly() {
 
     let (mut node_a, out_a) = run(&a, &[]);
     let address = wait_line(&out_a, "node a's address", |l| l.starts_with("/ip4/127.0.0.1/tcp/"));
-    // While a node runs, the CLI says so instead of touching its store.
-    assert!(fails(lantern(&a, &["case", "list"])).contains("in use by a running node"));
+    // While a node runs, commands the API does not cover say so instead of touching its store.
+    assert!(fails(lantern(&a, &["export"])).contains("in use by a running node"));
 
     let (mut node_b, out_b) = run(&b, &["--bootstrap", &address]);
     wait_line(&out_b, "node b fetching a's records", |l| l.contains("reconciled") && !l.contains("fetched=0"));
@@ -33,4 +33,35 @@ fn a_second_node_catches_up_from_the_first_and_both_stop_cleanly() {
 
     let shown = ok(lantern(&b, &["records", "show", record.trim()]));
     assert!(shown.contains(record.trim()), "{shown}");
+}
+
+#[test]
+fn while_a_node_runs_cli_commands_act_through_its_api() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    ok(lantern(&dir, &["init"]));
+    ok(lantern(&dir, &["federation", "create", "--name", "owner-test"]));
+    let (mut child, lines) = run(&dir, &[]);
+    lantern_tests::process::wait_api(&lines);
+    let case = repo().join("docs/examples/case.toml");
+    let id = ok(lantern(&dir, &["case", "add", case.to_str().unwrap()]));
+    assert_eq!(id.trim(), "1");
+    assert!(ok(lantern(&dir, &["case", "list"])).contains("draft"));
+    let record = ok(lantern(&dir, &["publish", "1"])).trim().to_string();
+    assert_eq!(record.len(), 64);
+    assert!(ok(lantern(&dir, &["records", "list", "--json"])).contains(&record));
+    let matrix: serde_json::Value =
+        serde_json::from_str(&ok(lantern(&dir, &["patterns", "matrix", "--json"]))).unwrap();
+    assert_eq!(matrix["k"], 5);
+    assert!(ok(lantern(&dir, &["info"])).contains("owner-test"));
+    // Errors from the node come back as one line naming the field.
+    let bad = fails(lantern(&dir, &["patterns", "matrix", "--period", "2026-13"]));
+    assert!(bad.contains("period"), "{bad}");
+    // Without the address file the CLI says why it cannot proceed.
+    std::fs::remove_file(dir.join("api.addr")).unwrap();
+    let e = fails(lantern(&dir, &["case", "list"]));
+    assert!(e.contains("in use by a running node") && e.contains("api.addr"), "{e}");
+    terminate(&mut child);
+    // Stopped: the CLI opens the store itself again.
+    assert!(ok(lantern(&dir, &["case", "list"])).contains("1"));
 }

@@ -1,0 +1,115 @@
+//! The CLI's way to a running node: while `lantern run` holds the store, commands act through
+//! its HTTP API (address in `DATA_DIR/api.addr`, written while the node runs; the member token
+//! in `DATA_DIR/api.token`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use thiserror::Error;
+
+pub const ADDR_FILE: &str = "api.addr";
+
+#[derive(Debug, Error)]
+pub enum RemoteError {
+    #[error(
+        "the store is in use by a running node, and its API address is unknown ({0} is missing); stop the node or restart it"
+    )]
+    NoAddress(String),
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the running node's API at {url} did not answer: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("the running node refused: {0}")]
+    Refused(String),
+}
+
+pub struct Remote {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+/// Written by `lantern run` once its API listens; removed when it stops.
+pub fn addr_path(root: &Path) -> PathBuf {
+    root.join(ADDR_FILE)
+}
+
+impl Remote {
+    /// The running node of the data dir at `root`.
+    pub fn of(root: &Path) -> Result<Self, RemoteError> {
+        let read = |path: PathBuf| {
+            std::fs::read_to_string(&path).map(|s| s.trim().to_string()).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    RemoteError::NoAddress(path.display().to_string())
+                } else {
+                    RemoteError::Read { path: path.display().to_string(), source }
+                }
+            })
+        };
+        let addr = read(addr_path(root))?;
+        let token = read(root.join(crate::tokens::MEMBER_TOKEN_FILE))?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Ok(Self { base: format!("http://{addr}/api/v1"), token, agent })
+    }
+
+    fn finish(
+        &self,
+        url: &str,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<String, RemoteError> {
+        let mut response =
+            response.map_err(|e| RemoteError::Unreachable { url: url.to_string(), message: e.to_string() })?;
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| RemoteError::Unreachable { url: url.to_string(), message: e.to_string() })?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let e = &v["error"];
+        let message = e["message"].as_str().unwrap_or(&body).to_string();
+        Err(RemoteError::Refused(match e["field"].as_str() {
+            Some(field) => format!("{field}: {message}"),
+            None => message,
+        }))
+    }
+
+    /// GET `path` (under `/api/v1`), the body as text.
+    pub fn get_text(&self, path: &str) -> Result<String, RemoteError> {
+        let url = format!("{}{path}", self.base);
+        let r = self.agent.get(&url).header("Authorization", &format!("Bearer {}", self.token)).call();
+        self.finish(&url, r)
+    }
+
+    pub fn get(&self, path: &str) -> Result<Value, RemoteError> {
+        let text = self.get_text(path)?;
+        serde_json::from_str(&text).map_err(|e| RemoteError::Refused(format!("unreadable answer: {e}")))
+    }
+
+    /// POST `body` as JSON to `path`.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, RemoteError> {
+        let url = format!("{}{path}", self.base);
+        let r = self.agent.post(&url).header("Authorization", &format!("Bearer {}", self.token)).send_json(body);
+        let text = self.finish(&url, r)?;
+        serde_json::from_str(&text).map_err(|e| RemoteError::Refused(format!("unreadable answer: {e}")))
+    }
+}
+
+/// A query string from pairs, percent-encoded; pairs without a value are left out.
+pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            q.append_pair(k, v);
+        }
+    }
+    let q = q.finish();
+    if q.is_empty() { q } else { format!("?{q}") }
+}
