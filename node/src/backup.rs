@@ -103,7 +103,7 @@ pub fn backup(from: &DataDir, to: &Path, mut progress: impl FnMut(u64)) -> Resul
                     put(&mut w, f)?;
                 }
                 entries += 1;
-                if entries % 10_000 == 0 {
+                if entries.is_multiple_of(10_000) {
                     progress(entries);
                 }
             }
@@ -169,7 +169,7 @@ fn read_store(path: &Path, progress: &mut impl FnMut(u64)) -> Result<Vec<Collect
                 }
                 items.push((0..count).map(|_| r.field()).collect::<std::io::Result<Vec<_>>>()?);
                 entries += 1;
-                if entries % 10_000 == 0 {
+                if entries.is_multiple_of(10_000) {
                     progress(entries);
                 }
             }
