@@ -157,8 +157,9 @@ pub struct Cell {
     pub cases: u32,
     /// Cases whose lowest category is this cell's: lets per-registry figures count a case once.
     pub primary_cases: u32,
-    /// (author, cases), sorted by author. Most cells hold one or two operators: kept inline.
-    authors: SmallVec<[(u32, u32); 2]>,
+    /// (author, cases), unordered: most cells hold a few operators, kept inline, and a short
+    /// linear scan beats keeping them sorted.
+    authors: SmallVec<[(u32, u32); 4]>,
     /// Months to resolution of the closed cases (unfiltered cells only), once one arrives.
     resolution: Option<Box<[u32; RESOLUTION_BINS]>>,
 }
@@ -175,9 +176,9 @@ impl Cell {
     pub fn add(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
         self.cases += 1;
         self.primary_cases += u32::from(primary);
-        match self.authors.binary_search_by_key(&author, |(a, _)| *a) {
-            Ok(i) => self.authors[i].1 += 1,
-            Err(i) => self.authors.insert(i, (author, 1)),
+        match self.authors.iter_mut().find(|(a, _)| *a == author) {
+            Some(entry) => entry.1 += 1,
+            None => self.authors.push((author, 1)),
         }
         if let Some(months) = resolution {
             let bins = self.resolution.get_or_insert_with(|| Box::new([0; RESOLUTION_BINS]));
@@ -188,10 +189,10 @@ impl Cell {
     pub fn remove(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
         self.cases = self.cases.saturating_sub(1);
         self.primary_cases = self.primary_cases.saturating_sub(u32::from(primary));
-        if let Ok(i) = self.authors.binary_search_by_key(&author, |(a, _)| *a) {
+        if let Some(i) = self.authors.iter().position(|(a, _)| *a == author) {
             self.authors[i].1 -= 1;
             if self.authors[i].1 == 0 {
-                self.authors.remove(i);
+                self.authors.swap_remove(i);
             }
         }
         if let (Some(months), Some(bins)) = (resolution, self.resolution.as_mut()) {
