@@ -5,9 +5,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
-use lantern_protocol::record::{Body, Envelope, SummaryBody};
 use lantern_protocol::sample::{self, Rng};
-use lantern_protocol::{CaseRef, Manifest, MemberKey, Month, Policy, SIGNATURE_LEN, VerifyContext, sign, signed};
+use lantern_protocol::{Manifest, MemberKey, Month, Policy, SIGNATURE_LEN, VerifyContext, signed};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -72,24 +71,8 @@ pub fn generate_with_founders(
         .map(|(i, key)| {
             let count = records / authors + usize::from(i < records % authors);
             let mut rng = Rng::new(seed.wrapping_add(i as u64));
-            let mut previous = None;
-            (0..count)
-                .map(|n| {
-                    let summary = sample::summary(&mut rng, first, 96);
-                    let env = Envelope {
-                        format: lantern_protocol::WIRE_FORMAT,
-                        federation: ctx.federation,
-                        author: signed::member_key(key),
-                        sequence: n as u64 + 1,
-                        previous,
-                        created: summary.start,
-                        body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
-                    };
-                    let rec = sign(&env, key, &ctx).expect("generated envelopes are valid");
-                    previous = Some(rec.id());
-                    rec.into_parts().1
-                })
-                .collect()
+            let summaries: Vec<_> = (0..count).map(|_| sample::summary(&mut rng, first, 96)).collect();
+            sample::signed_chain(key, &ctx, summaries, &mut rng).into_iter().map(|r| r.into_parts().1).collect()
         })
         .collect();
     // Round-robin across authors, as records from many members arrive in practice.

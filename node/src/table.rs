@@ -21,16 +21,21 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Columns padded to their widest cell; numbers right-aligned.
+    /// Columns padded to their widest cell; columns of numbers (and their headers) right-aligned.
     pub fn text(&self) -> String {
-        let widths: Vec<usize> = (0..self.headers.len())
+        let is_number = |c: &str| !c.is_empty() && c.chars().all(|c| c.is_ascii_digit() || ".%-e".contains(c));
+        let columns = 0..self.headers.len();
+        let widths: Vec<usize> = columns
+            .clone()
             .map(|i| {
-                self.rows
-                    .iter()
-                    .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                    .chain([self.headers[i].len()])
-                    .max()
-                    .unwrap_or(0)
+                let cells = self.rows.iter().map(|r| r.get(i).map_or(0, |c| c.chars().count()));
+                cells.chain([self.headers[i].len()]).max().unwrap_or(0)
+            })
+            .collect();
+        let numeric: Vec<bool> = columns
+            .map(|i| {
+                let mut cells = self.rows.iter().filter_map(|r| r.get(i)).filter(|c| !c.is_empty()).peekable();
+                cells.peek().is_some() && cells.all(|c| is_number(c))
             })
             .collect();
         let mut out = String::new();
@@ -38,8 +43,7 @@ impl Table {
             let mut line = String::new();
             for (i, w) in widths.iter().enumerate() {
                 let cell = row.get(i).map_or("", String::as_str);
-                let numeric = !cell.is_empty() && cell.chars().all(|c| c.is_ascii_digit() || ".%-e".contains(c));
-                if numeric {
+                if numeric[i] {
                     let _ = write!(line, "{cell:>w$}  ");
                 } else {
                     let _ = write!(line, "{cell:<w$}  ");

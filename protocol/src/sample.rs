@@ -112,3 +112,36 @@ pub fn summary(rng: &mut Rng, first: Month, span_months: u16) -> CaseSummary {
             .collect(),
     }
 }
+
+/// Signs `summaries` as the consecutive records of `key`'s chain from sequence 1, each a new case
+/// (random case ref) created in its start month. For tests, demos and benchmarks.
+pub fn signed_chain(
+    key: &ed25519_dalek::SigningKey,
+    ctx: &crate::VerifyContext,
+    summaries: impl IntoIterator<Item = CaseSummary>,
+    rng: &mut Rng,
+) -> Vec<crate::VerifiedRecord> {
+    let mut previous = None;
+    summaries
+        .into_iter()
+        .enumerate()
+        .map(|(i, summary)| {
+            let env = crate::Envelope {
+                format: crate::WIRE_FORMAT,
+                federation: ctx.federation,
+                author: crate::signed::member_key(key),
+                sequence: i as u64 + 1,
+                previous,
+                created: summary.start,
+                body: crate::Body::Summary(crate::record::SummaryBody {
+                    case: crate::CaseRef(rng.bytes()),
+                    supersedes: None,
+                    summary,
+                }),
+            };
+            let record = crate::sign(&env, key, ctx).expect("sample summaries are valid");
+            previous = Some(record.id());
+            record
+        })
+        .collect()
+}

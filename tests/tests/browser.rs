@@ -13,10 +13,9 @@ use ed25519_dalek::SigningKey;
 use fantoccini::{Client, ClientBuilder, Locator};
 use lantern_node::federation::Federation;
 use lantern_node::store::Store;
-use lantern_protocol::record::{Body, SummaryBody};
 use lantern_protocol::sample::{self, Rng};
 use lantern_protocol::vocab::{Category, Registry};
-use lantern_protocol::{CaseRef, Envelope, Month, VerifyContext, sign, signed};
+use lantern_protocol::{Month, VerifyContext, signed};
 use lantern_tests::process::{run, terminate, wait_api};
 use lantern_tests::*;
 use serde_json::json;
@@ -92,24 +91,15 @@ fn node_with_sample_data(dir: &Path) -> Month {
     let mut rng = Rng::new(3);
     let mut records = Vec::new();
     for key in &others {
-        let mut previous = None;
-        for seq in 1..=2 {
-            let mut summary = sample::summary(&mut rng, last_month, 1);
-            summary.registry = Registry::RipeNcc;
-            summary.categories = vec![Category::TransferDelayed];
-            let env = Envelope {
-                format: lantern_protocol::WIRE_FORMAT,
-                federation: ctx.federation,
-                author: signed::member_key(key),
-                sequence: seq,
-                previous,
-                created: last_month,
-                body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
-            };
-            let rec = sign(&env, key, &ctx).unwrap();
-            previous = Some(rec.id());
-            records.push(rec.bytes().to_vec());
-        }
+        let summaries: Vec<_> = (0..2)
+            .map(|_| {
+                let mut s = sample::summary(&mut rng, last_month, 1);
+                s.registry = Registry::RipeNcc;
+                s.categories = vec![Category::TransferDelayed];
+                s
+            })
+            .collect();
+        records.extend(sample::signed_chain(key, &ctx, summaries, &mut rng).iter().map(|r| r.bytes().to_vec()));
     }
     assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
     last_month

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use lantern_protocol::VerifiedRecord;
 use lantern_protocol::record::Body;
 use lantern_protocol::signed::open_stored;
 use lantern_protocol::summary::CaseSummary;
@@ -285,23 +286,24 @@ async fn publish_case(
             Ok(fed.publish(&config, id, narrative)?)
         })
         .await?;
-    gossip(state, record.bytes().to_vec()).await;
+    Ok(announce(state, record).await)
+}
+
+/// Hands a new record of ours to gossip (catch-up delivers it later if that fails now) and
+/// answers 201 with its id.
+pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (StatusCode, Json<Published>) {
+    if let Some(net) = &state.network
+        && let Err(e) = net.publish(record.bytes().to_vec()).await
+    {
+        tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
+    }
     state.status.metrics.ingested("local", 1);
     let published = Published {
         record: record.id().to_hex(),
         kind: record.envelope().body.kind().into(),
         sequence: record.sequence(),
     };
-    Ok((StatusCode::CREATED, Json(published)))
-}
-
-/// Hands a new record of ours to gossip; catch-up delivers it later if that fails now.
-pub(crate) async fn gossip(state: &AppState, bytes: Vec<u8>) {
-    if let Some(net) = &state.network
-        && let Err(e) = net.publish(bytes).await
-    {
-        tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
-    }
+    (StatusCode::CREATED, Json(published))
 }
 
 /// Publishes the case's summary (or, if published before, an amendment), signed by this member.
@@ -346,13 +348,7 @@ pub async fn retract(
     ApiJson(body): ApiJson<RetractRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let record = state.blocking(move |fed| Ok(fed.retract(id, body.reason)?)).await?;
-    gossip(&state, record.bytes().to_vec()).await;
-    let published = Published {
-        record: record.id().to_hex(),
-        kind: record.envelope().body.kind().into(),
-        sequence: record.sequence(),
-    };
-    Ok((StatusCode::CREATED, Json(published)))
+    Ok(announce(&state, record).await)
 }
 
 /// Published summaries most like this private case, computed on this node.

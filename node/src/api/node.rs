@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::cases::{Published, gossip};
+use super::cases::{Published, announce};
 use super::error::{ApiError, ApiJson, ErrorBody};
 use crate::status::SyncStatus;
 
@@ -227,13 +227,7 @@ pub async fn vouch(
             Ok(fed.vouch(member, !body.withdraw)?)
         })
         .await?;
-    gossip(&state, record.bytes().to_vec()).await;
-    let published = Published {
-        record: record.id().to_hex(),
-        kind: record.envelope().body.kind().into(),
-        sequence: record.sequence(),
-    };
-    Ok((StatusCode::CREATED, Json(published)))
+    Ok(announce(&state, record).await)
 }
 
 /// Connected peers.

@@ -6,10 +6,9 @@ use axum::body::Body as HttpBody;
 use axum::http::{Request, StatusCode, header};
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
-use lantern_protocol::record::{Body, SummaryBody};
 use lantern_protocol::sample::{self, Rng};
 use lantern_protocol::vocab::{Category, Registry};
-use lantern_protocol::{CaseRef, Envelope, Manifest, Policy, VerifyContext, sign, signed};
+use lantern_protocol::{Manifest, Policy, VerifyContext, signed};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -39,27 +38,18 @@ fn node() -> Node {
     let store = Store::open(dir.path(), &manifest).unwrap();
     let fed = Federation::new(store, manifest.clone(), me).unwrap();
     let ctx = VerifyContext::for_manifest(&manifest);
-    let mut records = Vec::new();
     let mut rng = Rng::new(5);
+    let mut records = Vec::new();
     for key in &others {
-        let mut previous = None;
-        for seq in 1..=3u64 {
-            let mut summary = sample::summary(&mut rng, "2025-03".parse().unwrap(), 1);
-            summary.registry = Registry::RipeNcc;
-            summary.categories = vec![Category::TransferDelayed];
-            let env = Envelope {
-                format: lantern_protocol::WIRE_FORMAT,
-                federation: ctx.federation,
-                author: signed::member_key(key),
-                sequence: seq,
-                previous,
-                created: summary.start,
-                body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
-            };
-            let rec = sign(&env, key, &ctx).unwrap();
-            previous = Some(rec.id());
-            records.push(rec.bytes().to_vec());
-        }
+        let summaries: Vec<_> = (0..3)
+            .map(|_| {
+                let mut s = sample::summary(&mut rng, "2025-03".parse().unwrap(), 1);
+                s.registry = Registry::RipeNcc;
+                s.categories = vec![Category::TransferDelayed];
+                s
+            })
+            .collect();
+        records.extend(sample::signed_chain(key, &ctx, summaries, &mut rng).iter().map(|r| r.bytes().to_vec()));
     }
     assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
     let status = Arc::new(NodeStatus::new(Metrics::default()));

@@ -258,12 +258,18 @@ impl Task {
                 info!(%address, "listening");
                 self.emit(NetworkEvent::Listening { address });
             }
-            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
-                if self.peers.len() >= self.config.max_peers {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                // A new connection to a peer not proven yet (first contact, or a redial while a
+                // refused connection is still closing) says hello again.
+                if self.peers.get(&peer_id).is_some_and(|p| p.member.is_some()) {
+                    return;
+                }
+                if !self.peers.contains_key(&peer_id) && self.peers.len() >= self.config.max_peers {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return;
                 }
-                self.peers.insert(peer_id, Peer { member: None, since: Instant::now() });
+                let now = Instant::now();
+                self.peers.entry(peer_id).and_modify(|p| p.since = now).or_insert(Peer { member: None, since: now });
                 self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, UNPROVEN_SCORE);
                 let hello = Request::Hello { binding: self.binding.clone() };
                 let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, hello);
