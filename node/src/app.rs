@@ -41,6 +41,13 @@ pub struct RunningNode {
 
 /// Starts the swarm and the API; network events feed the status (and `events`, best effort).
 pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Receiver<NetworkEvent>)> {
+    // Build the pattern aggregates now, in the background, rather than on the first query.
+    let warm = parts.federation.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = warm.with_patterns(|_| ()) {
+            tracing::warn!(error = %e, "cannot build the pattern aggregates");
+        }
+    });
     let status = Arc::new(NodeStatus::new(Default::default()));
     let network_config = NetworkConfig { metrics: Some(status.metrics.clone()), ..parts.network };
     let (client, mut net_events, network_task) =

@@ -210,12 +210,24 @@ async fn a_revoked_key_leaves_and_its_new_records_are_refused() {
         eventually("the revocation is known", DEADLINE, || async { !node.federation().is_member(&nodes[2].member()) })
             .await;
     }
-    let after = nodes[2].publish_summary(2).await;
+    // The nodes drop the connection to the revoked member's node...
     let sender = nodes[2].client().peer_id();
-    eventually("the revoked key's record is rejected", DEADLINE, || async {
-        nodes[0].client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
-    })
-    .await;
+    for node in &nodes[..2] {
+        eventually("the revoked member's node is dropped", DEADLINE, || async {
+            !node.client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.member.is_some())
+        })
+        .await;
+    }
+    // ...refuse it when it comes back, and take nothing it signs now.
+    let after = nodes[2].append_summary(2);
+    let first = nodes[0].address.clone().unwrap();
+    nodes[2].client().dial(first).await.unwrap();
+    nodes[0]
+        .wait_event("the revoked member's node is refused again", DEADLINE, |e| {
+            matches!(e, lantern_node::network::NetworkEvent::PeerRejected { peer, reason }
+                if *peer == sender && !reason.contains("no longer a member"))
+        })
+        .await;
     assert!(!nodes[0].holds(&after.id()) && !nodes[1].holds(&after.id()));
     // What was accepted before the revocation stays: history is immutable.
     assert!(nodes[0].holds(&before.id()) && nodes[1].holds(&before.id()));

@@ -364,6 +364,17 @@ impl Task {
         for peer in late {
             self.reject(peer, "no membership proof in time".into());
         }
+        // Membership changes (a revoked key, withdrawn vouches): peers serving a key that is no
+        // longer a member are dropped too.
+        let lapsed: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.member.is_some_and(|m| !self.federation.is_member(&m)))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in lapsed {
+            self.reject(peer, "its member is no longer a member".into());
+        }
     }
 
     fn discover(&mut self) {
