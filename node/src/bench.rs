@@ -33,6 +33,8 @@ pub struct IngestReport {
     pub ingest_per_sec: f64,
     pub ingest_secs: f64,
     pub ingest_vs_batch_verify: f64,
+    /// Opening the filled store: loading the in-memory id index and chains.
+    pub reopen_secs: f64,
     pub disk_bytes_per_record: f64,
     pub mean_record_bytes: f64,
     pub peak_rss_mib: f64,
@@ -177,6 +179,11 @@ pub fn ingest(records: usize, authors: usize, dir: &Path, mut say: impl FnMut(&s
     anyhow::ensure!(store.record_count() == records, "every record stored");
     store.flush()?;
     drop(store);
+    let t = Instant::now();
+    let store = Store::open(&store_dir, &manifest)?;
+    let reopen_secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(store.record_count() == records, "every record found after reopening");
+    drop(store);
     let disk = dir_size(&store_dir)?;
     let mean_record_bytes = data.iter().map(Vec::len).sum::<usize>() as f64 / records.max(1) as f64;
     let ingest_per_sec = rate(records, ingest_time);
@@ -192,6 +199,7 @@ pub fn ingest(records: usize, authors: usize, dir: &Path, mut say: impl FnMut(&s
         ingest_per_sec,
         ingest_secs: ingest_time.as_secs_f64(),
         ingest_vs_batch_verify: ingest_per_sec / batch_verify_per_sec,
+        reopen_secs,
         disk_bytes_per_record: disk as f64 / records.max(1) as f64,
         mean_record_bytes,
         peak_rss_mib: peak_rss_kib() as f64 / 1024.0,
@@ -231,6 +239,7 @@ impl IngestReport {
              store only              {:>10.0} records/s\n\
              ingest                  {:>10.0} records/s         ({:.1} s)\n\
              ingest / batch verify   {:.2}\n\
+             reopen (index load)     {:.2} s\n\
              record size (mean)      {:.0} bytes\n\
              disk per record         {:.0} bytes\n\
              peak RSS                {:.0} MiB\n",
@@ -245,6 +254,7 @@ impl IngestReport {
             self.ingest_per_sec,
             self.ingest_secs,
             self.ingest_vs_batch_verify,
+            self.reopen_secs,
             self.mean_record_bytes,
             self.disk_bytes_per_record,
             self.peak_rss_mib,

@@ -13,6 +13,7 @@ use lantern_protocol::{Manifest, MemberKey, RecordError, VerifiedRecord};
 use crate::datadir::NodeConfig;
 use crate::membership::Membership;
 use crate::patterns::Patterns;
+use crate::patterns::live::LivePatterns;
 use crate::publish::{self, Narrative, PublishError};
 use crate::store::{Ingested, Store, StoreError};
 use lantern_protocol::vocab::RetractionReason;
@@ -24,13 +25,13 @@ pub struct Federation {
     key: SigningKey,
     membership: RwLock<Membership>,
     /// Built from the store on first use, then kept up to date by every record stored.
-    patterns: RwLock<Option<Patterns>>,
+    patterns: LivePatterns,
 }
 
 impl Federation {
     pub fn new(store: Store, manifest: Manifest, key: SigningKey) -> Result<Self, StoreError> {
         let membership = Membership::from_store(&manifest, &store)?;
-        Ok(Self { store, manifest, key, membership: RwLock::new(membership), patterns: RwLock::new(None) })
+        Ok(Self { store, manifest, key, membership: RwLock::new(membership), patterns: LivePatterns::default() })
     }
 
     pub fn store(&self) -> &Store {
@@ -61,24 +62,14 @@ impl Federation {
         let fresh = Membership::from_store(&self.manifest, &self.store)?;
         let members: Vec<MemberKey> = fresh.members().copied().collect();
         *self.membership.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-        if let Some(p) = self.patterns.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            p.set_members(members);
-        }
+        self.patterns.set_members(members);
         Ok(())
     }
 
-    /// Runs `query` on the pattern aggregates, building them from the store the first time.
+    /// Runs `query` on the pattern aggregates, building them from the store the first time
+    /// (without holding up records stored meanwhile: see [`LivePatterns`]).
     pub fn with_patterns<R>(&self, query: impl FnOnce(&Patterns) -> R) -> Result<R, StoreError> {
-        {
-            let guard = self.patterns.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(p) = guard.as_ref() {
-                return Ok(query(p));
-            }
-        }
-        let mut guard = self.patterns.write().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            // Held while building, so records stored meanwhile are applied after (applying twice
-            // is harmless).
+        let build = || {
             let started = Instant::now();
             let k = usize::from(self.manifest.policy.k_threshold);
             let built = Patterns::rebuild(&self.store, k, self.members())?;
@@ -87,18 +78,14 @@ impl Federation {
                 ms = started.elapsed().as_millis() as u64,
                 "pattern aggregates built"
             );
-            *guard = Some(built);
-        }
-        Ok(query(guard.as_ref().expect("just built")))
+            Ok(built)
+        };
+        self.patterns.query(build, || self.members(), query)
     }
 
-    /// Counts stored records in the pattern aggregates, if they are built.
+    /// Counts stored records in the pattern aggregates.
     fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
-        if let Some(p) = self.patterns.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            for (id, envelope) in stored {
-                p.apply(&id, envelope);
-            }
-        }
+        self.patterns.observe(stored);
     }
 
     /// Verifies records from outside and stores those by current members; one result per input.

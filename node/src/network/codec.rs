@@ -15,7 +15,7 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Negentropy frame limit: well inside [`MAX_FRAME`].
 pub const RECONCILE_FRAME: u64 = 256 * 1024;
 /// Most ids asked for in one fetch.
-pub const MAX_FETCH_IDS: usize = 1024;
+pub const MAX_FETCH_IDS: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Request {

@@ -515,16 +515,18 @@ impl Task {
         }
         let asked = self.fetches.remove(&request_id);
         let Some(mut session) = self.sessions.remove(&peer) else { return };
-        let next = match response {
+        let mut requests = Vec::new();
+        match response {
             Response::Reconcile { message } => match session.step(&message) {
-                Ok(Some(next)) => Some(Request::Reconcile { message: next }),
-                Ok(None) => session.next_fetch().map(|ids| Request::Fetch { ids }),
+                Ok(Some(next)) => requests.push(Request::Reconcile { message: next }),
+                Ok(None) => {} // reconciled: the fetches are sent below
                 Err(e) => {
                     warn!(%peer, error = %e, "reconciliation failed");
                     return;
                 }
             },
             Response::Records { records } => {
+                session.fetch_answered();
                 match self.federation.admit(&records) {
                     Ok(outcomes) => {
                         session.fetched += outcomes
@@ -552,36 +554,35 @@ impl Task {
                         .extend(asked.into_iter().filter(|id| !got.contains(id)).map(lantern_protocol::RecordId));
                 }
                 self.emit(NetworkEvent::SyncProgress { peer, fetched: session.fetched, remaining: session.need.len() });
-                session.next_fetch().map(|ids| Request::Fetch { ids })
             }
             Response::Refused { reason } => {
                 debug!(%peer, %reason, "sync refused");
                 return;
             }
             Response::Hello { .. } => return,
-        };
-        match next {
-            Some(request) => {
-                let ids = match &request {
-                    Request::Fetch { ids } => Some(ids.clone()),
-                    _ => None,
-                };
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                if let Some(ids) = ids {
-                    self.fetches.insert(id, ids);
-                }
-                self.sessions.insert(peer, session);
-            }
-            None => {
-                info!(%peer, fetched = session.fetched, round_trips = session.round_trips, "reconciled");
-                self.emit(NetworkEvent::SyncFinished {
-                    peer,
-                    fetched: session.fetched,
-                    round_trips: session.round_trips,
-                    bytes_sent: session.bytes_sent,
-                    bytes_received: session.bytes_received,
-                });
+        }
+        requests.extend(session.fetches_to_send().into_iter().map(|ids| Request::Fetch { ids }));
+        if session.is_finished() {
+            info!(%peer, fetched = session.fetched, round_trips = session.round_trips, "reconciled");
+            self.emit(NetworkEvent::SyncFinished {
+                peer,
+                fetched: session.fetched,
+                round_trips: session.round_trips,
+                bytes_sent: session.bytes_sent,
+                bytes_received: session.bytes_received,
+            });
+            return;
+        }
+        for request in requests {
+            let ids = match &request {
+                Request::Fetch { ids } => Some(ids.clone()),
+                _ => None,
+            };
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            if let Some(ids) = ids {
+                self.fetches.insert(id, ids);
             }
         }
+        self.sessions.insert(peer, session);
     }
 }

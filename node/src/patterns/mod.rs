@@ -8,6 +8,7 @@
 //! - [`query`]: periods, filters and the answers: matrix, trends, durations, co-occurrence.
 //! - [`emerging`]: the spike test behind "emerging patterns".
 //! - [`similar`]: published summaries most like one of the member's private cases.
+//! - [`live`]: the aggregates as the node holds them: built in the background, kept current.
 //!
 //! The method is in docs/patterns.md.
 
@@ -15,6 +16,7 @@ pub mod disclosure;
 pub mod emerging;
 pub mod fact;
 pub mod grid;
+pub mod live;
 pub mod query;
 pub mod report;
 pub mod similar;

@@ -1,8 +1,9 @@
 //! Authors' chains. On disk, the `chains` tree holds one entry per (author, write batch):
-//! `author(32) ‖ batch(8)` → `(sequence u64 BE ‖ id 32)…`, so a bulk ingest writes one entry per
-//! author and batch rather than one per record. In memory, each author touched since start has
-//! the set of sequence numbers held, as ranges, so duplicate, equivocation and gap checks of new
-//! records need no read.
+//! `author(32) ‖ batch(8)` → `(sequence u64 BE ‖ id 32 ‖ arrival u64 BE)…`, so a bulk ingest writes
+//! one entry per author and batch rather than one per record. The arrival number locates the
+//! record in the block log, so these entries are also what the in-memory id index is loaded from.
+//! In memory, each author has the set of sequence numbers held, as ranges, so duplicate,
+//! equivocation and gap checks of new records need no read.
 
 use lantern_protocol::RecordId;
 
@@ -46,19 +47,35 @@ impl SeqSet {
     }
 }
 
-pub fn encode_entries(entries: &[(u64, RecordId)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.len() * 40);
-    for (seq, id) in entries {
-        out.extend_from_slice(&seq.to_be_bytes());
-        out.extend_from_slice(id.as_bytes());
+/// One record of an author's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    pub sequence: u64,
+    pub id: RecordId,
+    /// Where the record sits in the block log.
+    pub arrival: u64,
+}
+
+const LINK_BYTES: usize = 48;
+
+pub fn encode_entries(links: &[Link]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(links.len() * LINK_BYTES);
+    for link in links {
+        out.extend_from_slice(&link.sequence.to_be_bytes());
+        out.extend_from_slice(link.id.as_bytes());
+        out.extend_from_slice(&link.arrival.to_be_bytes());
     }
     out
 }
 
-pub fn decode_entries(value: &[u8]) -> impl Iterator<Item = (u64, RecordId)> + '_ {
-    value.chunks_exact(40).map(|c| {
-        let seq = u64::from_be_bytes(c[..8].try_into().expect("8 bytes"));
-        (seq, RecordId(c[8..].try_into().expect("32 bytes")))
+/// The links of one entry; `None` if its length is not a whole number of links.
+pub fn decode_entries(value: &[u8]) -> Option<impl Iterator<Item = Link> + '_> {
+    value.len().is_multiple_of(LINK_BYTES).then(|| {
+        value.chunks_exact(LINK_BYTES).map(|c| Link {
+            sequence: u64::from_be_bytes(c[..8].try_into().expect("8 bytes")),
+            id: RecordId(c[8..40].try_into().expect("32 bytes")),
+            arrival: u64::from_be_bytes(c[40..].try_into().expect("8 bytes")),
+        })
     })
 }
 
@@ -85,7 +102,12 @@ mod tests {
 
     #[test]
     fn entries_round_trip() {
-        let e = vec![(3, RecordId([1; 32])), (9, RecordId([2; 32]))];
-        assert_eq!(decode_entries(&encode_entries(&e)).collect::<Vec<_>>(), e);
+        let e = vec![
+            Link { sequence: 3, id: RecordId([1; 32]), arrival: 1 << 16 },
+            Link { sequence: 9, id: RecordId([2; 32]), arrival: 5 << 16 | 63 },
+        ];
+        let bytes = encode_entries(&e);
+        assert_eq!(decode_entries(&bytes).unwrap().collect::<Vec<_>>(), e);
+        assert!(decode_entries(&bytes[..47]).is_none());
     }
 }

@@ -6,9 +6,8 @@
 //! - `published`: private case id ‖ own sequence → record id: what this member published, per case.
 //! - `blocks`: the arrival log. Verified records' exact signed bytes, packed up to 64 to a block
 //!   (`blocks.rs`); listing, paging and export read it in order. Only verified records get here.
-//! - `records`: record id → (block, index): every verified record by id.
-//! - `chains`: author ‖ batch → that author's (sequence, id) pairs written in one batch: chains,
-//!   gaps and equivocation are prefix scans (`chains.rs`).
+//! - `chains`: author ‖ batch → that author's (sequence, id, arrival) links written in one batch:
+//!   chains, gaps and equivocation are prefix scans (`chains.rs`).
 //! - `equivocations`: author ‖ sequence ‖ id → (): every record of a conflicting pair, kept as evidence.
 //! - `vouches`: target ‖ voucher → latest (sequence, kind) of the voucher's vouch or withdrawal.
 //! - `revocations`: revoked key → record id.
@@ -16,8 +15,10 @@
 //! - `peers`: reserved for the network layer (known peers and addresses).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
-//! A bulk ingest writes one `records` entry per record and one `blocks` and `chains` entry per
-//! block: sled's per-insert cost, not verification, bounds ingest (docs/benchmarks.md).
+//! Records are found by id through an in-memory index (id → arrival number), loaded from the
+//! `chains` entries at open, like Bitcask's keydir: about 50 bytes of memory per record, and no
+//! sled entry per record. A bulk ingest writes one `blocks` entry per 64 records and one `chains`
+//! entry per author and batch; sled's per-insert cost used to bound ingest (docs/benchmarks.md).
 //!
 //! One writer at a time (a mutex), so duplicate and equivocation checks see a stable state; all
 //! entries of a batch commit in one sled transaction, and every acknowledged write has been
@@ -29,8 +30,8 @@ mod keys;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 use ed25519_dalek::SigningKey;
 use lantern_protocol::record::{Body, Envelope};
@@ -41,7 +42,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use thiserror::Error;
 
 use crate::case::PrivateCase;
-use chains::SeqSet;
+use chains::{Link, SeqSet};
 use keys::*;
 
 #[derive(Debug, Error)]
@@ -58,6 +59,10 @@ pub enum StoreError {
     NoSuchRecord(String),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(
+        "the store was written by an older Lantern (layout 1); export its records with that version and import them"
+    )]
+    OldLayout,
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -111,7 +116,6 @@ pub struct Store {
     case_refs: sled::Tree,
     published: sled::Tree,
     blocks: sled::Tree,
-    records: sled::Tree,
     chains: sled::Tree,
     equivocations: sled::Tree,
     vouches: sled::Tree,
@@ -120,6 +124,9 @@ pub struct Store {
     meta: sled::Tree,
     ctx: VerifyContext,
     writer: Mutex<Writer>,
+    /// Every record held: id → arrival number. Only changed under `writer`, after the entries
+    /// that locate the record have been committed.
+    index: RwLock<HashMap<RecordId, u64>>,
     /// Records held; only changed under `writer`.
     count: AtomicU64,
 }
@@ -127,9 +134,13 @@ pub struct Store {
 /// State only the writer touches.
 struct Writer {
     next_block: u64,
-    /// Sequences held per author, loaded on first touch.
+    /// Sequences held per author.
     held: HashMap<MemberKey, SeqSet>,
 }
+
+/// Version of the layout of the trees, in `meta`. Layout 1 (before the in-memory id index) had
+/// a `records` tree and 40-byte chain links.
+const LAYOUT: &[u8] = b"2";
 
 /// Records verified at once in a batch ingest.
 const VERIFY_CHUNK: usize = 4096;
@@ -142,24 +153,38 @@ impl Store {
         let db = open_db(dir)?;
         let tree = |name: &str| db.open_tree(name);
         let blocks = tree("blocks")?;
+        let chains = tree("chains")?;
+        let meta = tree("meta")?;
         let (next_block, count) = match blocks.last()? {
             Some((k, v)) => (be_u64(&k)? + 1, blocks::count_after(&v).ok_or_else(|| corrupt("blocks", "header"))?),
             None => (1, 0),
         };
+        match meta.get("layout")? {
+            Some(v) if v.as_ref() == LAYOUT => {}
+            Some(_) => return Err(corrupt("meta", "unknown layout")),
+            None if count > 0 => return Err(StoreError::OldLayout),
+            None => {
+                meta.insert("layout", LAYOUT)?;
+            }
+        }
+        let (index, held) = load_chains(&chains)?;
+        if index.len() as u64 != count {
+            return Err(corrupt("chains", &format!("{} records indexed, {count} in the block log", index.len())));
+        }
         let store = Store {
             cases: tree("cases")?,
             case_refs: tree("case_refs")?,
             published: tree("published")?,
             blocks,
-            records: tree("records")?,
-            chains: tree("chains")?,
+            chains,
             equivocations: tree("equivocations")?,
             vouches: tree("vouches")?,
             revocations: tree("revocations")?,
             bindings: tree("bindings")?,
-            meta: tree("meta")?,
+            meta,
             ctx: VerifyContext::for_manifest(manifest),
-            writer: Mutex::new(Writer { next_block, held: HashMap::new() }),
+            writer: Mutex::new(Writer { next_block, held }),
+            index: RwLock::new(index),
             count: AtomicU64::new(count),
             db,
         };
@@ -252,18 +277,6 @@ impl Store {
         Ok(outcomes)
     }
 
-    /// The sequences held for `author`, loading them on first use.
-    fn held<'w>(&self, writer: &'w mut Writer, author: &MemberKey) -> Result<&'w mut SeqSet, StoreError> {
-        if !writer.held.contains_key(author) {
-            let mut set = SeqSet::default();
-            for (seq, _) in self.chain(author)? {
-                set.insert(seq);
-            }
-            writer.held.insert(*author, set);
-        }
-        Ok(writer.held.get_mut(author).expect("just inserted"))
-    }
-
     /// The write path; the caller holds `writer`.
     fn write_locked(&self, writer: &mut Writer, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
         let mut outcomes = Vec::with_capacity(records.len());
@@ -278,15 +291,16 @@ impl Store {
                 outcomes.push(Ingested::Duplicate { id });
                 continue;
             }
-            let held = self.held(writer, &author)?;
-            let mut conflicting = if held.contains(seq) { self.ids_at(&author, seq)? } else { Vec::new() };
+            let held = writer.held.get(&author);
+            let mut conflicting =
+                if held.is_some_and(|h| h.contains(seq)) { self.ids_at(&author, seq)? } else { Vec::new() };
             if conflicting.contains(&id) {
                 outcomes.push(Ingested::Duplicate { id });
                 continue;
             }
             conflicting.extend(pending.get(&(author, seq)).into_iter().flatten().copied());
             let outcome = if conflicting.is_empty() {
-                let held_below = self.held(writer, &author)?.highest_below(seq);
+                let held_below = held.and_then(|h| h.highest_below(seq));
                 let pending_below = pending.range((author, 0)..(author, seq)).next_back().map(|((_, s), _)| *s);
                 let highest = held_below.max(pending_below).unwrap_or(0);
                 let gap = (highest + 1 < seq).then_some(Gap { author, from: highest + 1, to: seq - 1 });
@@ -306,8 +320,8 @@ impl Store {
         let count = self.count.load(Ordering::SeqCst) + plan.len() as u64;
         let bytes: Vec<&[u8]> = plan.iter().map(|(r, _)| r.bytes()).collect();
         let mut block_values: Vec<(u64, Vec<u8>)> = Vec::new();
-        let mut locations: Vec<(RecordId, [u8; 10])> = Vec::with_capacity(plan.len());
-        let mut chain_entries: BTreeMap<(MemberKey, u64), Vec<(u64, RecordId)>> = BTreeMap::new();
+        let mut locations: Vec<(RecordId, u64)> = Vec::with_capacity(plan.len());
+        let mut chain_entries: BTreeMap<(MemberKey, u64), Vec<Link>> = BTreeMap::new();
         let mut at = 0;
         let parts = blocks::split(&bytes);
         let last_part = parts.len() - 1;
@@ -318,76 +332,63 @@ impl Store {
             block_values.push((block, blocks::encode(written, part)));
             for index in 0..part.len() {
                 let (record, _) = &plan[at + index];
-                let mut loc = [0u8; 10];
-                loc[..8].copy_from_slice(&block.to_be_bytes());
-                loc[8..].copy_from_slice(&(index as u16).to_be_bytes());
-                locations.push((record.id(), loc));
+                let arrival = block << blocks::INDEX_BITS | index as u64;
+                locations.push((record.id(), arrival));
                 // Keyed by the batch's first block: one entry per author and batch.
-                chain_entries
-                    .entry((record.author(), writer.next_block))
-                    .or_default()
-                    .push((record.sequence(), record.id()));
+                chain_entries.entry((record.author(), writer.next_block)).or_default().push(Link {
+                    sequence: record.sequence(),
+                    id: record.id(),
+                    arrival,
+                });
             }
             at += part.len();
         }
 
-        (
-            &self.blocks,
-            &self.records,
-            &self.chains,
-            &self.equivocations,
-            &self.vouches,
-            &self.revocations,
-            &self.bindings,
-        )
-            .transaction(
-                |(blocks_t, records_t, chains_t, equivocations, vouches, revocations, bindings)| {
-                    for (block, value) in &block_values {
-                        blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
+        (&self.blocks, &self.chains, &self.equivocations, &self.vouches, &self.revocations, &self.bindings)
+            .transaction(|(blocks_t, chains_t, equivocations, vouches, revocations, bindings)| {
+                for (block, value) in &block_values {
+                    blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
+                }
+                for ((author, block), entries) in &chain_entries {
+                    let mut key = author.as_bytes().to_vec();
+                    key.extend_from_slice(&block.to_be_bytes());
+                    chains_t.insert(key, chains::encode_entries(entries))?;
+                }
+                for (record, conflicting) in &plan {
+                    let (id, env) = (record.id(), record.envelope());
+                    for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
+                        equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
                     }
-                    for (id, loc) in &locations {
-                        records_t.insert(id.as_bytes(), &loc[..])?;
-                    }
-                    for ((author, block), entries) in &chain_entries {
-                        let mut key = author.as_bytes().to_vec();
-                        key.extend_from_slice(&block.to_be_bytes());
-                        chains_t.insert(key, chains::encode_entries(entries))?;
-                    }
-                    for (record, conflicting) in &plan {
-                        let (id, env) = (record.id(), record.envelope());
-                        for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
-                            equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
+                    match &env.body {
+                        Body::Vouch(v) | Body::VouchWithdrawal(v) => {
+                            let key = pair(&v.member, &env.author);
+                            let newer = match vouches.get(key)? {
+                                Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
+                                None => true,
+                            };
+                            if newer {
+                                let vouching = matches!(env.body, Body::Vouch(_));
+                                vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                            }
                         }
-                        match &env.body {
-                            Body::Vouch(v) | Body::VouchWithdrawal(v) => {
-                                let key = pair(&v.member, &env.author);
-                                let newer = match vouches.get(key)? {
-                                    Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
-                                    None => true,
-                                };
-                                if newer {
-                                    let vouching = matches!(env.body, Body::Vouch(_));
-                                    vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
-                                }
-                            }
-                            Body::KeyRevocation(r) => {
-                                revocations.insert(r.key.as_bytes(), id.as_bytes())?;
-                            }
-                            Body::NodeBinding(b) => {
-                                let mut value = env.author.as_bytes().to_vec();
-                                value.extend_from_slice(id.as_bytes());
-                                bindings.insert(&b.node_key[..], value)?;
-                            }
-                            Body::Summary(_) | Body::Retraction(_) => {}
+                        Body::KeyRevocation(r) => {
+                            revocations.insert(r.key.as_bytes(), id.as_bytes())?;
                         }
+                        Body::NodeBinding(b) => {
+                            let mut value = env.author.as_bytes().to_vec();
+                            value.extend_from_slice(id.as_bytes());
+                            bindings.insert(&b.node_key[..], value)?;
+                        }
+                        Body::Summary(_) | Body::Retraction(_) => {}
                     }
-                    Ok::<(), ConflictableTransactionError<StoreError>>(())
-                },
-            )?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })?;
         writer.next_block += block_values.len() as u64;
         for (record, _) in &plan {
-            self.held(writer, &record.author())?.insert(record.sequence());
+            writer.held.entry(record.author()).or_default().insert(record.sequence());
         }
+        self.index.write().unwrap_or_else(|p| p.into_inner()).extend(locations);
         self.count.store(count, Ordering::SeqCst);
         Ok(outcomes)
     }
@@ -430,25 +431,30 @@ impl Store {
     pub fn chain(&self, author: &MemberKey) -> Result<Vec<(u64, RecordId)>, StoreError> {
         let mut out = Vec::new();
         for value in self.chains.scan_prefix(author.as_bytes()).values() {
-            out.extend(chains::decode_entries(&value?));
+            let value = value?;
+            let links = chains::decode_entries(&value).ok_or_else(|| corrupt("chains", "entry"))?;
+            out.extend(links.map(|l| (l.sequence, l.id)));
         }
         out.sort();
         Ok(out)
     }
 
+    fn arrival_of(&self, id: &RecordId) -> Option<u64> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).get(id).copied()
+    }
+
     pub fn record_bytes(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(loc) = self.records.get(id.as_bytes())? else { return Ok(None) };
-        let block_no = be_u64(loc.get(..8).unwrap_or_default())?;
-        let index = u16::from_be_bytes(
-            loc.get(8..10).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt("records", "location"))?,
-        );
+        let Some(arrival) = self.arrival_of(id) else { return Ok(None) };
+        let index_mask = (1u64 << blocks::INDEX_BITS) - 1;
+        let block_no = arrival >> blocks::INDEX_BITS;
         let block = self.blocks.get(block_no.to_be_bytes())?.ok_or_else(|| corrupt("blocks", "missing block"))?;
-        let bytes = blocks::record(&block, index.into()).ok_or_else(|| corrupt("blocks", "record"))?;
+        let bytes =
+            blocks::record(&block, (arrival & index_mask) as usize).ok_or_else(|| corrupt("blocks", "record"))?;
         Ok(Some(bytes.to_vec()))
     }
 
     pub fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
-        Ok(self.records.contains_key(id.as_bytes())?)
+        Ok(self.arrival_of(id).is_some())
     }
 
     pub fn record_count(&self) -> usize {
@@ -480,12 +486,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Every record id held, for digests and reconciliation.
-    pub fn record_ids(&self) -> impl Iterator<Item = Result<RecordId, StoreError>> + '_ {
-        self.records.iter().keys().map(|k| {
-            let k = k?;
-            RecordId::from_slice(&k).ok_or_else(|| corrupt("records", "key"))
-        })
+    /// Every record id held, in no particular order, for digests and reconciliation.
+    pub fn record_ids(&self) -> Vec<RecordId> {
+        self.index.read().unwrap_or_else(|p| p.into_inner()).keys().copied().collect()
     }
 
     /// The latest vouch state of every (target, voucher) pair: `true` while the vouch stands.
@@ -635,6 +638,24 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// The id index and every author's held sequences, from the `chains` tree.
+type Loaded = (HashMap<RecordId, u64>, HashMap<MemberKey, SeqSet>);
+
+fn load_chains(chains: &sled::Tree) -> Result<Loaded, StoreError> {
+    let mut index = HashMap::new();
+    let mut held: HashMap<MemberKey, SeqSet> = HashMap::new();
+    for entry in chains.iter() {
+        let (key, value) = entry?;
+        let author = key.get(..32).and_then(MemberKey::from_slice).ok_or_else(|| corrupt("chains", "key"))?;
+        let set = held.entry(author).or_default();
+        for link in chains::decode_entries(&value).ok_or_else(|| corrupt("chains", "entry"))? {
+            index.insert(link.id, link.arrival);
+            set.insert(link.sequence);
+        }
+    }
+    Ok((index, held))
 }
 
 /// Opens the sled database, waiting a little for a lock that a just-closed handle in this process

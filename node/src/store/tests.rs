@@ -123,12 +123,33 @@ fn records_survive_reopening() {
     }
     let store = open(dir.path());
     assert_eq!(store.record_bytes(&r.id()).unwrap().as_deref(), Some(r.bytes()));
+    assert!(store.contains(&r.id()).unwrap());
+    assert_eq!(store.record_ids(), vec![r.id()]);
+    // The id index and the held sequences are loaded at open: duplicates, equivocation and
+    // gaps are still seen.
+    assert_eq!(store.ingest(r.bytes()).unwrap(), Ingested::Duplicate { id: r.id() });
+    assert!(matches!(store.ingest(record(1, 1, 9).bytes()).unwrap(), Ingested::Equivocation { .. }));
+    let out = store.ingest(record(1, 3, 3).bytes()).unwrap();
+    assert!(matches!(out, Ingested::Stored { gap: Some(Gap { from: 2, to: 2, .. }), .. }), "{out:?}");
     // Arrival numbers continue after a restart instead of overwriting.
     store.ingest(record(1, 2, 2).bytes()).unwrap();
     let listed = store.records_after(None, 10).unwrap();
-    assert_eq!(listed.len(), 2);
-    assert!(listed[0].arrival < listed[1].arrival);
-    assert_eq!(store.record_count(), 2);
+    assert_eq!(listed.len(), 4);
+    assert!(listed.windows(2).all(|w| w[0].arrival < w[1].arrival));
+    assert_eq!(store.record_count(), 4);
+}
+
+#[test]
+fn refuses_a_store_of_the_older_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        store.ingest(record(1, 1, 1).bytes()).unwrap();
+        // What a layout-1 store looks like: records, and no layout mark.
+        store.meta.remove("layout").unwrap();
+        store.flush().unwrap();
+    }
+    assert!(matches!(Store::open(dir.path(), &manifest()), Err(StoreError::OldLayout)));
 }
 
 #[test]
