@@ -16,7 +16,7 @@ use super::grid::{Cell, CellKey, Dimension, NO_FILTER, RESOLUTION_BINS};
 
 impl Patterns {
     fn cell(&self, key: CellKey) -> Option<&Cell> {
-        self.cells.get(&key).filter(|c| !c.is_empty())
+        self.cells.get(key).filter(|c| !c.is_empty())
     }
 
     fn passes_threshold(&self, key: CellKey) -> bool {
@@ -79,7 +79,7 @@ impl Patterns {
         let mut tally = Tally::new(self.authors.len());
         for key in keys {
             if self.is_shown(key) {
-                let cell = &self.cells[&key];
+                let cell = self.cells.get(key).expect("a shown cell exists");
                 tally.cases += u64::from(cell.cases);
                 tally.primary_cases += u64::from(cell.primary_cases);
                 tally.operators.add(cell);

@@ -77,6 +77,19 @@ pub enum Filter {
 /// Slot 0: the unfiltered cell.
 pub const NO_FILTER: u8 = 0;
 
+/// Filter slots: the unfiltered one, then every value of every dimension.
+pub const SLOTS: usize = 1
+    + Outcome::ALL.len()
+    + OrgType::ALL.len()
+    + Region::ALL.len()
+    + ResourceKind::ALL.len()
+    + Ipv4Size::ALL.len()
+    + Ipv6Size::ALL.len()
+    + AsnCount::ALL.len();
+
+/// Unordered pairs of categories.
+pub const PAIRS: usize = Category::ALL.len() * (Category::ALL.len() - 1) / 2;
+
 impl Filter {
     pub fn dimension(self) -> Dimension {
         match self {
@@ -139,8 +152,25 @@ impl CellKey {
         )
     }
 
+    pub fn family(self) -> Family {
+        if self.0 >> 56 == Family::Pair as u64 { Family::Pair } else { Family::Category }
+    }
+
     pub fn slot(self) -> u8 {
         (self.0 >> 48) as u8
+    }
+
+    pub fn registry(self) -> u8 {
+        (self.0 >> 40) as u8
+    }
+
+    /// The category, or the pair's index.
+    pub fn group(self) -> u8 {
+        (self.0 >> 32) as u8
+    }
+
+    pub fn month(self) -> u32 {
+        self.0 as u32
     }
 
     pub fn with_slot(self, slot: u8) -> Self {
@@ -201,6 +231,13 @@ impl Cell {
         }
     }
 
+    /// Asks for the cache line of the author list (a hint, see [`super::cells::prefetch`]).
+    pub fn prefetch_authors(&self) {
+        if self.authors.spilled() {
+            super::cells::prefetch(&self.authors[0]);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.cases == 0
     }
@@ -252,6 +289,8 @@ mod tests {
             assert!(slots.insert(f.slot()), "{f:?} reuses a slot");
         }
         assert!(!slots.contains(&NO_FILTER));
+        assert_eq!(slots.len() + 1, SLOTS);
+        assert_eq!(*slots.last().unwrap() as usize, SLOTS - 1);
     }
 
     #[test]

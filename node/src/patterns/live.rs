@@ -50,11 +50,7 @@ impl LivePatterns {
     pub fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
         match &mut *self.write() {
             State::Absent => {}
-            State::Ready(p) => {
-                for (id, envelope) in stored {
-                    p.apply(&id, envelope);
-                }
-            }
+            State::Ready(p) => p.apply_batch(stored),
             State::Building { pending, overflowed } => {
                 for (id, envelope) in stored {
                     if pending.len() == self.pending_limit {
@@ -119,9 +115,7 @@ impl LivePatterns {
                 tracing::info!("records arrived faster than the pattern build could queue them; building again");
                 continue;
             }
-            for (id, envelope) in &pending {
-                built.apply(id, envelope);
-            }
+            built.apply_batch(pending.iter().map(|(id, envelope)| (*id, envelope)));
             built.set_members(members());
             *state = State::Ready(Box::new(built));
             return Ok(());

@@ -2,6 +2,7 @@
 //! date as records arrive, never showing a group of fewer than k distinct operators.
 //!
 //! - [`grid`]: the fixed grid of base cells (one calendar month each) and their counters.
+//! - [`cells`]: where the cells live: pages of one (registry, month).
 //! - [`fact`]: a summary reduced to the fields the queries read.
 //! - [`disclosure`]: which base cells may be shown (threshold + complementary suppression), and
 //!   how figures are composed from shown cells only.
@@ -12,6 +13,7 @@
 //!
 //! The method is in docs/patterns.md.
 
+pub mod cells;
 pub mod disclosure;
 pub mod emerging;
 pub mod fact;
@@ -24,6 +26,7 @@ pub mod similar;
 mod tests;
 
 use std::collections::HashSet;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -32,8 +35,8 @@ use lantern_protocol::record::{Body, Envelope};
 use lantern_protocol::{MemberKey, RecordId};
 
 use crate::store::{Store, StoreError};
+use cells::Cells;
 use fact::Fact;
-use grid::{Cell, CellKey};
 
 /// Where one case (author, case ref) stands.
 #[derive(Debug, Clone, Copy)]
@@ -56,11 +59,45 @@ pub struct Patterns {
     counted: Vec<bool>,
     members: HashSet<MemberKey>,
     cases: HashMap<(u32, CaseRef), CaseState>,
-    /// The counted version of every live case; `author == FREE` marks a free slot.
+    facts: Facts,
+    cells: Cells,
+}
+
+/// The counted version of every live case, in reusable slots.
+#[derive(Default)]
+struct Facts {
+    /// `author == FREE` marks a free slot.
     facts: Vec<Fact>,
     record_ids: Vec<RecordId>,
     free: Vec<u32>,
-    cells: HashMap<CellKey, Cell>,
+}
+
+impl Facts {
+    fn take(&mut self, fact: Fact, id: RecordId) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.facts[slot as usize] = fact;
+                self.record_ids[slot as usize] = id;
+                slot
+            }
+            None => {
+                self.facts.push(fact);
+                self.record_ids.push(id);
+                (self.facts.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, slot: u32) -> Fact {
+        let fact = self.facts[slot as usize];
+        self.facts[slot as usize].author = FREE;
+        self.free.push(slot);
+        fact
+    }
+
+    fn live(&self) -> impl Iterator<Item = &Fact> {
+        self.facts.iter().filter(|f| f.author != FREE)
+    }
 }
 
 impl Patterns {
@@ -73,10 +110,8 @@ impl Patterns {
             counted: Vec::new(),
             members: members.into_iter().collect(),
             cases: HashMap::default(),
-            facts: Vec::new(),
-            record_ids: Vec::new(),
-            free: Vec::new(),
-            cells: HashMap::default(),
+            facts: Facts::default(),
+            cells: Cells::default(),
         }
     }
 
@@ -85,12 +120,10 @@ impl Patterns {
         let mut patterns = Self::new(k, members);
         let mut after = None;
         loop {
-            let batch = store.records_after(after, 8192)?;
+            let batch = store.records_after(after, 16_384)?;
             let Some(last) = batch.last() else { break };
             after = Some(last.arrival);
-            for r in &batch {
-                patterns.apply(&r.id, &r.envelope);
-            }
+            patterns.apply_batch(batch.iter().map(|r| (r.id, &r.envelope)));
         }
         Ok(patterns)
     }
@@ -101,7 +134,7 @@ impl Patterns {
 
     /// Cases counted now (latest versions, not retracted, by current members).
     pub fn case_count(&self) -> usize {
-        self.facts.iter().filter(|f| f.author != FREE && self.counted[f.author as usize]).count()
+        self.facts.live().filter(|f| self.counted[f.author as usize]).count()
     }
 
     fn author(&mut self, key: MemberKey) -> u32 {
@@ -118,67 +151,59 @@ impl Patterns {
     /// Counts a stored record: a summary (new or amended) or a retraction. Other kinds and
     /// versions older than the one counted change nothing.
     pub fn apply(&mut self, id: &RecordId, envelope: &Envelope) {
+        self.apply_batch([(*id, envelope)]);
+    }
+
+    /// Counts records stored together. Case versions are settled in order; the cell updates that
+    /// follow are then applied page by page (in order within a page, where they do not commute),
+    /// so a page's cells are fetched into the cache once per batch rather than once per record.
+    pub fn apply_batch<'a>(&mut self, records: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
+        let mut updates: Vec<(Fact, bool)> = Vec::new();
+        for (id, envelope) in records {
+            self.settle(&id, envelope, &mut updates);
+        }
+        // Stable: within a page, the updates keep their order.
+        updates.sort_by_key(|(fact, _)| (fact.registry, fact.month));
+        for (fact, add) in &updates {
+            count(&mut self.cells, fact, *add);
+        }
+    }
+
+    /// Updates the case's state for one record; pushes the cell updates it implies.
+    fn settle(&mut self, id: &RecordId, envelope: &Envelope, updates: &mut Vec<(Fact, bool)>) {
         let (case, summary) = match &envelope.body {
             Body::Summary(b) => (b.case, Some(&b.summary)),
             Body::Retraction(b) => (b.case, None),
             _ => return,
         };
         let author = self.author(envelope.author);
-        let state = self.cases.get(&(author, case)).copied();
-        if let Some(s) = state
-            && (s.retracted || (summary.is_some() && s.sequence >= envelope.sequence))
-        {
-            return;
-        }
-        if let Some(slot) = state.and_then(|s| s.slot) {
-            self.release_slot(slot);
-        }
-        let slot = summary.map(|s| self.take_slot(Fact::of(author, s), *id));
-        let state = CaseState { sequence: envelope.sequence, retracted: summary.is_none(), slot };
-        self.cases.insert((author, case), state);
-    }
-
-    fn take_slot(&mut self, fact: Fact, id: RecordId) -> u32 {
-        if self.counted[fact.author as usize] {
-            self.count(&fact, true);
-        }
-        match self.free.pop() {
-            Some(slot) => {
-                self.facts[slot as usize] = fact;
-                self.record_ids[slot as usize] = id;
-                slot
-            }
-            None => {
-                self.facts.push(fact);
-                self.record_ids.push(id);
-                (self.facts.len() - 1) as u32
-            }
-        }
-    }
-
-    fn release_slot(&mut self, slot: u32) {
-        let fact = self.facts[slot as usize];
-        if self.counted[fact.author as usize] {
-            self.count(&fact, false);
-        }
-        self.facts[slot as usize].author = FREE;
-        self.free.push(slot);
-    }
-
-    /// Adds a fact to (or removes it from) every base cell it falls in.
-    fn count(&mut self, fact: &Fact, add: bool) {
-        let cells = &mut self.cells;
-        fact.cells(|key, primary| {
-            let resolution = if key.slot() == grid::NO_FILTER { fact.resolution } else { None };
-            if add {
-                cells.entry(key).or_default().add(fact.author, primary, resolution);
-            } else if let Some(cell) = cells.get_mut(&key) {
-                cell.remove(fact.author, primary, resolution);
-                if cell.is_empty() {
-                    cells.remove(&key);
+        let counted = self.counted[author as usize];
+        // One probe of the case map: the state is updated in place.
+        let state = match self.cases.entry((author, case)) {
+            Entry::Occupied(entry) => {
+                let state = entry.into_mut();
+                if state.retracted || (summary.is_some() && state.sequence >= envelope.sequence) {
+                    return;
                 }
+                state
             }
+            Entry::Vacant(entry) => entry.insert(CaseState { sequence: 0, retracted: false, slot: None }),
+        };
+        if let Some(slot) = state.slot.take() {
+            let old = self.facts.release(slot);
+            if counted {
+                updates.push((old, false));
+            }
+        }
+        state.slot = summary.map(|s| {
+            let fact = Fact::of(author, s);
+            if counted {
+                updates.push((fact, true));
+            }
+            self.facts.take(fact, *id)
         });
+        state.sequence = envelope.sequence;
+        state.retracted = summary.is_none();
     }
 
     /// Follows a membership change: cases of keys no longer members stop counting, those of
@@ -196,25 +221,37 @@ impl Patterns {
             self.counted[a as usize] = !self.counted[a as usize];
             flipped[a as usize] = true;
         }
-        let facts: Vec<Fact> =
-            self.facts.iter().filter(|f| f.author != FREE && flipped[f.author as usize]).copied().collect();
-        for fact in facts {
-            let now = self.counted[fact.author as usize];
-            self.count(&fact, now);
+        for fact in self.facts.live().filter(|f| flipped[f.author as usize]) {
+            count(&mut self.cells, fact, self.counted[fact.author as usize]);
         }
     }
 
     /// Approximate heap memory of the aggregates, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        let cells: usize = self.cells.values().map(Cell::heap_bytes).sum::<usize>()
-            + self.cells.capacity() * (std::mem::size_of::<(CellKey, Cell)>() + 1);
+        let cells = self.cells.heap_bytes();
         let cases = self.cases.capacity() * (std::mem::size_of::<((u32, CaseRef), CaseState)>() + 1);
-        let facts = self.facts.capacity() * std::mem::size_of::<Fact>() + self.record_ids.capacity() * 32;
+        let facts = self.facts.facts.capacity() * std::mem::size_of::<Fact>()
+            + self.facts.record_ids.capacity() * 32
+            + self.facts.free.capacity() * 4;
         let authors = self.authors.capacity() * 40 + self.author_index.capacity() * 40;
         cells + cases + facts + authors
     }
 
     pub fn cell_count(&self) -> usize {
-        self.cells.len()
+        self.cells.in_use()
     }
+}
+
+/// Adds a fact to (or removes it from) every base cell it falls in: all in one page.
+fn count(cells: &mut Cells, fact: &Fact, add: bool) {
+    let mut keys: smallvec::SmallVec<[(grid::CellKey, bool); 32]> = smallvec::SmallVec::new();
+    fact.cells(|key, primary| keys.push((key, primary)));
+    cells.page(fact.registry, fact.month).update_all(&keys, |key, primary, cell| {
+        let resolution = if key.slot() == grid::NO_FILTER { fact.resolution } else { None };
+        if add {
+            cell.add(fact.author, primary, resolution);
+        } else {
+            cell.remove(fact.author, primary, resolution);
+        }
+    });
 }

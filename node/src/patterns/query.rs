@@ -418,7 +418,8 @@ impl Patterns {
             let shown = self.shown_values(key, dimension);
             for (i, &o) in Outcome::ALL.iter().enumerate() {
                 if shown & 1 << i != 0 {
-                    counts[i] += u64::from(self.cells[&key.with_slot(Filter::Outcome(o).slot())].cases);
+                    counts[i] +=
+                        self.cells.get(key.with_slot(Filter::Outcome(o).slot())).map_or(0, |c| u64::from(c.cases));
                 }
             }
         }
@@ -459,7 +460,7 @@ impl Patterns {
         for m in period.months() {
             let key = category_key(NO_FILTER, registry, category, m);
             keys.push(key);
-            counts.push(if self.is_shown(key) { u64::from(self.cells[&key].cases) } else { 0 });
+            counts.push(if self.is_shown(key) { self.cells.get(key).map_or(0, |c| u64::from(c.cases)) } else { 0 });
         }
         (counts, self.compose(keys))
     }

@@ -99,6 +99,7 @@ impl Patterns {
         let counted = |f: &Fact| f.author != FREE && Some(f.author) != own && self.counted[f.author as usize];
         let (mut best, alike) = self
             .facts
+            .facts
             .par_chunks(16_384)
             .enumerate()
             .map(|(chunk, facts)| {
@@ -139,9 +140,9 @@ impl Patterns {
         let matches = best
             .into_iter()
             .map(|(score, slot)| {
-                let f = &self.facts[slot as usize];
+                let f = &self.facts.facts[slot as usize];
                 SimilarCase {
-                    record: self.record_ids[slot as usize],
+                    record: self.facts.record_ids[slot as usize],
                     score: (score * 1000.0).round() / 1000.0,
                     registry: Registry::ALL[usize::from(f.registry)],
                     categories: f.categories().collect(),
