@@ -416,8 +416,11 @@ fn durations_give_median_and_p90_of_shown_groups() {
     assert_eq!(row.outcomes[0].outcome, Outcome::ResolvedFavourably);
 }
 
+/// A cell in use: key, cases, primary cases, authors, resolution histogram.
+type CellSnapshot = (CellKey, u32, u32, Vec<u32>, Vec<u32>);
+
 /// Every cell in use, with what it counts, in key order.
-fn snapshot(p: &Patterns) -> Vec<(CellKey, u32, u32, Vec<u32>, Vec<u32>)> {
+fn snapshot(p: &Patterns) -> Vec<CellSnapshot> {
     let mut cells: Vec<_> = p
         .cells
         .iter()
