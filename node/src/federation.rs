@@ -2,12 +2,13 @@
 //! define, and this member's key. Everything from outside (peers, imports) is admitted here:
 //! verified, and stored only if its author is a current member.
 
+use std::collections::HashSet;
 use std::sync::RwLock;
 use std::time::Instant;
 
 use ed25519_dalek::SigningKey;
 use lantern_protocol::record::{Body, KeyRevocationBody, NodeBindingBody, VouchBody};
-use lantern_protocol::signed::{self, open_stored};
+use lantern_protocol::signed;
 use lantern_protocol::{Manifest, MemberKey, RecordError, VerifiedRecord};
 
 use crate::datadir::NodeConfig;
@@ -94,22 +95,31 @@ impl Federation {
         records: &[B],
     ) -> Result<Vec<Result<Ingested, RecordError>>, StoreError> {
         let members = self.membership.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let mut changes_membership = false;
+        // What the pattern engine and membership need of the admitted records, taken from the
+        // verified records (decoding them again would cost more than the copy).
+        let mut counted: Vec<(RecordId, Envelope)> = Vec::new();
+        let mut membership_records: Vec<RecordId> = Vec::new();
         let outcomes = self.store.ingest_batch_admitting(records, |r| {
-            if members.is_member(&r.author()) { Ok(()) } else { Err(RecordError::NotMember(r.author().to_hex())) }
-        })?;
-        let mut stored = Vec::new();
-        for (bytes, outcome) in records.iter().zip(&outcomes) {
-            if let Ok(Ingested::Stored { id, .. } | Ingested::Equivocation { id, .. }) = outcome
-                && let Ok(env) = open_stored(bytes.as_ref())
-            {
-                changes_membership |=
-                    matches!(env.body, Body::Vouch(_) | Body::VouchWithdrawal(_) | Body::KeyRevocation(_));
-                if matches!(env.body, Body::Summary(_) | Body::Retraction(_)) {
-                    stored.push((*id, env));
-                }
+            if !members.is_member(&r.author()) {
+                return Err(RecordError::NotMember(r.author().to_hex()));
             }
-        }
+            match r.envelope().body {
+                Body::Summary(_) | Body::Retraction(_) => counted.push((r.id(), r.envelope().clone())),
+                Body::Vouch(_) | Body::VouchWithdrawal(_) | Body::KeyRevocation(_) => membership_records.push(r.id()),
+                Body::NodeBinding(_) => {}
+            }
+            Ok(())
+        })?;
+        let stored: HashSet<RecordId> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Ok(Ingested::Stored { id, .. } | Ingested::Equivocation { id, .. }) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let changes_membership = membership_records.iter().any(|id| stored.contains(id));
+        counted.retain(|(id, _)| stored.contains(id));
+        let stored = counted;
         self.observe(stored.iter().map(|(id, env)| (*id, env)));
         if changes_membership {
             self.refresh_membership()?;

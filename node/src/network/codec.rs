@@ -13,9 +13,9 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/sync/1");
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Negentropy frame limit: well inside [`MAX_FRAME`].
-pub const RECONCILE_FRAME: u64 = 256 * 1024;
+pub const RECONCILE_FRAME: u64 = 1024 * 1024;
 /// Most ids asked for in one fetch.
-pub const MAX_FETCH_IDS: usize = 4096;
+pub const MAX_FETCH_IDS: usize = 8192;
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Request {

@@ -136,6 +136,7 @@ pub fn spawn(
         .map(|m| m.with_registry(|r| libp2p::metrics::Metrics::new(r.sub_registry_with_prefix("libp2p"))));
     let (tx, commands) = mpsc::channel(CHANNEL);
     let (events, rx_events) = mpsc::channel(CHANNEL);
+    let (admitted_tx, admitted) = mpsc::channel(CHANNEL);
     let client = Client { tx, peer_id: local_peer_id, federation: federation.clone() };
     let task = Task {
         swarm,
@@ -148,11 +149,22 @@ pub fn spawn(
         hellos: HashSet::new(),
         sessions: HashMap::new(),
         fetches: HashMap::new(),
+        admitted_tx,
+        admitted,
         storage: None,
         config,
         p2p_metrics,
     };
     Ok((client, rx_events, tokio::spawn(task.run())))
+}
+
+/// A batch of fetched records, admitted.
+struct Admitted {
+    peer: PeerId,
+    /// Records newly stored.
+    stored: usize,
+    /// Ids asked for that the answer did not carry (it was full): to ask again.
+    missing: Vec<[u8; 32]>,
 }
 
 struct Peer {
@@ -174,6 +186,11 @@ struct Task {
     sessions: HashMap<PeerId, Session>,
     /// Ids asked for in fetches in flight.
     fetches: HashMap<OutboundRequestId, Vec<[u8; 32]>>,
+    /// Fetched records are verified and stored off this task (it keeps serving the network
+    /// meanwhile); what became of them comes back here. At most `FETCH_WINDOW` batches per
+    /// session are fetched and not yet admitted.
+    admitted_tx: mpsc::Sender<Admitted>,
+    admitted: mpsc::Receiver<Admitted>,
     /// The responder's sealed id set, with the record count it was built at.
     storage: Option<(usize, Arc<NegentropyStorageVector>)>,
     config: NetworkConfig,
@@ -196,6 +213,7 @@ impl Task {
                     Some(command) => self.on_command(command),
                     None => break,
                 },
+                Some(admitted) = self.admitted.recv() => self.on_admitted(admitted),
                 _ = sync_tick.tick() => self.sync_all(),
                 _ = check_tick.tick() => self.drop_unproven(),
                 _ = kad_tick.tick() => self.discover(),
@@ -526,34 +544,7 @@ impl Task {
                 }
             },
             Response::Records { records } => {
-                session.fetch_answered();
-                match self.federation.admit(&records) {
-                    Ok(outcomes) => {
-                        session.fetched += outcomes
-                            .iter()
-                            .filter(|o| matches!(o, Ok(Ingested::Stored { .. } | Ingested::Equivocation { .. })))
-                            .count();
-                        let rejected = outcomes
-                            .iter()
-                            .filter(|o| o.as_ref().is_err_and(|e| !matches!(e, RecordError::NotMember(_))))
-                            .count();
-                        if rejected > 0 {
-                            warn!(%peer, rejected, "peer served invalid records");
-                        }
-                    }
-                    Err(e) => warn!(error = %e, "store failed while ingesting fetched records"),
-                }
-                // Ids the peer did not fit in this answer are asked again.
-                if let Some(asked) = asked
-                    && !records.is_empty()
-                    && records.len() < asked.len()
-                {
-                    let got: HashSet<[u8; 32]> = records.iter().map(|r| *blake3::hash(r).as_bytes()).collect();
-                    session
-                        .need
-                        .extend(asked.into_iter().filter(|id| !got.contains(id)).map(lantern_protocol::RecordId));
-                }
-                self.emit(NetworkEvent::SyncProgress { peer, fetched: session.fetched, remaining: session.need.len() });
+                self.admit_fetched(peer, asked.unwrap_or_default(), records);
             }
             Response::Refused { reason } => {
                 debug!(%peer, %reason, "sync refused");
@@ -561,6 +552,57 @@ impl Task {
             }
             Response::Hello { .. } => return,
         }
+        self.continue_session(peer, session, requests);
+    }
+
+    /// Verifies and stores fetched records on a blocking thread; the outcome comes back as
+    /// [`Admitted`].
+    fn admit_fetched(&self, peer: PeerId, asked: Vec<[u8; 32]>, records: Vec<Vec<u8>>) {
+        let (federation, done) = (self.federation.clone(), self.admitted_tx.clone());
+        tokio::task::spawn_blocking(move || {
+            let stored = match federation.admit(&records) {
+                Ok(outcomes) => {
+                    let rejected = outcomes
+                        .iter()
+                        .filter(|o| o.as_ref().is_err_and(|e| !matches!(e, RecordError::NotMember(_))))
+                        .count();
+                    if rejected > 0 {
+                        warn!(%peer, rejected, "peer served invalid records");
+                    }
+                    outcomes
+                        .iter()
+                        .filter(|o| matches!(o, Ok(Ingested::Stored { .. } | Ingested::Equivocation { .. })))
+                        .count()
+                }
+                Err(e) => {
+                    warn!(error = %e, "store failed while ingesting fetched records");
+                    0
+                }
+            };
+            // Ids the peer did not fit in this answer are asked again.
+            let missing = if !records.is_empty() && records.len() < asked.len() {
+                let got: HashSet<[u8; 32]> = records.iter().map(|r| *blake3::hash(r).as_bytes()).collect();
+                asked.into_iter().filter(|id| !got.contains(id)).collect()
+            } else {
+                Vec::new()
+            };
+            // The task may have stopped: then nobody waits for the answer.
+            let _ = done.blocking_send(Admitted { peer, stored, missing });
+        });
+    }
+
+    fn on_admitted(&mut self, admitted: Admitted) {
+        let Admitted { peer, stored, missing } = admitted;
+        let Some(mut session) = self.sessions.remove(&peer) else { return };
+        session.fetch_answered();
+        session.fetched += stored;
+        session.need.extend(missing.into_iter().map(lantern_protocol::RecordId));
+        self.emit(NetworkEvent::SyncProgress { peer, fetched: session.fetched, remaining: session.need.len() });
+        self.continue_session(peer, session, Vec::new());
+    }
+
+    /// Sends `requests` and the fetches the session has room for, or reports it finished.
+    fn continue_session(&mut self, peer: PeerId, mut session: Session, mut requests: Vec<Request>) {
         requests.extend(session.fetches_to_send().into_iter().map(|ids| Request::Fetch { ids }));
         if session.is_finished() {
             info!(%peer, fetched = session.fetched, round_trips = session.round_trips, "reconciled");

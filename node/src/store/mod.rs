@@ -233,7 +233,7 @@ impl Store {
     pub fn ingest_batch_admitting<B: AsRef<[u8]> + Sync>(
         &self,
         records: &[B],
-        admit: impl Fn(&VerifiedRecord) -> Result<(), RecordError>,
+        mut admit: impl FnMut(&VerifiedRecord) -> Result<(), RecordError>,
     ) -> Result<Vec<Result<Ingested, RecordError>>, StoreError> {
         let mut guard = self.lock_writer();
         let writer: &mut Writer = &mut guard;
@@ -264,6 +264,9 @@ impl Store {
             drop(tx);
             handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
         })?;
+        // The next batch may verify and write while this one waits for the disk; this one is
+        // still only acknowledged once flushed.
+        drop(guard);
         self.db.flush()?;
         let mut stored = stored.into_iter();
         Ok(slots.into_iter().map(|r| r.map(|()| stored.next().expect("one outcome per verified record"))).collect())
