@@ -39,6 +39,9 @@ pub struct RunConfig {
     pub sync_interval_secs: Option<u64>,
     /// Most peers kept connected.
     pub max_peers: Option<usize>,
+    /// Find other nodes on the local network by mDNS (default false). For nodes of one operator
+    /// on one LAN; nodes on loopback addresses are never announced.
+    pub mdns: Option<bool>,
 }
 
 impl RunConfig {
@@ -63,6 +66,7 @@ impl RunConfig {
             api: over.api.or(self.api),
             sync_interval_secs: over.sync_interval_secs.or(self.sync_interval_secs),
             max_peers: over.max_peers.or(self.max_peers),
+            mdns: over.mdns.or(self.mdns),
         }
     }
 
@@ -94,6 +98,7 @@ impl RunConfig {
             api,
             sync_interval: Duration::from_secs(interval),
             max_peers,
+            mdns: self.mdns.unwrap_or(false),
         })
     }
 }
@@ -107,6 +112,7 @@ pub struct Settings {
     pub api: SocketAddr,
     pub sync_interval: Duration,
     pub max_peers: usize,
+    pub mdns: bool,
 }
 
 #[cfg(test)]
@@ -149,6 +155,9 @@ mod tests {
         let s = file.overridden_by(flags).resolve().unwrap();
         assert_eq!(s.api.port(), 9001);
         assert_eq!(s.sync_interval, Duration::from_secs(5));
+        assert!(!s.mdns, "mDNS is off unless asked for");
+        assert!(parse("mdns = true\n").unwrap().resolve().unwrap().mdns);
+        assert!(parse("mdns = \"yes\"\n").unwrap_err().to_string().contains("line 1"));
         assert_eq!(s.listen[0].to_string(), DEFAULT_LISTEN);
     }
 }

@@ -237,6 +237,9 @@ struct RunArgs {
     /// Address of the HTTP API and web UI (default 127.0.0.1:7777; keep it on loopback).
     #[arg(long, env = "LANTERN_API")]
     api: Option<String>,
+    /// Find other nodes on the local network by mDNS (off unless set here or in the config).
+    #[arg(long, env = "LANTERN_MDNS")]
+    mdns: Option<bool>,
 }
 
 #[derive(Subcommand)]
@@ -927,6 +930,7 @@ fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         api: args.api,
         sync_interval_secs: args.sync_interval,
         max_peers: None,
+        mdns: args.mdns,
     };
     let settings = file.overridden_by(flags).resolve()?;
     let dir = &DataDir::existing(&settings.data_dir)?;
@@ -935,6 +939,7 @@ fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         bootstrap: settings.bootstrap,
         sync_interval: settings.sync_interval,
         max_peers: settings.max_peers,
+        mdns: settings.mdns,
         ..Default::default()
     };
     let mut seed = dir.node_key()?.to_bytes();

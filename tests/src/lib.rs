@@ -286,12 +286,18 @@ pub mod net {
 
         /// Starts the network, listening on a free loopback port, dialling `bootstrap`.
         pub async fn start(&mut self, bootstrap: Vec<Multiaddr>) {
-            let config = NetworkConfig {
+            self.start_configured(bootstrap, |_| {}).await;
+        }
+
+        /// [`Self::start`], with the network settings changed by `adjust` first.
+        pub async fn start_configured(&mut self, bootstrap: Vec<Multiaddr>, adjust: impl FnOnce(&mut NetworkConfig)) {
+            let mut config = NetworkConfig {
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("address")],
                 bootstrap,
                 sync_interval: Duration::from_millis(500),
                 ..NetworkConfig::default()
             };
+            adjust(&mut config);
             let (client, mut events, task) =
                 network::spawn(self.federation().clone(), self.node_key.clone(), config).expect("network starts");
             let address = loop {

@@ -136,6 +136,26 @@ async fn tampered_and_non_member_records_are_rejected_and_the_sender_penalised()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_records_are_rejected_by_receivers_and_the_sender_penalised() {
+    let manifest = manifest(2);
+    let mut nodes: Vec<TestNode> = (0..2).map(|i| TestNode::new(&manifest, i)).collect();
+    connect(&mut nodes).await;
+    let sender = nodes[0].client().peer_id();
+    // Over the manifest's record limit, inside gossip's frame limit (which has room for
+    // framing): it crosses the wire, and the receiver must refuse it itself.
+    let limit = manifest.policy.max_record_bytes as usize;
+    let mut rng = Rng::new(11);
+    let oversized: Vec<u8> = (0..limit + 512).map(|_| rng.below(256) as u8).collect();
+    nodes[0].client().publish(oversized.clone()).await.unwrap();
+    let receiver = &nodes[1];
+    eventually("the sender's score drops", DEADLINE, || async {
+        receiver.client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
+    })
+    .await;
+    assert!(!receiver.holds(&lantern_protocol::RecordId::of(&oversized)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_member_vouched_in_publishes_to_everyone() {
     let manifest = manifest(3);
     let mut nodes: Vec<TestNode> = (0..3).map(|i| TestNode::new(&manifest, i)).collect();
@@ -231,4 +251,21 @@ async fn a_revoked_key_leaves_and_its_new_records_are_refused() {
     assert!(!nodes[0].holds(&after.id()) && !nodes[1].holds(&after.id()));
     // What was accepted before the revocation stays: history is immutable.
     assert!(nodes[0].holds(&before.id()) && nodes[1].holds(&before.id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_mdns_on_federates_as_usual() {
+    // Discovery itself needs a LAN: libp2p never announces loopback addresses, and tests stay on
+    // loopback. What is checked here: turning mDNS on changes nothing else.
+    let manifest = manifest(2);
+    let mut a = TestNode::new(&manifest, 0);
+    a.start_configured(vec![], |c| c.mdns = true).await;
+    let mut b = TestNode::new(&manifest, 1);
+    b.start_configured(vec![a.address.clone().unwrap()], |c| c.mdns = true).await;
+    eventually("the nodes prove membership to each other", DEADLINE, || async {
+        a.proven_peers().await >= 1 && b.proven_peers().await >= 1
+    })
+    .await;
+    let record = a.publish_summary(4).await;
+    eventually("the record reaches the other node", DEADLINE, || async { b.holds(&record.id()) }).await;
 }

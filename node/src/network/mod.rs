@@ -42,6 +42,9 @@ pub struct NetworkConfig {
     pub handshake_timeout: Duration,
     /// Most peers kept connected.
     pub max_peers: usize,
+    /// Discover nodes on the local network by mDNS (off by default: federations span operators
+    /// across the Internet; this is for one operator's nodes on one LAN).
+    pub mdns: bool,
     /// Where libp2p's own metrics are registered (beside the node's), if anywhere.
     pub metrics: Option<crate::metrics::Metrics>,
 }
@@ -54,6 +57,7 @@ impl Default for NetworkConfig {
             sync_interval: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             max_peers: 64,
+            mdns: false,
             metrics: None,
         }
     }

@@ -11,8 +11,9 @@ use lantern_protocol::{MemberKey, RecordError, signed};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::identity::{Keypair, PublicKey};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{PeerId, Swarm, identify, kad, noise, ping, tcp, yamux};
+use libp2p::{PeerId, Swarm, identify, kad, mdns, noise, ping, tcp, yamux};
 use negentropy::NegentropyStorageVector;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -37,6 +38,7 @@ pub(crate) struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
+    mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
 /// Gossipsub with manual validation, anonymous messages, record ids as message ids, and peer
@@ -116,6 +118,10 @@ pub fn spawn(
                 identify: identify::Behaviour::new(identify::Config::new("/lantern/1".into(), key.public())),
                 ping: ping::Behaviour::new(ping::Config::new()),
                 kad,
+                mdns: Toggle::from(match config.mdns {
+                    true => Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?),
+                    false => None,
+                }),
             })
         })
         .map_err(|e| fail(&e))?
@@ -298,6 +304,11 @@ impl Task {
                 self.sessions.remove(&peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, address) in found {
+                    self.on_discovered(peer, address);
+                }
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
                 propagation_source,
                 message_id,
@@ -392,6 +403,19 @@ impl Task {
             .collect();
         for peer in lapsed {
             self.reject(peer, "its member is no longer a member".into());
+        }
+    }
+
+    /// A node announced itself on the local network: dial it if there is room (it must still
+    /// prove membership like any other).
+    fn on_discovered(&mut self, peer: PeerId, address: libp2p::Multiaddr) {
+        if self.swarm.is_connected(&peer) || self.peers.len() >= self.config.max_peers {
+            return;
+        }
+        debug!(%peer, %address, "found on the local network");
+        self.swarm.behaviour_mut().kad.add_address(&peer, address.clone());
+        if let Err(e) = self.swarm.dial(address) {
+            debug!(%peer, error = %e, "cannot dial a node found on the local network");
         }
     }
 
