@@ -91,12 +91,25 @@ async fn partitioned_groups_converge_to_the_union_after_reconnecting() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampered_and_non_member_records_are_rejected_and_the_sender_penalised() {
+/// Two connected member nodes: the first sends, the second receives.
+async fn sender_and_receiver() -> (lantern_protocol::Manifest, Vec<TestNode>, libp2p::PeerId) {
     let manifest = manifest(2);
     let mut nodes: Vec<TestNode> = (0..2).map(|i| TestNode::new(&manifest, i)).collect();
     connect(&mut nodes).await;
     let sender = nodes[0].client().peer_id();
+    (manifest, nodes, sender)
+}
+
+async fn sender_score_drops(receiver: &TestNode, sender: libp2p::PeerId) {
+    eventually("the sender's score drops", DEADLINE, || async {
+        receiver.client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_and_non_member_records_are_rejected_and_the_sender_penalised() {
+    let (manifest, nodes, sender) = sender_and_receiver().await;
 
     // A valid record with one flipped bit, gossiped as is.
     let good = nodes[0].append_summary(1);
@@ -125,10 +138,7 @@ async fn tampered_and_non_member_records_are_rejected_and_the_sender_penalised()
     nodes[0].client().publish(foreign.bytes().to_vec()).await.unwrap();
 
     let receiver = &nodes[1];
-    eventually("the sender's score drops", DEADLINE, || async {
-        receiver.client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
-    })
-    .await;
+    sender_score_drops(receiver, sender).await;
     assert!(!receiver.holds(&lantern_protocol::RecordId::of(&tampered)));
     assert!(!receiver.holds(&foreign.id()));
     // An oversized message is refused before it leaves.
@@ -137,10 +147,7 @@ async fn tampered_and_non_member_records_are_rejected_and_the_sender_penalised()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_records_are_rejected_by_receivers_and_the_sender_penalised() {
-    let manifest = manifest(2);
-    let mut nodes: Vec<TestNode> = (0..2).map(|i| TestNode::new(&manifest, i)).collect();
-    connect(&mut nodes).await;
-    let sender = nodes[0].client().peer_id();
+    let (manifest, nodes, sender) = sender_and_receiver().await;
     // Over the manifest's record limit, inside gossip's frame limit (which has room for
     // framing): it crosses the wire, and the receiver must refuse it itself.
     let limit = manifest.policy.max_record_bytes as usize;
@@ -148,10 +155,7 @@ async fn oversized_records_are_rejected_by_receivers_and_the_sender_penalised() 
     let oversized: Vec<u8> = (0..limit + 512).map(|_| rng.below(256) as u8).collect();
     nodes[0].client().publish(oversized.clone()).await.unwrap();
     let receiver = &nodes[1];
-    eventually("the sender's score drops", DEADLINE, || async {
-        receiver.client().peers().await.unwrap().iter().any(|p| p.peer == sender && p.score.is_some_and(|s| s < 0.0))
-    })
-    .await;
+    sender_score_drops(receiver, sender).await;
     assert!(!receiver.holds(&lantern_protocol::RecordId::of(&oversized)));
 }
 
