@@ -1,10 +1,14 @@
 //! API bearer tokens. The member token (`api.token`, 0600) allows everything; analyst tokens
 //! (`analyst-tokens`, names and BLAKE3 hashes only) allow pattern queries only. Presented
-//! tokens are hashed and compared in constant time (`blake3::Hash` equality).
+//! tokens are hashed and compared in constant time (`blake3::Hash` equality). A running node
+//! re-reads the analyst tokens file when it changes, so `lantern token analyst` and `token
+//! revoke` take effect at once.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
 
 use thiserror::Error;
 
@@ -33,10 +37,26 @@ pub enum Role {
     Analyst,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Tokens {
     member: blake3::Hash,
-    analysts: Vec<(String, blake3::Hash)>,
+    analysts: RwLock<Analysts>,
+    /// The analyst tokens file, re-read when it changes; `None` for fixed tokens.
+    source: Option<PathBuf>,
+}
+
+#[derive(Debug, Default)]
+struct Analysts {
+    /// The file as last read: modified time, length, inode (`None`: there was no file).
+    read_at: Option<(SystemTime, u64, u64)>,
+    hashes: Vec<(String, blake3::Hash)>,
+}
+
+/// What tells a changed file from the one last read.
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len(), meta.ino()))
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TokenError + '_ {
@@ -73,11 +93,14 @@ fn analysts_path(root: &Path) -> PathBuf {
 }
 
 fn read_analysts(root: &Path) -> Result<Vec<(String, blake3::Hash)>, TokenError> {
-    let path = analysts_path(root);
-    let text = match std::fs::read_to_string(&path) {
+    read_analysts_file(&analysts_path(root))
+}
+
+fn read_analysts_file(path: &Path) -> Result<Vec<(String, blake3::Hash)>, TokenError> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(&path)(e)),
+        Err(e) => return Err(io(path)(e)),
     };
     let bad = |line| TokenError::BadLine { path: path.display().to_string(), line };
     text.lines()
@@ -118,9 +141,19 @@ pub fn revoke_analyst(root: &Path, name: &str) -> Result<bool, TokenError> {
     if analysts.len() == before {
         return Ok(false);
     }
+    // Written aside and renamed over: a running node never reads half a file.
     let path = analysts_path(root);
+    let fresh = root.join(format!("{ANALYST_TOKENS_FILE}.new"));
     let text: String = analysts.iter().map(|(n, h)| format!("{n} {}\n", h.to_hex())).collect();
-    std::fs::write(&path, text).map_err(io(&path))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&fresh)
+        .map_err(io(&fresh))?;
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io(&fresh))?;
+    std::fs::rename(&fresh, &path).map_err(io(&path))?;
     Ok(true)
 }
 
@@ -128,23 +161,44 @@ impl Tokens {
     /// The tokens of the data dir at `root`, creating the member token if needed.
     pub fn load(root: &Path) -> Result<Self, TokenError> {
         let member = blake3::hash(member_token(root)?.as_bytes());
-        Ok(Self { member, analysts: read_analysts(root)? })
+        let source = analysts_path(root);
+        let analysts = Analysts { read_at: file_stamp(&source), hashes: read_analysts_file(&source)? };
+        Ok(Self { member, analysts: RwLock::new(analysts), source: Some(source) })
     }
 
     /// Tokens from their plain values (tests, demos).
     pub fn from_plain(member: &str, analysts: &[(&str, &str)]) -> Self {
+        let hashes = analysts.iter().map(|(n, t)| (n.to_string(), blake3::hash(t.as_bytes()))).collect();
         Self {
             member: blake3::hash(member.as_bytes()),
-            analysts: analysts.iter().map(|(n, t)| (n.to_string(), blake3::hash(t.as_bytes()))).collect(),
+            analysts: RwLock::new(Analysts { read_at: None, hashes }),
+            source: None,
         }
+    }
+
+    /// Re-reads the analyst tokens if their file changed. A file that cannot be read or parsed
+    /// grants no analyst access until it is fixed (fail closed).
+    fn refresh(&self) {
+        let Some(path) = &self.source else { return };
+        let stamp = file_stamp(path);
+        if self.analysts.read().unwrap_or_else(|p| p.into_inner()).read_at == stamp {
+            return;
+        }
+        let hashes = read_analysts_file(path).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "analyst tokens unreadable: no analyst access until fixed");
+            Vec::new()
+        });
+        *self.analysts.write().unwrap_or_else(|p| p.into_inner()) = Analysts { read_at: stamp, hashes };
     }
 
     /// The role a presented token grants, if any.
     pub fn role(&self, presented: &str) -> Option<Role> {
         let h = blake3::hash(presented.trim().as_bytes());
+        self.refresh();
         // Every comparison runs, whichever matches.
         let member = h == self.member;
-        let analyst = self.analysts.iter().fold(false, |found, (_, a)| found | (h == *a));
+        let analysts = self.analysts.read().unwrap_or_else(|p| p.into_inner());
+        let analyst = analysts.hashes.iter().fold(false, |found, (_, a)| found | (h == *a));
         if member {
             Some(Role::Member)
         } else if analyst {
@@ -181,7 +235,15 @@ mod tests {
         let tokens = Tokens::load(dir.path()).unwrap();
         assert_eq!(tokens.role(&token), Some(Role::Analyst));
         assert_eq!(tokens.role("wrong"), None);
+        // A running node (the same `Tokens`) follows issues and revocations at once.
+        let bob = issue_analyst(dir.path(), "bob").unwrap();
+        assert_eq!(tokens.role(&bob), Some(Role::Analyst));
         assert!(revoke_analyst(dir.path(), "alice").unwrap());
+        assert_eq!(tokens.role(&token), None);
+        assert_eq!(tokens.role(&bob), Some(Role::Analyst));
         assert_eq!(Tokens::load(dir.path()).unwrap().role(&token), None);
+        // A damaged file grants no analyst access (the member token still works).
+        std::fs::write(dir.path().join(ANALYST_TOKENS_FILE), "bob not-a-hash\n").unwrap();
+        assert_eq!(tokens.role(&bob), None);
     }
 }
