@@ -274,6 +274,11 @@ impl PrivateCase {
                 format!("is {} bytes, over the federation's limit of {max_narrative_bytes}", self.narrative.len()),
             ));
         }
+        for (field, text) in [("title", &self.title), ("narrative", &self.narrative), ("notes", &self.notes)] {
+            if let Some(c) = crate::redact::first_control(text) {
+                return Err(CaseError::new(field, format!("contains the control character U+{:04X}", c as u32)));
+            }
+        }
         if self.notes.len() > MAX_NOTES_BYTES {
             return Err(CaseError::new("notes", format!("must be at most {MAX_NOTES_BYTES} bytes")));
         }

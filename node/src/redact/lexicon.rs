@@ -26,7 +26,68 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday
+    ripe.net arin.net apnic.net afrinic.net lacnic.net registro.br nic.ad.jp jpnic.ad.jp krnic.or.kr
+    twnic.net.tw cnnic.cn idnic.net vnnic.vn irinn.in iana.org nro.net icann.org
+    inetnum inet6num aut-num route6 as-set route-set rtr validator validators maxlength max-length
+    bogon bogons martian hijack hijacked hijacking leak leaked deaggregation deaggregated renumber
+    renumbering renumbered multihomed multihoming upstreams downstream downstreams prepend prepending
+    blackhole blackholed blackholing anycast unicast netblock netblocks subnet subnets nic-hdl
+    mnt-by admin-c tech-c abuse-c abuse-mailbox org-name netname descr sponsoring lirs sub-allocation
+    sub-allocated sub-assignment pa pi ipv4-only resellers reseller broker brokers brokered
+    rpsl irrd rpki-invalid rpki-valid invalid valid unknown trust anchor anchors tal tals crl
+    pdp nrpm cpm ppml apops sig-policy address-policy db-wg routing-wg anti-abuse arbiters
+    noc nocs peeringdb looking glass ix ixps ipam dhcp nat cgnat ddos spam abuse blocklist blacklist
+    blacklisted blocklisted spamhaus sbl drop edrop lir-portal ripe-ncc
     ")
+});
+
+/// Names of the field that span several words: kept whole, even where their words would
+/// otherwise read as an organisation ("Local Internet Registry") or a name.
+pub static VOCAB_PHRASES: LazyLock<regex::Regex> = LazyLock::new(|| {
+    const PHRASES: &[&str] = &[
+        "American Registry for Internet Numbers",
+        "Asia Pacific Network Information Cent(?:re|er)",
+        "African Network Information Cent(?:re|er)",
+        "Latin America(?:n)? and (?:the )?Caribbean (?:Internet Addresses Registry|Network Information Cent(?:re|er))",
+        "R[ée]seaux IP Europ[ée]ens(?: Network Coordination Cent(?:re|er))?",
+        "RIPE Network Coordination Cent(?:re|er)",
+        "Japan Network Information Cent(?:er|re)",
+        "Korea Internet (?:&|and) Security Agency",
+        "China Internet Network Information Cent(?:er|re)",
+        "Taiwan Network Information Cent(?:er|re)",
+        "Indonesia Network Information Cent(?:er|re)",
+        "Vietnam Internet Network Information Cent(?:er|re)",
+        "Indian Registry for Internet Names and Numbers",
+        "N[úu]cleo de Informa[çc][ãa]o e Coordena[çc][ãa]o do Ponto BR",
+        "Internet Assigned Numbers Authority",
+        "Internet Corporation for Assigned Names and Numbers",
+        "Number Resource Organi[sz]ation",
+        "Address Supporting Organi[sz]ation",
+        "(?:Local|Regional|National) Internet Registr(?:y|ies)",
+        "Internet Routing Registr(?:y|ies)",
+        "Routing Registry",
+        "(?:RIPE|APNIC|ARIN|AFRINIC|LACNIC|IRR|Whois) Database",
+        "(?:RIPE|APNIC|ARIN|AFRINIC|LACNIC) (?:Community|Executive Board|Board(?: of Trustees)?|Policy Manual|Services|Meeting|Arbiters? Panel|General Meeting|Service Region)",
+        "(?:Address Policy|Database|Routing|Anti-Abuse|Cooperation|IPv6|Connect|DNS|Open Source|RIPE NCC Services|Policy Development) Working Group",
+        "Working Group",
+        "Policy Development Process",
+        "Number Resource Policy Manual",
+        "Resource Public Key Infrastructure",
+        "Route Origin Authori[sz]ations?",
+        "Internet Number Resources?",
+        "Registration Services Agreement",
+        "Special Purpose Registry",
+        "Board of Trustees",
+        "Advisory Council",
+        "Arbitration Panel",
+        "General Meeting",
+        "Executive Board",
+        "Service Region",
+        "Trust Anchor",
+        "Letter of Authori[sz]ation",
+    ];
+    let alternation = PHRASES.iter().map(|p| p.replace(' ', r"\s+")).collect::<Vec<_>>().join("|");
+    regex::Regex::new(&format!(r"(?i)\b(?:{alternation})\b")).expect("valid pattern")
 });
 
 /// Words that never belong to a name: determiners, pronouns, prepositions, conjunctions,
@@ -254,4 +315,27 @@ pub fn legal_key(s: &str) -> String {
 pub fn is_legal_form(s: &str) -> bool {
     let k = legal_key(s);
     !k.is_empty() && LEGAL_FORMS.contains(&k.as_str())
+}
+
+/// Policy documents, proposals and standards cited by id ("RIPE-733", "ARIN-2024-3", "prop-155",
+/// "LAC-2025-5", "RFC 7454", "NRPM 8.3"): vocabulary, not tickets.
+static POLICY_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?i)\b(?:ripe-\d{3,4}|prop-\d{1,4}|(?:lac|arin|afpub|apnic)-\d{4}-[a-z0-9]{1,4}(?:-[a-z0-9]{1,8}){0,2}|apnic-\d{1,4}|rfc\s?-?\d{1,5}|bcp\s?-?\d{1,4}|nrpm(?:\s+(?:section\s+)?\d{1,2}(?:\.\d{1,2}){0,3})?|icp-\d)\b",
+    )
+    .expect("valid pattern")
+});
+
+/// Byte ranges of the field's multi-word names and policy ids in `text`.
+pub fn protected(text: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = VOCAB_PHRASES.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    for m in POLICY_ID.find_iter(text) {
+        // "RIPE-2024-1" goes on as a reference number; "RIPE-733" ends here.
+        let mut rest = text[m.end()..].chars();
+        if rest.next() == Some('-') && rest.next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        out.push((m.start(), m.end()));
+    }
+    out
 }

@@ -1,16 +1,23 @@
 //! Redaction: from a member's free text to text that leaks nothing of "what must never leave a
 //! node" (docs: ../../shared/design/domain.md), with typed placeholders.
 //!
-//! Pure and IO-free. Detectors find candidate spans ([`patterns`] for structured identifiers,
-//! [`names`] for people and organisations, [`profile`] for the member's declared identifiers);
-//! overlaps are resolved by priority then length; every distinctive word of a name found once is
-//! then redacted wherever else it appears; each span becomes a placeholder numbered per entity
-//! (`[PERSON 1]` twice for one person), or a coarsened value (a prefix's size bucket, a date's
-//! month). [`Redactor::residual`] runs the detectors again over finished text: publishing refuses
-//! while it finds anything.
+//! Pure and IO-free. The text is first normalised ([`normalise`]: NFKC, invisible characters
+//! dropped, disguised words folded), and the field's multi-word names are set aside
+//! ([`lexicon::VOCAB_PHRASES`], policy ids). Detectors then find candidate spans ([`patterns`]
+//! for structured identifiers, [`fields`] for values of whois attributes, mail headers and
+//! signatures, [`names`] for people and organisations, [`profile`] for the member's declared
+//! identifiers); overlaps are resolved by priority then length; every distinctive word of a name
+//! found once is redacted wherever else it appears. Last, independently of the detectors, the
+//! allow-list pass ([`allow`]) replaces every word not known to be safe. Each span becomes a
+//! placeholder numbered per entity (`[PERSON 1]` twice for one person), or a coarsened value (a
+//! prefix's size bucket, a date's month). [`Redactor::residual`] runs all of it again over
+//! finished text: publishing refuses while it finds anything, and the preview shows the same.
 
+mod allow;
+mod fields;
 mod lexicon;
 mod names;
+mod normalise;
 mod patterns;
 mod profile;
 
@@ -20,6 +27,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+pub use normalise::{first_control, normalise};
 pub use profile::Profile;
 
 /// The kinds of identifier, named as in the shared redaction corpus.
@@ -35,9 +43,18 @@ pub enum Kind {
     Date,
     Asn,
     Ticket,
+    #[serde(rename = "company-id")]
+    CompanyId,
     Domain,
+    Address,
     Org,
     Person,
+    /// A number that is not a count, month, year or unit (an AS in a path, a ticket, a phone part).
+    Number,
+    /// Letters and digits mixed (a handle, a reference, a host label).
+    Code,
+    /// A word not known to be safe: not vocabulary, not a common word, or a personal name.
+    Word,
 }
 
 impl Kind {
@@ -57,9 +74,14 @@ impl Kind {
             Kind::Date => "DATE",
             Kind::Asn => "ASN",
             Kind::Ticket => "TICKET",
+            Kind::CompanyId => "COMPANY-ID",
             Kind::Domain => "DOMAIN",
+            Kind::Address => "ADDRESS",
             Kind::Org => "ORG",
             Kind::Person => "PERSON",
+            Kind::Number => "NUMBER",
+            Kind::Code => "CODE",
+            Kind::Word => "WORD",
         }
     }
 }
@@ -87,13 +109,20 @@ pub struct Finding {
 /// Redacted text and what was replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redacted {
+    /// The input after normalisation: what `findings` point into.
+    pub source: String,
     pub text: String,
     pub findings: Vec<Finding>,
 }
 
 /// Placeholders this module writes; masked before [`Redactor::residual`] looks again.
-static PLACEHOLDER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\[(?:[A-Z]+ \d+|IPv[46] [^\]]{1,20}|DATE(?: \d{4})?)\]").expect("valid pattern"));
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[(?:[A-Z]+(?:-[A-Z]+)? \d+|IPv[46] [^\]]{1,20}|DATE(?: \d{4})?|TIME)\]").expect("valid pattern")
+});
+
+/// How many times redaction is applied to its own output at most: rewriting must never leave
+/// what the check refuses, and a second pass settles any rewrite that did.
+const MAX_PASSES: usize = 3;
 
 /// A redactor for one member: its profile compiled once.
 #[derive(Debug, Clone, Default)]
@@ -106,31 +135,68 @@ impl Redactor {
         Self { profile: profile::Compiled::new(profile) }
     }
 
-    /// Every identifier found in `text`, overlaps resolved, names propagated.
+    /// Every identifier found in already normalised `text`: detectors, overlaps resolved, names
+    /// propagated, then the allow-list pass over every word left.
     pub fn find(&self, text: &str) -> Vec<Span> {
-        let mut spans = structured(text);
+        let protected = lexicon::protected(text);
         let toks = names::tokens(text);
-        self.profile.find(text, &toks, &mut spans);
+        let mut spans = structured(text);
+        fields::find(text, &mut spans);
         names::find(text, &toks, &mut spans);
+        // The field's own names and policy ids are never identifiers, whatever they look like.
+        spans.retain(|s| !protected.iter().any(|&(a, b)| a <= s.start && s.end <= b));
+        // The member's declared identifiers are redacted even inside such names.
+        self.profile.find(text, &toks, &mut spans);
         let chosen = resolve(spans);
-        propagate(text, &toks, chosen, &self.profile)
+        let mut all = propagate(text, &toks, chosen, &self.profile);
+        let mut covered = all.clone();
+        covered.extend(protected.iter().map(|&(start, end)| Span {
+            kind: Kind::Word,
+            start,
+            end,
+            key: String::new(),
+            replacement: None,
+        }));
+        allow::find(text, &toks, &covered, &mut all);
+        all.sort_by_key(|s| s.start);
+        all
     }
 
     /// Structured identifiers (addresses, numbers, references) in `text`, names aside: for
     /// short fields such as tags, checked in upper case too ("as64496").
     pub fn structured(&self, text: &str) -> Vec<Finding> {
-        let mut spans = structured(text);
-        self.profile.find(text, &names::tokens(text), &mut spans);
+        let text = normalise(text);
+        let mut spans = structured(&text);
+        self.profile.find(&text, &names::tokens(&text), &mut spans);
         resolve(spans).into_iter().map(|s| Finding { kind: s.kind, start: s.start, end: s.end }).collect()
     }
 
+    /// Redacts `text` after normalising it; findings point into [`Redacted::source`].
     pub fn redact(&self, text: &str) -> Redacted {
-        let spans = self.find(text);
+        let source = normalise(text);
+        let first = self.redact_once(&source);
+        let mut out = first.0.clone();
+        for _ in 1..MAX_PASSES {
+            if self.residual(&out).is_empty() {
+                break;
+            }
+            out = self.redact_once(&out).0;
+        }
+        Redacted { source, text: out, findings: first.1 }
+    }
+
+    fn redact_once(&self, text: &str) -> (String, Vec<Finding>) {
+        // Placeholders already written stay as they are.
+        let masked = mask_placeholders(text);
+        let spans = self.find(&masked);
         let mut numbers: HashMap<(Kind, String), usize> = HashMap::new();
         let mut counters: HashMap<Kind, usize> = HashMap::new();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         for s in &spans {
+            if s.start < at {
+                continue; // spans are disjoint by construction; never slice backwards
+            }
             out.push_str(&text[at..s.start]);
             match &s.replacement {
                 Some(r) => out.push_str(r),
@@ -146,17 +212,29 @@ impl Redactor {
             at = s.end;
         }
         out.push_str(&text[at..]);
-        Redacted {
-            text: out,
-            findings: spans.iter().map(|s| Finding { kind: s.kind, start: s.start, end: s.end }).collect(),
-        }
+        (out, spans.iter().map(|s| Finding { kind: s.kind, start: s.start, end: s.end }).collect())
     }
 
-    /// What is still identifying in already redacted text (placeholders aside).
+    /// What is still identifying in already redacted text (placeholders aside), with offsets
+    /// into `text` as given. Text that normalisation would change is itself a finding.
     pub fn residual(&self, text: &str) -> Vec<Finding> {
-        let masked = PLACEHOLDER.replace_all(text, |c: &regex::Captures<'_>| " ".repeat(c[0].len()));
-        self.find(&masked).into_iter().map(|s| Finding { kind: s.kind, start: s.start, end: s.end }).collect()
+        let normal = normalise(text);
+        if normal != text {
+            let start = text.bytes().zip(normal.bytes()).take_while(|(a, b)| a == b).count();
+            let start = (0..=start).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let end = text[start..].char_indices().nth(1).map_or(text.len(), |(i, _)| start + i);
+            return vec![Finding { kind: Kind::Word, start, end }];
+        }
+        self.find(&mask_placeholders(text))
+            .into_iter()
+            .map(|s| Finding { kind: s.kind, start: s.start, end: s.end })
+            .collect()
     }
+}
+
+/// `text` with this module's placeholders blanked out (same length, so offsets hold).
+fn mask_placeholders(text: &str) -> String {
+    PLACEHOLDER.replace_all(text, |c: &regex::Captures<'_>| " ".repeat(c[0].len())).into_owned()
 }
 
 fn structured(text: &str) -> Vec<Span> {
@@ -168,8 +246,10 @@ fn structured(text: &str) -> Vec<Span> {
     patterns::ipv6(text, &mut spans);
     patterns::phones(text, &mut spans);
     patterns::dates(text, &mut spans);
+    patterns::times(text, &mut spans);
     patterns::asns(text, &mut spans);
     patterns::tickets(text, &mut spans);
+    patterns::company_ids(text, &mut spans);
     patterns::domains(text, &mut spans);
     spans
 }

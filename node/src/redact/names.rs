@@ -91,7 +91,7 @@ fn is_registry(word: &str) -> bool {
 }
 
 /// Given names that are also everyday words: only trusted when capitalised.
-fn ambiguous_given(word: &str) -> bool {
+pub(super) fn ambiguous_given(word: &str) -> bool {
     matches!(
         word,
         "mark"
@@ -140,9 +140,32 @@ fn is_name_word(t: &Token<'_>) -> bool {
     let b = bare(t.text);
     if t.initial {
         // At a sentence start a capital proves nothing: ordinary words are not names.
-        return !COMMON.contains(&b) || GIVEN_NAMES.contains(&b);
+        return !ordinary(&b) || GIVEN_NAMES.contains(&b);
     }
     true
+}
+
+/// An ordinary word of some supported language that is not also a personal name.
+fn ordinary(b: &str) -> bool {
+    COMMON.contains(b) || (super::allow::is_common(b) && !super::allow::is_personal_name(b))
+}
+
+/// Whether a run of capitalised words inside a sentence is Title Case prose rather than a
+/// name: one very common word alone ("the Board", "Google"-like brands aside, see below), or
+/// common words around a word of the field's vocabulary ("RIPE Database", "Transfer Policy").
+fn title_case_prose(run: &[Token<'_>]) -> bool {
+    let words: Vec<String> = run.iter().map(|t| bare(t.text)).collect();
+    let very_common = |w: &str| super::allow::rank(w).is_some_and(|r| r <= 3_000) && !super::allow::is_personal_name(w);
+    if words.iter().any(|w| GIVEN_NAMES.contains(w) || ORG_WORDS.contains(w)) {
+        return false;
+    }
+    match words.as_slice() {
+        [w] => very_common(w),
+        _ => {
+            words.iter().any(|w| VOCAB.contains(w))
+                && words.iter().all(|w| VOCAB.contains(w) || FUNCTION.contains(w) || very_common(w))
+        }
+    }
 }
 
 /// How many tokens starting at `i` form a legal form ("Ltd", "B.V.", "Pty Ltd", "Sp. z o.o.").
@@ -205,6 +228,10 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
                 && !t.initial
             {
                 first -= 1;
+            }
+            if legal == 0 && !after_role && title_case_prose(&toks[first..end]) {
+                i = end;
+                continue;
             }
             push_name(text, &toks[first..end + legal], legal > 0, after_role, out);
             i = end + legal;
@@ -319,7 +346,7 @@ fn english_ending(word: &str) -> bool {
 
 fn lower_name_word(t: &Token<'_>) -> bool {
     let b = bare(t.text);
-    !is_plain(t.text) && !COMMON.contains(&b) && !english_ending(&b) && !ORG_WORDS.contains(&b)
+    !is_plain(t.text) && !ordinary(&b) && !english_ending(&b) && !ORG_WORDS.contains(&b)
 }
 
 fn push_name(text: &str, run: &[Token<'_>], legal: bool, person_cue: bool, out: &mut Vec<Span>) {
