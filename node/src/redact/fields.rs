@@ -69,6 +69,112 @@ fn field_kind(label: &str) -> Option<Kind> {
     })
 }
 
+/// Labels of whois and RPSL attributes and of mail headers: field vocabulary, never identifiers
+/// themselves, whatever their value holds.
+pub fn is_attribute(label: &str) -> bool {
+    const OTHER: &[&str] = &[
+        "inetnum",
+        "inet6num",
+        "route",
+        "route6",
+        "origin",
+        "aut-num",
+        "as-block",
+        "as-set",
+        "route-set",
+        "members",
+        "import",
+        "export",
+        "mp-import",
+        "mp-export",
+        "default",
+        "status",
+        "country",
+        "source",
+        "created",
+        "last-modified",
+        "changed",
+        "remarks",
+        "org-type",
+        "language",
+        "geoloc",
+        "netrange",
+        "cidr",
+        "nettype",
+        "originas",
+        "regdate",
+        "updated",
+        "ref",
+        "comment",
+        "orgtechref",
+        "orgabuseref",
+        "orgnocref",
+        "subject",
+        "date",
+        "sent",
+        "received",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "content-type",
+        "domain",
+        "nserver",
+        "ds-rdata",
+        "mnt-by",
+        "mnt-lower",
+        "mnt-ref",
+        "mnt-irt",
+        "mnt-routes",
+        "mnt-domains",
+        "e-mail",
+        "org-name",
+        "abuse-mailbox",
+        "nic-hdl",
+        "admin-c",
+        "tech-c",
+        "abuse-c",
+        "netname",
+        "descr",
+        "handle",
+        "name",
+        "organization",
+        "address",
+        "phone",
+        "fax-no",
+        "city",
+        "stateprov",
+        "postalcode",
+        "orgid",
+        "orgname",
+        "nethandle",
+        "parent",
+        "orgtechhandle",
+        "orgtechname",
+        "orgtechphone",
+        "orgtechemail",
+        "orgabusehandle",
+        "orgabusename",
+        "orgabusephone",
+        "orgabuseemail",
+        "email",
+        "roles",
+        "version",
+    ];
+    let l = label.trim().to_lowercase().replace([' ', '_'], "-");
+    OTHER.contains(&l.as_str())
+}
+
+/// Byte ranges of attribute labels at line starts ("mnt-by", "OrgTechEmail", "Subject").
+pub fn labels(text: &str) -> Vec<(usize, usize)> {
+    FIELD
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .filter(|l| is_attribute(l.as_str()) || field_kind(l.as_str()).is_some())
+        .map(|l| (l.start(), l.end()))
+        .collect()
+}
+
 /// Values of identifying fields, one span per comma- or angle-separated part.
 pub fn find(text: &str, out: &mut Vec<Span>) {
     for c in FIELD.captures_iter(text) {

@@ -22,7 +22,8 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     internet number numbers resource resources certificate certificates maintainer maintainers
     hostmaster registrar legacy member members membership board executive committee services
     inter-rir intra-rir regional europe european africa african asia asia-pacific pacific america americas
-    north south latin caribbean middle east global eu us usa uk
+    north south latin caribbean middle east eu us usa uk
+    proposal proposals transit peering peerings routing arins apnics ripes afrinics lacnics status allocated assigned portable
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday
@@ -321,7 +322,7 @@ pub fn is_legal_form(s: &str) -> bool {
 /// "LAC-2025-5", "RFC 7454", "NRPM 8.3"): vocabulary, not tickets.
 static POLICY_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(
-        r"(?i)\b(?:ripe-\d{3,4}|prop-\d{1,4}|(?:lac|arin|afpub|apnic)-\d{4}-[a-z0-9]{1,4}(?:-[a-z0-9]{1,8}){0,2}|apnic-\d{1,4}|rfc\s?-?\d{1,5}|bcp\s?-?\d{1,4}|nrpm(?:\s+(?:section\s+)?\d{1,2}(?:\.\d{1,2}){0,3})?|icp-\d)\b",
+        r"(?i)\b(?:ripe-\d{3,4}|prop-\d{1,4}|(?:lac|arin|afpub|apnic)-\d{4}-[a-z0-9]{1,4}(?:-[a-z0-9]{1,8}){0,3}|(?:19|20)\d{2}-\d{2}|apnic-\d{1,4}|rfc\s?-?\d{1,5}|bcp\s?-?\d{1,4}|nrpm(?:\s+(?:section\s+)?\d{1,2}(?:\.\d{1,2}){0,3})?|icp-\d)\b",
     )
     .expect("valid pattern")
 });

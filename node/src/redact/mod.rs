@@ -138,13 +138,20 @@ impl Redactor {
     /// Every identifier found in already normalised `text`: detectors, overlaps resolved, names
     /// propagated, then the allow-list pass over every word left.
     pub fn find(&self, text: &str) -> Vec<Span> {
-        let protected = lexicon::protected(text);
+        let mut protected = lexicon::protected(text);
+        protected.extend(fields::labels(text));
         let toks = names::tokens(text);
         let mut spans = structured(text);
         fields::find(text, &mut spans);
         names::find(text, &toks, &mut spans);
         // The field's own names and policy ids are never identifiers, whatever they look like.
-        spans.retain(|s| !protected.iter().any(|&(a, b)| a <= s.start && s.end <= b));
+        // A name run that overlaps one is dropped whole: the words outside it are left to the
+        // allow-list pass ("Policy Development Process Bis").
+        spans.retain(|s| {
+            !protected.iter().any(|&(a, b)| {
+                (a <= s.start && s.end <= b) || (matches!(s.kind, Kind::Person | Kind::Org) && a < s.end && s.start < b)
+            })
+        });
         // The member's declared identifiers are redacted even inside such names.
         self.profile.find(text, &toks, &mut spans);
         let chosen = resolve(spans);

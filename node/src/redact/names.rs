@@ -147,7 +147,7 @@ fn is_name_word(t: &Token<'_>) -> bool {
 
 /// An ordinary word of some supported language that is not also a personal name.
 fn ordinary(b: &str) -> bool {
-    COMMON.contains(b) || (super::allow::is_common(b) && !super::allow::is_personal_name(b))
+    COMMON.contains(b) || (super::allow::is_ordinary_initial(b) && !super::allow::is_personal_name(b))
 }
 
 /// Whether a run of capitalised words inside a sentence is Title Case prose rather than a
@@ -155,7 +155,14 @@ fn ordinary(b: &str) -> bool {
 /// common words around a word of the field's vocabulary ("RIPE Database", "Transfer Policy").
 fn title_case_prose(run: &[Token<'_>]) -> bool {
     let words: Vec<String> = run.iter().map(|t| bare(t.text)).collect();
-    let very_common = |w: &str| super::allow::rank(w).is_some_and(|r| r <= 3_000) && !super::allow::is_personal_name(w);
+    let very_common_word = |w: &str| {
+        super::allow::en_rank(w).is_some_and(|r| r <= super::allow::CAPITALISED_RANK)
+            && !super::allow::is_personal_name(w)
+    };
+    // "IP-Routing": each part of a hyphenated word is judged.
+    let very_common = |w: &str| {
+        very_common_word(w) || (w.contains('-') && w.split('-').all(|p| VOCAB.contains(p) || very_common_word(p)))
+    };
     if words.iter().any(|w| GIVEN_NAMES.contains(w) || ORG_WORDS.contains(w)) {
         return false;
     }
