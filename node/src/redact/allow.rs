@@ -223,7 +223,7 @@ mod tests {
             "Le registre a refusé le transfert de l'adresse sans explication.",
             "Die Registry hat den Transfer abgelehnt, weil sie mehr wollte.",
             "El registro rechazó la transferencia después de 6 meses en 2024.",
-            "Регистратор отказал в передаче адресов.",
+            "Но регистратор отказал в передаче адресов.",
         ] {
             assert_eq!(unsafe_words(s), Vec::<String>::new(), "{s}");
         }
