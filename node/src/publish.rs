@@ -23,8 +23,51 @@ pub enum PublishError {
     Retracted(u64),
     #[error("case {0} has not been published")]
     NotPublished(u64),
-    #[error("case {id}: redaction left identifying text ({kinds}); edit the case and try again")]
-    Residual { id: u64, kinds: String },
+    #[error("case {id}: {field} still holds identifying text: {words}; edit the case and try again")]
+    Residual { id: u64, field: String, words: String },
+}
+
+/// A span of text that would leave the node and that the check before signing refuses.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Blocking {
+    /// `narrative` or `tags[i]`.
+    pub field: String,
+    #[schema(value_type = String)]
+    pub kind: crate::redact::Kind,
+    pub text: String,
+}
+
+/// What publishing would send of a case's free text, and what would stop it: the one check
+/// both the preview and publish run, so a clean preview always publishes.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub narrative: Redacted,
+    pub blocking: Vec<Blocking>,
+}
+
+/// Redacts the narrative (unless omitted) and checks it and every tag as they would be signed.
+pub fn check(config: &NodeConfig, narrative_text: &str, tags: &[String], narrative: Narrative) -> Checked {
+    let redactor = Redactor::new(&config.identifiers);
+    let narrative = match narrative {
+        Narrative::Omit => Redacted { source: String::new(), text: String::new(), findings: Vec::new() },
+        Narrative::Redact => redactor.redact(narrative_text.trim()),
+    };
+    let mut blocking: Vec<Blocking> = redactor
+        .residual(&narrative.text)
+        .into_iter()
+        .map(|f| Blocking { field: "narrative".into(), kind: f.kind, text: narrative.text[f.start..f.end].to_string() })
+        .collect();
+    // Tags are published as written: each must be clean on its own, in any case ("as64496").
+    for (i, tag) in tags.iter().enumerate() {
+        let upper = tag.to_uppercase();
+        let mut found: Vec<(Finding, &str)> = redactor.residual(tag).into_iter().map(|f| (f, tag.as_str())).collect();
+        found.extend(redactor.structured(&upper).into_iter().map(|f| (f, upper.as_str())));
+        if let Some((f, text)) = found.first() {
+            let text = text.get(f.start..f.end).unwrap_or(text).to_string();
+            blocking.push(Blocking { field: format!("tags[{i}]"), kind: f.kind, text });
+        }
+    }
+    Checked { narrative, blocking }
 }
 
 /// How to treat the case's free-text narrative.
@@ -53,22 +96,24 @@ pub fn publish(
     let case = store.case(case_id)?;
     let case_err = |source| PublishError::Case { id: case_id, source };
     case.validate(store.context().max_narrative_bytes).map_err(case_err)?;
-    let text = match narrative {
-        Narrative::Omit => String::new(),
-        Narrative::Redact => preview(config, case.narrative.trim()).text,
-    };
     // Before signing, look once more at every free-text field that will leave the node.
-    let redactor = Redactor::new(&config.identifiers);
-    let mut left: Vec<Finding> = redactor.residual(&text);
-    let tags = case.tags.join(" ");
-    left.extend(redactor.residual(&tags));
-    left.extend(redactor.structured(&tags.to_uppercase()));
-    if !left.is_empty() {
-        let mut kinds: Vec<String> = left.iter().map(|f| format!("{:?}", f.kind).to_lowercase()).collect();
-        kinds.sort();
-        kinds.dedup();
-        return Err(PublishError::Residual { id: case_id, kinds: kinds.join(", ") });
+    let checked = check(config, &case.narrative, &case.tags, narrative);
+    if let Some(first) = checked.blocking.first() {
+        let words: Vec<String> = checked
+            .blocking
+            .iter()
+            .filter(|b| b.field == first.field)
+            .map(|b| {
+                format!(
+                    "`{}` ({})",
+                    b.text,
+                    serde_json::to_value(b.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(PublishError::Residual { id: case_id, field: first.field.clone(), words: words.join(", ") });
     }
+    let text = checked.narrative.text;
     let summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
     let supersedes = match latest_own(store, case_id)? {
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),

@@ -322,8 +322,11 @@ async function preview(id, st, out) {
       h("h2", {}, `Narrative: ${p.narrative.findings} identifier${p.narrative.findings === 1 ? "" : "s"} found and replaced`),
       segmentsView(p.narrative.segments),
       h("details", {}, h("summary", {}, "Published text"), h("p", { class: "narrative", id: "redacted-text" }, p.narrative.redacted)),
+      p.blocking.length > 0 && h("div", { class: "error", id: "blocking" },
+        h("p", {}, "Publishing will refuse this case until these are edited:"),
+        h("ul", {}, p.blocking.map((b) => h("li", {}, `${b.field}: “${b.text}” (${b.kind})`)))),
       h("div", { class: "row" },
-        h("button", { type: "button", id: "confirm-publish", onclick: async (e) => {
+        h("button", { type: "button", id: "confirm-publish", disabled: p.blocking.length > 0, onclick: async (e) => {
           e.target.disabled = true;
           try {
             const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, {});

@@ -117,6 +117,8 @@ pub struct PublishPreview {
     #[schema(value_type = Object)]
     pub summary: CaseSummary,
     pub narrative: RedactionPreview,
+    /// What publishing would refuse, field by field (empty: publishing will go through).
+    pub blocking: Vec<crate::publish::Blocking>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -128,7 +130,8 @@ pub struct SimilarQuery {
 
 const MAX_PREVIEW_TEXT: usize = 64 * 1024;
 
-fn preview_of(original: &str, r: Redacted) -> RedactionPreview {
+fn preview_of(r: Redacted) -> RedactionPreview {
+    let original = r.source.as_str();
     let mut segments = Vec::new();
     let mut at = 0;
     let mut findings = r.findings.clone();
@@ -262,10 +265,10 @@ pub async fn preview(State(state): State<AppState>, Path(id): Path<u64>) -> Resu
         .blocking(move |fed| {
             let case = fed.store().case(id)?;
             case.validate(fed.store().context().max_narrative_bytes)?;
-            let narrative = case.narrative.trim().to_string();
-            let redacted = publish::preview(&config, &narrative);
-            let summary = crate::derive::summary(&case, config.profile, crate::this_month(), redacted.text.clone())?;
-            Ok(Json(PublishPreview { summary, narrative: preview_of(&narrative, redacted) }))
+            let checked = publish::check(&config, &case.narrative, &case.tags, publish::Narrative::Redact);
+            let summary =
+                crate::derive::summary(&case, config.profile, crate::this_month(), checked.narrative.text.clone())?;
+            Ok(Json(PublishPreview { summary, narrative: preview_of(checked.narrative), blocking: checked.blocking }))
         })
         .await
 }
@@ -381,5 +384,5 @@ pub async fn redact_preview(
         return Err(ApiError::invalid("text", format!("must be at most {MAX_PREVIEW_TEXT} bytes")));
     }
     let redacted = publish::preview(&state.config, &body.text);
-    Ok(Json(preview_of(&body.text, redacted)))
+    Ok(Json(preview_of(redacted)))
 }

@@ -95,7 +95,7 @@ impl From<PublishError> for ApiError {
             PublishError::Store(e) => e.into(),
             PublishError::Case { source, .. } => source.into(),
             PublishError::Retracted(_) | PublishError::NotPublished(_) => ApiError::conflict(e.to_string()),
-            PublishError::Residual { .. } => ApiError::invalid("narrative", e.to_string()),
+            PublishError::Residual { ref field, .. } => ApiError::invalid(field.clone(), e.to_string()),
         }
     }
 }

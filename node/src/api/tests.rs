@@ -286,7 +286,66 @@ async fn publish_refuses_text_that_still_identifies_someone() {
     case["tags"] = json!(["as64511"]);
     let id = add_case(s, case).await;
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "tags[0]".to_string()));
+    let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.contains("as64511"), "the refusal names the words: {message}");
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_when_a_case_is_saved() {
+    let n = node();
+    let mut case = example_case();
+    case["narrative"] = json!("the registry\u{7} refused");
+    let r = call(&n.state, "POST", "/api/v1/cases", Some(MEMBER), Some(case)).await;
     assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "narrative".to_string()));
+    assert!(call(&n.state, "GET", "/api/v1/cases", Some(MEMBER), None).await.json().as_array().unwrap().is_empty());
+}
+
+/// The preview and publish run one check: for every narrative and tag set tried, the preview
+/// lists nothing to fix exactly when publishing goes through, and names what publishing refuses.
+#[tokio::test]
+async fn preview_is_clean_exactly_when_publish_goes_through() {
+    let mut n = node();
+    // Three writes a case, for many cases: the write budget is not what this test is about.
+    n.state.writes = Arc::new(auth::RateLimit::new(1_000, 1_000.0));
+    let s = &n.state;
+    let real = include_str!("../../tests/data/redaction-real.jsonl");
+    let mut narratives: Vec<String> = real
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(String::from))
+        .collect();
+    narratives.extend(
+        [
+            "Received: Jun  8 08:36:34 2022 from the registry; Wed, 8 Jun 2022 08:36:34 +0200 again.",
+            "Mail noc\u{200b}@acme-hosting.net or １０３.４１.１４４.１ about \u{0410}S64500.",
+            "Contact: jane roe <jane at example dot com>, ticket XY 4521/2021, SBL12345, 20240315T140500Z.",
+        ]
+        .map(String::from),
+    );
+    let tag_sets: [&[&str]; 4] = [&[], &["transfer-delay"], &["as64511"], &["rpki", "acme-hosting-4711"]];
+    let (mut clean, mut refused) = (0, 0);
+    for (i, narrative) in narratives.iter().enumerate() {
+        let mut case = example_case();
+        case["narrative"] = json!(narrative);
+        case["tags"] = json!(tag_sets[i % tag_sets.len()]);
+        let id = add_case(s, case).await;
+        let preview = call(s, "POST", &format!("/api/v1/cases/{id}/preview"), Some(MEMBER), None).await.json();
+        let blocking = preview["blocking"].as_array().cloned().unwrap_or_default();
+        let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+        if blocking.is_empty() {
+            assert_eq!(r.status, StatusCode::CREATED, "preview clean but publish refused: {narrative}: {:?}", r.json());
+            clean += 1;
+        } else {
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "preview blocked but publish went through");
+            assert_eq!(r.field(), blocking[0]["field"].as_str().unwrap());
+            let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+            let word = blocking[0]["text"].as_str().unwrap();
+            assert!(message.contains(word), "refusal `{message}` names `{word}`");
+            refused += 1;
+        }
+    }
+    assert!(clean > 0 && refused > 0, "both outcomes exercised: {clean} clean, {refused} refused");
 }
 
 #[tokio::test]
