@@ -576,6 +576,8 @@ fn run(cli: Cli) -> Result<()> {
                 r.redact_mb_per_sec, r.narratives_per_sec
             );
             println!("redaction / scan        {:.3}", r.redact_vs_scan);
+            println!("one 4 000-byte narrative {:>7.2} ms", r.ms_per_4000_byte_narrative);
+            println!("word lists, loaded once {:>8.1} ms", r.word_lists_load_ms);
             Ok(())
         }
         Command::Bench(BenchCmd::Ingest { records, authors, dir, json }) => {
