@@ -159,7 +159,7 @@ fn verdict(t: &Token<'_>) -> Option<Kind> {
         return None; // "a", "I", "à", an initial alone
     }
     // A personal name that is also one of a language's few hundred commonest words ("Le", "Will").
-    let name_like = is_personal_name(&b) && !rank(&b).is_some_and(|r| r <= FUNCTION_RANK);
+    let name_like = is_personal_name(&b) && rank(&b).is_none_or(|r| r > FUNCTION_RANK);
     let capitalised = letters.first().is_some_and(|c| c.is_uppercase());
     let all_caps = letters.len() > 1 && letters.iter().all(|c| !c.is_lowercase());
     let known = is_known_word(&b);
@@ -171,7 +171,7 @@ fn verdict(t: &Token<'_>) -> Option<Kind> {
     } else if capitalised {
         en_rank(core).is_some_and(|r| r <= CAPITALISED_RANK) && !name_like
     } else {
-        known && !(GIVEN_NAMES.contains(&b) && !super::names::ambiguous_given(&b))
+        known && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
     };
     (!safe).then_some(Kind::Word)
 }
