@@ -50,6 +50,8 @@ pub struct Report {
     pub stored: usize,
     pub duplicates: usize,
     pub equivocations: usize,
+    /// Valid records held as ids only because their author purged them.
+    pub purged: usize,
     pub gaps: usize,
     pub rejected: usize,
     /// `(line number, reason)` of the first rejections.
@@ -168,6 +170,7 @@ pub fn import(
                             report.stored += 1;
                             report.equivocations += 1;
                         }
+                        Ingested::Purged { .. } => report.purged += 1,
                     }
                 }
                 Err(e) => report.reject(*line, e.to_string()),

@@ -17,7 +17,7 @@ use crate::patterns::Patterns;
 use crate::patterns::live::LivePatterns;
 use crate::publish::{self, Narrative, PublishError};
 use crate::store::{Ingested, Store, StoreError};
-use lantern_protocol::vocab::RetractionReason;
+use lantern_protocol::vocab::{PurgeReason, RetractionReason};
 use lantern_protocol::{Envelope, RecordId};
 
 pub struct Federation {
@@ -84,6 +84,16 @@ impl Federation {
         self.patterns.query(build, || self.members(), query)
     }
 
+    /// Takes the cases purges withdrew out of the pattern aggregates.
+    fn observe_withdrawals(&self) {
+        let federation = self.manifest.id();
+        let withdrawn: Vec<(RecordId, Envelope)> =
+            self.store.take_withdrawn().iter().map(|w| crate::patterns::as_retraction(w, federation)).collect();
+        if !withdrawn.is_empty() {
+            self.observe(withdrawn.iter().map(|(id, env)| (*id, env)));
+        }
+    }
+
     /// Counts stored records in the pattern aggregates.
     fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
         self.patterns.observe(stored);
@@ -106,7 +116,7 @@ impl Federation {
             match r.envelope().body {
                 Body::Summary(_) | Body::Retraction(_) => counted.push((r.id(), r.envelope().clone())),
                 Body::Vouch(_) | Body::VouchWithdrawal(_) | Body::KeyRevocation(_) => membership_records.push(r.id()),
-                Body::NodeBinding(_) => {}
+                Body::NodeBinding(_) | Body::Purge(_) => {}
             }
             Ok(())
         })?;
@@ -121,6 +131,7 @@ impl Federation {
         counted.retain(|(id, _)| stored.contains(id));
         let stored = counted;
         self.observe(stored.iter().map(|(id, env)| (*id, env)));
+        self.observe_withdrawals();
         if changes_membership {
             self.refresh_membership()?;
         }
@@ -131,6 +142,7 @@ impl Federation {
     pub fn append(&self, body: Body) -> Result<VerifiedRecord, StoreError> {
         let changes = matches!(body, Body::Vouch(_) | Body::VouchWithdrawal(_) | Body::KeyRevocation(_));
         let record = self.store.append_own(&self.key, crate::this_month(), body, None)?;
+        self.observe_withdrawals();
         if changes {
             self.refresh_membership()?;
         }
@@ -161,6 +173,15 @@ impl Federation {
     pub fn retract(&self, case_id: u64, reason: RetractionReason) -> Result<VerifiedRecord, PublishError> {
         let record = publish::retract(&self.store, &self.key, case_id, crate::this_month(), reason)?;
         self.observe([(record.id(), record.envelope())]);
+        Ok(record)
+    }
+
+    /// Purges every published version of a case: signs a purge naming them, deletes their bytes
+    /// here at once and withdraws the case from every figure; other nodes do the same when the
+    /// purge reaches them.
+    pub fn purge(&self, case_id: u64, reason: PurgeReason) -> Result<VerifiedRecord, PublishError> {
+        let record = publish::purge(&self.store, &self.key, case_id, crate::this_month(), reason)?;
+        self.observe_withdrawals();
         Ok(record)
     }
 

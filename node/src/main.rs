@@ -12,7 +12,7 @@ use lantern_node::datadir::{self, DataDir};
 use lantern_node::exchange;
 use lantern_node::publish::{self, Narrative};
 use lantern_protocol::summary::MemberProfile;
-use lantern_protocol::vocab::{OrgSize, OrgType, Region, RetractionReason};
+use lantern_protocol::vocab::{OrgSize, OrgType, PurgeReason, Region, RetractionReason};
 use lantern_protocol::{Manifest, MemberKey, Policy, RecordId, VerifyContext, signed};
 
 #[derive(Parser)]
@@ -80,6 +80,14 @@ enum Command {
         /// published in error, identifying information, duplicate, other
         #[arg(long, default_value = "other")]
         reason: RetractionReason,
+    },
+    /// Purge a published case: every node deletes its summaries' bytes and drops it from every
+    /// figure, keeping only the record ids. For a summary that identifies someone. Final.
+    Purge {
+        case_id: u64,
+        /// identifying information, legal request, other
+        #[arg(long, default_value = "identifying information")]
+        reason: PurgeReason,
     },
     /// List or show the verified records this node holds.
     #[command(subcommand)]
@@ -440,6 +448,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", rec.id());
             Ok(())
         }
+        Command::Purge { case_id, reason } => {
+            let dir = dir()?;
+            let store = dir.open_store()?;
+            let rec = publish::purge(&store, &dir.member_key()?, case_id, lantern_node::this_month(), reason)?;
+            println!("{}", rec.id());
+            eprintln!("purged case {case_id}: peers delete its summaries when the purge reaches them");
+            Ok(())
+        }
         Command::Records(cmd) => records(&dir()?, cmd),
         Command::Export { out } => {
             let store = dir()?.open_store()?;
@@ -612,6 +628,7 @@ mod remote_cmd {
             Command::Case(_)
                 | Command::Publish { .. }
                 | Command::Retract { .. }
+                | Command::Purge { .. }
                 | Command::Records(_)
                 | Command::Vouch { .. }
                 | Command::Patterns(_)
@@ -668,6 +685,11 @@ mod remote_cmd {
             Command::Retract { case_id, reason } => {
                 let r = remote.post(&format!("/cases/{case_id}/retract"), &json!({"reason": reason.label()}))?;
                 println!("{}", r["record"].as_str().unwrap_or_default());
+            }
+            Command::Purge { case_id, reason } => {
+                let r = remote.post(&format!("/cases/{case_id}/purge"), &json!({"reason": reason.label()}))?;
+                println!("{}", r["record"].as_str().unwrap_or_default());
+                eprintln!("purged case {case_id}: peers delete its summaries when the purge reaches them");
             }
             Command::Records(RecordsCmd::List { limit, after, json }) => {
                 let q =
@@ -1177,14 +1199,14 @@ fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
             Ok(())
         }
         CaseCmd::List => {
-            println!("{:>6}  {:<10}  {:<22}  {:<9}  TITLE", "ID", "REGISTRY", "OUTCOME", "PUBLISHED");
+            println!("{:>6}  {:<10}  {:<22}  {:<9}  {:>8}  TITLE", "ID", "REGISTRY", "OUTCOME", "STATE", "RECORDS");
             for (id, case) in store.cases()? {
-                let published = store.published_for(id)?.len();
+                let (state, _, records) = publish::status(&store, id)?;
                 println!(
-                    "{id:>6}  {:<10}  {:<22}  {:<9}  {}",
+                    "{id:>6}  {:<10}  {:<22}  {:<9}  {records:>8}  {}",
                     case.registry.label(),
                     case.outcome.label(),
-                    published,
+                    state.label(),
                     case.title
                 );
             }
@@ -1227,7 +1249,12 @@ fn records(dir: &DataDir, cmd: RecordsCmd) -> Result<()> {
             Ok(())
         }
         RecordsCmd::Show { id } => {
-            let bytes = store.record_bytes(&id)?.with_context(|| format!("no record {id}"))?;
+            let Some(bytes) = store.record_bytes(&id)? else {
+                match store.purge_of(&id)? {
+                    Some(purge) => bail!("record {id} was purged by {purge}"),
+                    None => bail!("no record {id}"),
+                }
+            };
             let env = signed::open_stored(&bytes)?;
             println!(
                 "{}",
@@ -1242,8 +1269,8 @@ fn records(dir: &DataDir, cmd: RecordsCmd) -> Result<()> {
 
 fn print_report(what: &str, r: &exchange::Report) {
     eprintln!(
-        "{what}: {} lines, {} valid, {} stored, {} duplicates, {} equivocations, {} gaps, {} rejected",
-        r.lines, r.valid, r.stored, r.duplicates, r.equivocations, r.gaps, r.rejected
+        "{what}: {} lines, {} valid, {} stored, {} duplicates, {} equivocations, {} purged, {} gaps, {} rejected",
+        r.lines, r.valid, r.stored, r.duplicates, r.equivocations, r.purged, r.gaps, r.rejected
     );
     for (line, reason) in &r.rejections {
         eprintln!("  line {line}: {reason}");

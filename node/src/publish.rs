@@ -1,10 +1,11 @@
 //! Publishing: a private case becomes a signed summary record of this member; amending and
-//! retracting are new records that refer to the same case ref.
+//! retracting are new records that refer to the same case ref; purging is a record naming the
+//! published versions whose bytes every node must delete.
 
 use ed25519_dalek::SigningKey;
-use lantern_protocol::record::{Body, RetractionBody, SummaryBody};
+use lantern_protocol::record::{Body, MAX_PURGE_TARGETS, PurgeBody, RetractionBody, SummaryBody};
 use lantern_protocol::signed::open_stored;
-use lantern_protocol::vocab::RetractionReason;
+use lantern_protocol::vocab::{PurgeReason, RetractionReason};
 use lantern_protocol::{CaseRef, Month, VerifiedRecord};
 use thiserror::Error;
 
@@ -23,6 +24,10 @@ pub enum PublishError {
     Retracted(u64),
     #[error("case {0} has not been published")]
     NotPublished(u64),
+    #[error("case {0} was purged; publish it as a new case instead")]
+    Purged(u64),
+    #[error("case {id} has {versions} published versions, more than one purge can name ({MAX_PURGE_TARGETS})")]
+    TooManyVersions { id: u64, versions: usize },
     #[error("case {id}: {field} still holds identifying text: {words}; edit the case and try again")]
     Residual { id: u64, field: String, words: String },
 }
@@ -117,6 +122,7 @@ pub fn publish(
     let summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
     let supersedes = match latest_own(store, case_id)? {
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
+        Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),
         Some((id, _)) => Some(id),
         None => None,
     };
@@ -136,11 +142,82 @@ pub fn retract(
     match latest_own(store, case_id)? {
         None => return Err(PublishError::NotPublished(case_id)),
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
+        Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),
         Some(_) => {}
     }
     let case_ref = store.case_ref(case_id, || CaseRef(crate::keys::random_bytes()))?;
     let body = Body::Retraction(RetractionBody { case: case_ref, reason });
     Ok(store.append_own(key, now, body, Some(case_id))?)
+}
+
+/// Purges every published summary version of a case (a retraction, if any, stays: it holds no
+/// text). The case is withdrawn from every figure, as by a retraction.
+pub fn purge(
+    store: &Store,
+    key: &SigningKey,
+    case_id: u64,
+    now: Month,
+    reason: PurgeReason,
+) -> Result<VerifiedRecord, PublishError> {
+    let mut targets = Vec::new();
+    for id in store.published_for(case_id)? {
+        // Bytes gone: an earlier purge of this case already deleted the version.
+        let Some(bytes) = store.record_bytes(&id)? else { continue };
+        match open_stored(&bytes).map_err(StoreError::from)?.body {
+            Body::Summary(_) => targets.push(id),
+            Body::Purge(_) => return Err(PublishError::Purged(case_id)),
+            _ => {}
+        }
+    }
+    if targets.is_empty() {
+        return Err(PublishError::NotPublished(case_id));
+    }
+    if targets.len() > MAX_PURGE_TARGETS {
+        return Err(PublishError::TooManyVersions { id: case_id, versions: targets.len() });
+    }
+    targets.sort();
+    Ok(store.append_own(key, now, Body::Purge(PurgeBody { targets, reason }), Some(case_id))?)
+}
+
+/// Where a private case stands in the federation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Draft,
+    Published,
+    Retracted,
+    /// Its summaries' bytes are deleted on every node that holds the purge.
+    Purged,
+}
+
+impl CaseState {
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseState::Draft => "draft",
+            CaseState::Published => "published",
+            CaseState::Retracted => "retracted",
+            CaseState::Purged => "purged",
+        }
+    }
+}
+
+/// A case's state, its latest published record and how many it has.
+pub fn status(
+    store: &Store,
+    case_id: u64,
+) -> Result<(CaseState, Option<lantern_protocol::RecordId>, usize), StoreError> {
+    let versions = store.published_for(case_id)?;
+    let Some(&last) = versions.last() else { return Ok((CaseState::Draft, None, 0)) };
+    let state = match store.record_bytes(&last)? {
+        Some(bytes) => match open_stored(&bytes)?.body {
+            Body::Retraction(_) => CaseState::Retracted,
+            Body::Purge(_) => CaseState::Purged,
+            _ => CaseState::Published,
+        },
+        None if store.purge_of(&last)?.is_some() => CaseState::Purged,
+        None => return Err(StoreError::NoSuchRecord(last.to_hex())),
+    };
+    Ok((state, Some(last), versions.len()))
 }
 
 /// The latest record this member published for a private case.

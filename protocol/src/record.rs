@@ -7,7 +7,7 @@ use crate::error::{Rule, ValidationError};
 use crate::ids::{CaseRef, FederationId, MemberKey, RecordId};
 use crate::month::Month;
 use crate::summary::CaseSummary;
-use crate::vocab::RetractionReason;
+use crate::vocab::{PurgeReason, RetractionReason};
 
 /// What an author signs. Its canonical encoding followed by the 64-byte signature is the record.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -41,6 +41,9 @@ pub enum Body {
     KeyRevocation(KeyRevocationBody),
     /// The author declares that the node with transport key `node_key` serves it.
     NodeBinding(NodeBindingBody),
+    /// The author asks every node to delete the bytes of some of its own summaries (they leaked
+    /// something) and to withdraw their cases from every figure; nodes keep only the ids.
+    Purge(PurgeBody),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -55,6 +58,17 @@ pub struct SummaryBody {
 pub struct RetractionBody {
     pub case: CaseRef,
     pub reason: RetractionReason,
+}
+
+/// Most records one purge names.
+pub const MAX_PURGE_TARGETS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct PurgeBody {
+    /// Ids of the author's own summary records (any version of any case), ascending, distinct.
+    /// Targets that are not the author's summaries are ignored by every node.
+    pub targets: Vec<RecordId>,
+    pub reason: PurgeReason,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -85,6 +99,7 @@ impl Body {
             Body::VouchWithdrawal(_) => "vouch_withdrawal",
             Body::KeyRevocation(_) => "key_revocation",
             Body::NodeBinding(_) => "node_binding",
+            Body::Purge(_) => "purge",
         }
     }
 }
@@ -115,6 +130,18 @@ impl Envelope {
             Body::Vouch(v) | Body::VouchWithdrawal(v) => {
                 if v.member == self.author {
                     return Err(ValidationError::new("body.member", Rule::Violated("must not be the author")));
+                }
+            }
+            Body::Purge(p) => {
+                if p.targets.is_empty() {
+                    return Err(ValidationError::new("body.targets", Rule::Empty));
+                }
+                if p.targets.len() > MAX_PURGE_TARGETS {
+                    let got = p.targets.len();
+                    return Err(ValidationError::new("body.targets", Rule::TooMany { max: MAX_PURGE_TARGETS, got }));
+                }
+                if !p.targets.windows(2).all(|w| w[0] < w[1]) {
+                    return Err(ValidationError::new("body.targets", Rule::NotSortedUnique));
                 }
             }
             Body::KeyRevocation(r) => {

@@ -438,6 +438,15 @@ vocab! {
     }
 }
 
+vocab! {
+    /// Why a member purged summaries.
+    pub enum PurgeReason ("purge reason") {
+        IdentifyingInformation => "identifying information",
+        LegalRequest => "legal request",
+        Other => "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +492,7 @@ mod tests {
         check(Region::ALL);
         check(EvidenceKind::ALL);
         check(RetractionReason::ALL);
+        check(PurgeReason::ALL);
     }
 
     #[test]

@@ -177,6 +177,27 @@ fn validation_errors_name_the_field() {
 }
 
 #[test]
+fn a_purge_names_one_to_64_distinct_targets_in_order() {
+    let mut env = first_record().envelope().clone();
+    let purge = |targets: Vec<RecordId>| Body::Purge(PurgeBody { targets, reason: vocab::PurgeReason::Other });
+    let id = |b: u8| RecordId([b; 32]);
+    let rule = |env: &Envelope| sign(env, &key(AUTHOR), &ctx()).err().map(|e| e.to_string());
+    env.body = purge(vec![]);
+    assert_eq!(rule(&env).as_deref(), Some("invalid record: body.targets: must not be empty"));
+    env.body = purge(vec![id(2), id(1)]);
+    assert_eq!(
+        rule(&env).as_deref(),
+        Some("invalid record: body.targets: must be sorted in ascending order without duplicates")
+    );
+    env.body = purge(vec![id(1), id(1)]);
+    assert!(rule(&env).is_some(), "a repeated target is refused");
+    env.body = purge((0..=64).map(id).collect());
+    assert_eq!(rule(&env).as_deref(), Some("invalid record: body.targets: must have at most 64 entries, got 65"));
+    env.body = purge((0..64).map(id).collect());
+    assert_eq!(rule(&env), None);
+}
+
+#[test]
 fn signing_refuses_an_envelope_of_another_author() {
     let env = first_record().envelope().clone();
     assert!(sign(&env, &key(8), &ctx()).is_err());

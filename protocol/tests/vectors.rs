@@ -95,6 +95,14 @@ fn vectors() -> Value {
         Body::Retraction(RetractionBody { case, reason: RetractionReason::Duplicate }),
         &mut previous,
     );
+    push(
+        "purge",
+        1,
+        &alice,
+        4,
+        Body::Purge(PurgeBody { targets: vec![first], reason: PurgeReason::IdentifyingInformation }),
+        &mut previous,
+    );
     let mut bob_prev = None;
     push("vouch", 2, &bob, 1, Body::Vouch(VouchBody { member: member(&key(4)) }), &mut bob_prev);
     push("vouch_withdrawal", 2, &bob, 2, Body::VouchWithdrawal(VouchBody { member: member(&key(4)) }), &mut bob_prev);

@@ -194,6 +194,26 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     c.refresh().await.unwrap();
     cell(&c).await;
     screenshot(&c, "dashboard-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // Purge it: asked twice, then the case is purged, the record gone and the figure back.
+    let cases = http::get(&format!("{api}/api/v1/cases"), Some(&token)).json();
+    let case_id = cases[0]["id"].as_u64().expect("the case published above");
+    c.goto(&format!("{api}/#/publish?case={case_id}")).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_css(&c, "#purge").await.click().await.unwrap();
+    wait_css(&c, "#purge-confirm").await;
+    screenshot(&c, "purge-confirm").await;
+    wait_css(&c, "#confirm-purge").await.click().await.unwrap();
+    wait_css(&c, ".badge.purged").await;
+    assert_eq!(http::get(&format!("{api}/api/v1/records/{record}"), Some(&token)).status, 410);
+    c.goto(&format!("{api}/#/browse?registry=RIPE%20NCC")).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_css(&c, "#records tbody tr").await;
+    assert!(c.find(Locator::Css(&format!("#records a[href='#/browse/{record}']"))).await.is_err());
+    c.goto(&format!("{api}/#/dashboard")).await.unwrap();
+    c.refresh().await.unwrap();
+    assert_eq!(cell(&c).await, (6, 12), "the purged case counts nowhere");
 
     c.close().await.unwrap();
     terminate(&mut node);

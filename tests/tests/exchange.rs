@@ -72,3 +72,46 @@ fn tampered_export_fails_verification_and_import_stores_only_the_good_records() 
     assert!(e.contains("1 stored") && e.contains("gaps"), "{e}");
     assert_eq!(ok(lantern(&b, &["records", "list", "--json"])).lines().count(), 1);
 }
+
+#[test]
+fn a_purge_from_the_cli_leaves_only_ids_and_an_import_of_it_deletes_the_copy_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(lantern(&a, &["init"]));
+    ok(lantern(&a, &["federation", "create", "--name", "solo"]));
+    ok(lantern(&b, &["init"]));
+    ok(lantern(&b, &["federation", "join", a.join("manifest.json").to_str().unwrap()]));
+    let case = ok(lantern(&a, &["case", "add", repo().join("docs/examples/case.json").to_str().unwrap()]));
+    let summary = ok(lantern(&a, &["publish", case.trim()])).trim().to_string();
+    let before = tmp.path().join("before.jsonl");
+    ok(lantern(&a, &["export", "--out", before.to_str().unwrap()]));
+    ok(lantern(&b, &["import", before.to_str().unwrap()]));
+
+    let e = fails(lantern(&a, &["purge", case.trim(), "--reason", "because"]));
+    assert!(e.contains("because") && e.contains("identifying information"), "{e}");
+    let purge = ok(lantern(&a, &["purge", case.trim()])).trim().to_string();
+    let e = fails(lantern(&a, &["purge", case.trim()]));
+    assert!(e.contains("purged"), "{e}");
+    let after = tmp.path().join("after.jsonl");
+    ok(lantern(&a, &["export", "--out", after.to_str().unwrap()]));
+    let ids = |file: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(file).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().into())
+            .collect()
+    };
+    assert_eq!(ids(&after), vec![purge.clone()], "the export holds the purge, not the summary");
+    assert!(ok(lantern(&a, &["case", "list"])).contains("purged"));
+
+    // B held the summary; importing the purge deletes it, and importing the old export again
+    // brings nothing back.
+    let report = lantern(&b, &["import", after.to_str().unwrap()]);
+    assert!(report.status.success(), "{report:?}");
+    let again = lantern(&b, &["import", before.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 stored"), "{again:?}");
+    let listed = tmp.path().join("b.jsonl");
+    ok(lantern(&b, &["export", "--out", listed.to_str().unwrap()]));
+    assert_eq!(ids(&listed), vec![purge.clone()]);
+    let e = fails(lantern(&b, &["records", "show", &summary]));
+    assert!(e.contains("purged"), "{e}");
+}

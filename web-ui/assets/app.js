@@ -297,15 +297,25 @@ async function casePane(pane, id) {
     h("h2", {}, detail.case.title, " ", h("span", { class: `badge ${st}` }, st)),
     h("p", { class: "muted" }, `${detail.case.registry} · ${detail.case.categories.join(", ")} · opened ${detail.case.opened} · ${detail.case.outcome}`),
     h("div", { class: "row" },
-      st !== "retracted" && h("button", { type: "button", id: "preview", onclick: () => preview(id, st, out) }, st === "published" ? "Preview amendment" : "Preview summary"),
+      st !== "retracted" && st !== "purged" && h("button", { type: "button", id: "preview", onclick: () => preview(id, st, out) }, st === "published" ? "Preview amendment" : "Preview summary"),
       h("button", { type: "button", class: "secondary", onclick: () => { pane.replaceChildren(caseForm(detail, () => route())); } }, "Edit"),
       st === "published" && h("select", { id: "retract-reason", "aria-label": "Retraction reason" }, state.vocab.retraction_reasons.map((r) => h("option", { value: r }, r))),
       st === "published" && h("button", { type: "button", class: "secondary", id: "retract", onclick: async () => {
         try { await api("POST", `/cases/${id}/retract`, { reason: $("#retract-reason").value }); route(); } catch (e) { out.replaceChildren(errorBox(e)); }
       } }, "Retract"),
+      (st === "published" || st === "retracted") && h("button", { type: "button", class: "danger", id: "purge", onclick: () => confirmPurge(id, out) }, "Purge (identifying information)"),
       detail.status.record && h("a", { href: `#/browse/${detail.status.record}` }, "View published record")),
     out);
   pane.replaceChildren(card);
+}
+
+// A purge cannot be undone: say what it does and ask once more.
+function confirmPurge(id, out) {
+  out.replaceChildren(h("div", { class: "card warning", id: "purge-confirm" },
+    h("p", {}, "Every node that receives the purge deletes this case's published summaries and drops the case from every figure. The private case stays here. This cannot be undone."),
+    h("button", { type: "button", class: "danger", id: "confirm-purge", onclick: async () => {
+      try { await api("POST", `/cases/${id}/purge`, { reason: "identifying information" }); route(); } catch (e) { out.replaceChildren(errorBox(e)); }
+    } }, "Delete on every node")));
 }
 
 async function preview(id, st, out) {

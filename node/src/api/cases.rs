@@ -4,10 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use lantern_protocol::VerifiedRecord;
-use lantern_protocol::record::Body;
-use lantern_protocol::signed::open_stored;
 use lantern_protocol::summary::CaseSummary;
-use lantern_protocol::vocab::RetractionReason;
+use lantern_protocol::vocab::{PurgeReason, RetractionReason};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,17 +14,9 @@ use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::case::PrivateCase;
 use crate::federation::Federation;
 use crate::patterns::similar::Similar;
+use crate::publish::CaseState;
 use crate::publish::{self, Narrative};
 use crate::redact::Redacted;
-
-/// Where a private case stands in the federation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseState {
-    Draft,
-    Published,
-    Retracted,
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseStatus {
@@ -34,7 +24,7 @@ pub struct CaseStatus {
     /// The latest record published for the case.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
-    /// Versions published (including a retraction).
+    /// Records published for the case (versions, and a retraction or purge).
     pub versions: usize,
 }
 
@@ -78,6 +68,14 @@ pub struct Published {
     /// `summary`, `amendment` or `retraction`.
     pub kind: String,
     pub sequence: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeRequest {
+    /// identifying information, legal request, other
+    #[schema(value_type = String)]
+    pub reason: PurgeReason,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -158,16 +156,8 @@ fn preview_of(r: Redacted) -> RedactionPreview {
 }
 
 fn status(federation: &Federation, id: u64) -> Result<CaseStatus, ApiError> {
-    let versions = federation.store().published_for(id)?;
-    let Some(last) = versions.last() else {
-        return Ok(CaseStatus { state: CaseState::Draft, record: None, versions: 0 });
-    };
-    let bytes = federation.store().record_bytes(last)?.ok_or_else(|| ApiError::internal("published record missing"))?;
-    let state = match open_stored(&bytes).map_err(ApiError::internal)?.body {
-        Body::Retraction(_) => CaseState::Retracted,
-        _ => CaseState::Published,
-    };
-    Ok(CaseStatus { state, record: Some(last.to_hex()), versions: versions.len() })
+    let (state, last, versions) = crate::publish::status(federation.store(), id)?;
+    Ok(CaseStatus { state, record: last.map(|id| id.to_hex()), versions })
 }
 
 fn checked(federation: &Federation, mut case: PrivateCase) -> Result<PrivateCase, ApiError> {
@@ -351,6 +341,23 @@ pub async fn retract(
     ApiJson(body): ApiJson<RetractRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let record = state.blocking(move |fed| Ok(fed.retract(id, body.reason)?)).await?;
+    Ok(announce(&state, record).await)
+}
+
+/// Purges every published version of a case: a signed purge that makes every node delete the
+/// versions' bytes and withdraw the case from every figure. For text that identifies someone.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/purge", tag = "cases", params(("id" = u64, Path)),
+    request_body = PurgeRequest,
+    responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Not published yet, or purged already"),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn purge(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+    ApiJson(body): ApiJson<PurgeRequest>,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let record = state.blocking(move |fed| Ok(fed.purge(id, body.reason)?)).await?;
     Ok(announce(&state, record).await)
 }
 

@@ -94,7 +94,10 @@ impl From<PublishError> for ApiError {
         match e {
             PublishError::Store(e) => e.into(),
             PublishError::Case { source, .. } => source.into(),
-            PublishError::Retracted(_) | PublishError::NotPublished(_) => ApiError::conflict(e.to_string()),
+            PublishError::Retracted(_)
+            | PublishError::NotPublished(_)
+            | PublishError::Purged(_)
+            | PublishError::TooManyVersions { .. } => ApiError::conflict(e.to_string()),
             PublishError::Residual { ref field, .. } => ApiError::invalid(field.clone(), e.to_string()),
         }
     }

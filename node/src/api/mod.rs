@@ -2,7 +2,7 @@
 //!
 //! - [`auth`]: bearer tokens by role, rate limit on writes.
 //! - [`error`]: JSON errors naming the field; body and query extractors that produce them.
-//! - [`cases`]: private cases, redaction preview, publish, amend, retract, similar cases.
+//! - [`cases`]: private cases, redaction preview, publish, amend, retract, purge, similar cases.
 //! - [`records`]: the federation's records: list, get, export.
 //! - [`patterns`]: the pattern queries.
 //! - [`node`]: health, readiness, node info, members and vouches, peers, sync.
@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/publish", post(cases::publish))
         .route("/cases/{id}/amend", post(cases::amend))
         .route("/cases/{id}/retract", post(cases::retract))
+        .route("/cases/{id}/purge", post(cases::purge))
         .route("/cases/{id}/similar", get(cases::similar))
         .route("/redact/preview", post(cases::redact_preview))
         .route("/records", get(records::list))

@@ -24,7 +24,7 @@ impl Modify for BearerAuth {
     paths(
         node::health, node::ready, node::info, node::vocabulary, node::members, node::vouch, node::peers, node::sync,
         cases::list, cases::create, cases::get_one, cases::update, cases::delete, cases::preview,
-        cases::publish, cases::amend, cases::retract, cases::similar, cases::redact_preview,
+        cases::publish, cases::amend, cases::retract, cases::purge, cases::similar, cases::redact_preview,
         records::list, records::get_one, records::export,
         patterns::matrix, patterns::trends, patterns::emerging, patterns::durations, patterns::cooccurrence,
     ),

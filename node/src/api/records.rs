@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lantern_protocol::record::Body;
 use lantern_protocol::vocab::{Category, Registry};
@@ -22,7 +22,7 @@ const MAX_LIMIT: usize = 500;
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecordsQuery {
-    /// summary, amendment, retraction, vouch, vouch_withdrawal, key_revocation, node_binding
+    /// summary, amendment, retraction, vouch, vouch_withdrawal, key_revocation, node_binding, purge
     pub kind: Option<String>,
     /// Author member key (64 hex characters).
     pub author: Option<String>,
@@ -88,7 +88,7 @@ struct Filter {
 }
 
 const KINDS: &[&str] =
-    &["summary", "amendment", "retraction", "vouch", "vouch_withdrawal", "key_revocation", "node_binding"];
+    &["summary", "amendment", "retraction", "vouch", "vouch_withdrawal", "key_revocation", "node_binding", "purge"];
 
 impl Filter {
     fn parse(q: &RecordsQuery) -> Result<Self, ApiError> {
@@ -198,14 +198,21 @@ pub async fn list(
 /// One record: its envelope, its signed bytes and its verification.
 #[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", params(("id" = String, Path, description = "Record id, 64 hex characters")),
     responses((status = 200, body = RecordDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "Purged by its author")),
     security(("bearer" = [])))]
 pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RecordDetail>, ApiError> {
     let id: RecordId =
         id.parse().map_err(|_| ApiError::bad_request("id", "expected a record id: 64 hex characters"))?;
     state
         .blocking(move |fed| {
-            let bytes = fed.store().record_bytes(&id)?.ok_or_else(|| ApiError::not_found(format!("no record {id}")))?;
+            let Some(bytes) = fed.store().record_bytes(&id)? else {
+                return Err(match fed.store().purge_of(&id)? {
+                    Some(purge) => {
+                        ApiError::new(StatusCode::GONE, "purged", format!("record {id} was purged by {purge}"))
+                    }
+                    None => ApiError::not_found(format!("no record {id}")),
+                });
+            };
             let envelope = lantern_protocol::signed::open_stored(&bytes).map_err(ApiError::internal)?;
             Ok(Json(RecordDetail {
                 id: id.to_hex(),

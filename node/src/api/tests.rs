@@ -278,6 +278,48 @@ async fn preview_publish_amend_and_retract() {
 }
 
 #[tokio::test]
+async fn purge_deletes_every_published_version_and_answers_gone() {
+    let n = node();
+    let s = &n.state;
+    let id = add_case(s, example_case()).await;
+    let uri = format!("/api/v1/cases/{id}/purge");
+    let purge = |reason: &str| call(s, "POST", &uri, Some(MEMBER), Some(json!({"reason": reason})));
+    assert_eq!(purge("identifying information").await.status, StatusCode::CONFLICT, "nothing published yet");
+    let first = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await.json();
+    let second = call(s, "POST", &format!("/api/v1/cases/{id}/amend"), Some(MEMBER), None).await.json();
+    let versions = [first["record"].as_str().unwrap().to_string(), second["record"].as_str().unwrap().to_string()];
+    let counted = || n.state.federation.with_patterns(|p| p.case_count()).unwrap();
+    let before = counted();
+    let r = purge("because").await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "reason".to_string()));
+    let r = purge("identifying information").await;
+    assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("purge")));
+    let purge_id = r.json()["record"].as_str().unwrap().to_string();
+    let detail = call(s, "GET", &format!("/api/v1/records/{purge_id}"), Some(MEMBER), None).await.json();
+    let mut targets: Vec<&str> =
+        detail["envelope"]["body"]["targets"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    targets.sort();
+    let mut expected: Vec<&str> = versions.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(targets, expected, "every version is named");
+    for v in &versions {
+        let r = call(s, "GET", &format!("/api/v1/records/{v}"), Some(MEMBER), None).await;
+        assert_eq!(r.status, StatusCode::GONE);
+        assert!(r.json()["error"]["message"].as_str().unwrap().contains(&purge_id));
+    }
+    let listed = call(s, "GET", "/api/v1/records", Some(MEMBER), None).await.json();
+    assert!(!listed.to_string().contains(&versions[0]) && !listed.to_string().contains(&versions[1]));
+    let state = call(s, "GET", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await.json();
+    assert_eq!(state["status"]["state"], "purged");
+    assert_eq!(purge("identifying information").await.status, StatusCode::CONFLICT, "purged already");
+    assert_eq!(
+        call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(counted(), before - 1, "the case counts in no figure");
+}
+
+#[tokio::test]
 async fn publish_refuses_text_that_still_identifies_someone() {
     let n = node();
     let s = &n.state;

@@ -123,19 +123,30 @@ impl Session {
     }
 }
 
-/// The records with these ids that the store holds, up to what fits in one frame.
+/// The records with these ids that the store holds, up to what fits in one frame. A purged
+/// record is answered with the purge that deleted it (once per answer).
 pub fn fetch(store: &Store, ids: &[[u8; 32]]) -> Result<Vec<Vec<u8>>, SyncError> {
     let budget = MAX_FRAME - 64 * 1024;
     let mut out = Vec::new();
+    let mut purges = std::collections::HashSet::new();
     let mut size = 0;
     for id in ids.iter().take(MAX_FETCH_IDS) {
-        if let Some(bytes) = store.record_bytes(&RecordId(*id))? {
-            if size + bytes.len() + 8 > budget {
-                break;
-            }
-            size += bytes.len() + 8;
-            out.push(bytes);
+        let id = RecordId(*id);
+        let bytes = match store.record_bytes(&id)? {
+            Some(bytes) => bytes,
+            None => match store.purge_of(&id)? {
+                Some(purge) if purges.insert(purge) => match store.record_bytes(&purge)? {
+                    Some(bytes) => bytes,
+                    None => continue,
+                },
+                _ => continue,
+            },
+        };
+        if size + bytes.len() + 8 > budget {
+            break;
         }
+        size += bytes.len() + 8;
+        out.push(bytes);
     }
     Ok(out)
 }

@@ -435,7 +435,8 @@ impl Task {
                         self.emit(NetworkEvent::RecordStored { id });
                         MessageAcceptance::Accept
                     }
-                    Ok(Ingested::Duplicate { .. }) => MessageAcceptance::Ignore,
+                    // Purged here: verified, but its bytes go no further.
+                    Ok(Ingested::Duplicate { .. } | Ingested::Purged { .. }) => MessageAcceptance::Ignore,
                     Err(e) => {
                         debug!(peer = %source, reason = e.reason(), "rejected gossiped record");
                         self.emit(NetworkEvent::RecordRejected { peer: source, reason: e.reason() });
@@ -603,10 +604,17 @@ impl Task {
                     0
                 }
             };
-            // Ids the peer did not fit in this answer are asked again.
+            // Ids the peer did not fit in this answer are asked again; a purge answered for a
+            // purged one settles it.
             let missing = if !records.is_empty() && records.len() < asked.len() {
                 let got: HashSet<[u8; 32]> = records.iter().map(|r| *blake3::hash(r).as_bytes()).collect();
-                asked.into_iter().filter(|id| !got.contains(id)).collect()
+                let store = federation.store();
+                asked
+                    .into_iter()
+                    .filter(|id| {
+                        !got.contains(id) && !store.purge_names(&lantern_protocol::RecordId(*id)).unwrap_or(false)
+                    })
+                    .collect()
             } else {
                 Vec::new()
             };

@@ -34,7 +34,7 @@ use lantern_protocol::ids::CaseRef;
 use lantern_protocol::record::{Body, Envelope};
 use lantern_protocol::{MemberKey, RecordId};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Withdrawal};
 use cells::Cells;
 use fact::Fact;
 
@@ -125,6 +125,9 @@ impl Patterns {
             after = Some(last.arrival);
             patterns.apply_batch(batch.iter().map(|r| (r.id, &r.envelope)));
         }
+        let withdrawn: Vec<(RecordId, Envelope)> =
+            store.withdrawals()?.iter().map(|w| as_retraction(w, store.context().federation)).collect();
+        patterns.apply_batch(withdrawn.iter().map(|(id, env)| (*id, env)));
         Ok(patterns)
     }
 
@@ -240,6 +243,24 @@ impl Patterns {
     pub fn cell_count(&self) -> usize {
         self.cells.in_use()
     }
+}
+
+/// A purge withdraws a case exactly as a retraction does (and for good: a retraction is final),
+/// so the figures take it as one. The envelope exists only in memory, under the purge's id.
+pub fn as_retraction(w: &Withdrawal, federation: lantern_protocol::FederationId) -> (RecordId, Envelope) {
+    let envelope = Envelope {
+        format: lantern_protocol::WIRE_FORMAT,
+        federation,
+        author: w.author,
+        sequence: u64::MAX,
+        previous: None,
+        created: lantern_protocol::Month { year: lantern_protocol::month::MIN_YEAR, month: 1 },
+        body: Body::Retraction(lantern_protocol::record::RetractionBody {
+            case: w.case,
+            reason: lantern_protocol::vocab::RetractionReason::IdentifyingInformation,
+        }),
+    };
+    (w.purge, envelope)
 }
 
 /// Adds a fact to (or removes it from) every base cell it falls in: all in one page.

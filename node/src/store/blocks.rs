@@ -8,7 +8,8 @@
 //! bytes                 the records, concatenated
 //! ```
 //!
-//! A record's arrival number is `block << 16 | index`.
+//! A record's arrival number is `block << 16 | index`. A record of length 0 is a purged one
+//! (`purge.rs`): its bytes are gone, its slot keeps the arrival numbers of the others.
 
 /// Most records in one block: small enough that reading one record copies little.
 pub const MAX_RECORDS: usize = 64;
@@ -53,6 +54,13 @@ pub fn record(block: &[u8], index: usize) -> Option<&[u8]> {
     records(block)?.get(index).copied()
 }
 
+/// The block with the records at `indices` emptied (purged); `None` if the block is malformed.
+pub fn without(block: &[u8], indices: &[usize]) -> Option<Vec<u8>> {
+    let kept: Vec<&[u8]> =
+        records(block)?.into_iter().enumerate().map(|(i, r)| if indices.contains(&i) { &[][..] } else { r }).collect();
+    Some(encode(count_after(block)?, &kept))
+}
+
 /// Splits records into blocks by count and size, keeping order.
 pub fn split<'a>(records: &'a [&'a [u8]]) -> Vec<&'a [&'a [u8]]> {
     let mut out = Vec::new();
@@ -86,6 +94,9 @@ mod tests {
         assert_eq!(records(&block).unwrap(), parts[0].to_vec());
         assert_eq!(record(&block, 1), Some(&big[..]));
         assert!(records(&block[..block.len() - 1]).is_none());
+        let purged = without(&block, &[0]).unwrap();
+        assert_eq!(count_after(&purged), Some(42));
+        assert_eq!(records(&purged).unwrap(), vec![&[][..], &big[..]], "the slot stays, its bytes go");
         let many: Vec<&[u8]> = vec![&small[..]; 130];
         assert_eq!(split(&many).iter().map(|p| p.len()).collect::<Vec<_>>(), vec![64, 64, 2]);
     }

@@ -12,6 +12,8 @@
 //! - `vouches`: target ‖ voucher → latest (sequence, kind) of the voucher's vouch or withdrawal.
 //! - `revocations`: revoked key → record id.
 //! - `bindings`: node transport key → member key that declared it ‖ the binding record's id.
+//! - `purged`, `purge_wanted`: what purges deleted, and purge claims waiting for their target
+//!   (`purge.rs`). A purged record keeps its id and chain link; its bytes are an empty slot.
 //! - `peers`: reserved for the network layer (known peers and addresses).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
@@ -27,6 +29,9 @@
 mod blocks;
 mod chains;
 mod keys;
+mod purge;
+
+pub use purge::Withdrawal;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -49,6 +54,8 @@ use keys::*;
 pub enum StoreError {
     #[error("store: {0}")]
     Db(#[from] sled::Error),
+    #[error("store: {0}")]
+    Io(#[from] std::io::Error),
     #[error("the store belongs to federation {stored}, not {given}")]
     WrongFederation { stored: String, given: String },
     #[error("corrupt entry in tree `{tree}`: {detail}")]
@@ -91,12 +98,17 @@ pub enum Ingested {
     Duplicate { id: RecordId },
     /// Stored as evidence: the author signed another record with the same sequence number.
     Equivocation { id: RecordId, conflicting: Vec<RecordId> },
+    /// Verified, and held as its id only: its author had purged it.
+    Purged { id: RecordId },
 }
 
 impl Ingested {
     pub fn id(&self) -> RecordId {
         match self {
-            Ingested::Stored { id, .. } | Ingested::Duplicate { id } | Ingested::Equivocation { id, .. } => *id,
+            Ingested::Stored { id, .. }
+            | Ingested::Duplicate { id }
+            | Ingested::Equivocation { id, .. }
+            | Ingested::Purged { id } => *id,
         }
     }
 }
@@ -121,6 +133,8 @@ pub struct Store {
     vouches: sled::Tree,
     revocations: sled::Tree,
     bindings: sled::Tree,
+    purged: sled::Tree,
+    purge_wanted: sled::Tree,
     meta: sled::Tree,
     ctx: VerifyContext,
     writer: Mutex<Writer>,
@@ -129,6 +143,8 @@ pub struct Store {
     index: RwLock<HashMap<RecordId, u64>>,
     /// Records held; only changed under `writer`.
     count: AtomicU64,
+    /// Cases purges withdrew, not yet taken by the live figures.
+    withdrawn: Mutex<Vec<Withdrawal>>,
 }
 
 /// State only the writer touches.
@@ -150,7 +166,12 @@ const WRITE_BATCH: usize = 16_384;
 impl Store {
     /// Opens (or creates) the store in `dir` for the federation of `manifest`.
     pub fn open(dir: &Path, manifest: &Manifest) -> Result<Self, StoreError> {
-        let db = open_db(dir)?;
+        let mut db = open_db(dir)?;
+        if db.open_tree("meta")?.contains_key(COMPACT)? {
+            drop(db);
+            compact(dir)?;
+            db = open_db(dir)?;
+        }
         let tree = |name: &str| db.open_tree(name);
         let blocks = tree("blocks")?;
         let chains = tree("chains")?;
@@ -181,11 +202,14 @@ impl Store {
             vouches: tree("vouches")?,
             revocations: tree("revocations")?,
             bindings: tree("bindings")?,
+            purged: tree("purged")?,
+            purge_wanted: tree("purge_wanted")?,
             meta,
             ctx: VerifyContext::for_manifest(manifest),
             writer: Mutex::new(Writer { next_block, held }),
             index: RwLock::new(index),
             count: AtomicU64::new(count),
+            withdrawn: Mutex::new(Vec::new()),
             db,
         };
         // Trees the network layer fills; opened here so the layout lives in one place.
@@ -320,8 +344,17 @@ impl Store {
             return Ok(outcomes);
         }
 
+        let purges = self.plan_purges(&plan.iter().map(|(r, _)| r).collect::<Vec<_>>())?;
+        for outcome in &mut outcomes {
+            if let Ingested::Stored { id, .. } = outcome
+                && purges.empty.contains(id)
+            {
+                *outcome = Ingested::Purged { id: *id };
+            }
+        }
         let count = self.count.load(Ordering::SeqCst) + plan.len() as u64;
-        let bytes: Vec<&[u8]> = plan.iter().map(|(r, _)| r.bytes()).collect();
+        let bytes: Vec<&[u8]> =
+            plan.iter().map(|(r, _)| if purges.empty.contains(&r.id()) { &[][..] } else { r.bytes() }).collect();
         let mut block_values: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut locations: Vec<(RecordId, u64)> = Vec::with_capacity(plan.len());
         let mut chain_entries: BTreeMap<(MemberKey, u64), Vec<Link>> = BTreeMap::new();
@@ -347,52 +380,80 @@ impl Store {
             at += part.len();
         }
 
-        (&self.blocks, &self.chains, &self.equivocations, &self.vouches, &self.revocations, &self.bindings)
-            .transaction(|(blocks_t, chains_t, equivocations, vouches, revocations, bindings)| {
-                for (block, value) in &block_values {
-                    blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
+        let trees = (
+            &self.blocks,
+            &self.chains,
+            &self.equivocations,
+            &self.vouches,
+            &self.revocations,
+            &self.bindings,
+            &self.purged,
+            &self.purge_wanted,
+        );
+        trees.transaction(|(blocks_t, chains_t, equivocations, vouches, revocations, bindings, purged, wanted)| {
+            for (block, value) in block_values.iter().map(|(b, v)| (b, v)).chain(&purges.rewrites) {
+                blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
+            }
+            if !purges.is_empty() {
+                for (target, withdrawal) in &purges.purged {
+                    purged.insert(target.as_bytes(), purge::encode_purged(withdrawal))?;
                 }
-                for ((author, block), entries) in &chain_entries {
-                    let mut key = author.as_bytes().to_vec();
-                    key.extend_from_slice(&block.to_be_bytes());
-                    chains_t.insert(key, chains::encode_entries(entries))?;
+                for (key, author) in &purges.wanted {
+                    wanted.insert(&key[..], author.as_bytes())?;
                 }
-                for (record, conflicting) in &plan {
-                    let (id, env) = (record.id(), record.envelope());
-                    for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
-                        equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
+                for key in &purges.settled {
+                    wanted.remove(&key[..])?;
+                }
+            }
+            for ((author, block), entries) in &chain_entries {
+                let mut key = author.as_bytes().to_vec();
+                key.extend_from_slice(&block.to_be_bytes());
+                chains_t.insert(key, chains::encode_entries(entries))?;
+            }
+            for (record, conflicting) in &plan {
+                let (id, env) = (record.id(), record.envelope());
+                for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
+                    equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
+                }
+                match &env.body {
+                    Body::Vouch(v) | Body::VouchWithdrawal(v) => {
+                        let key = pair(&v.member, &env.author);
+                        let newer = match vouches.get(key)? {
+                            Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
+                            None => true,
+                        };
+                        if newer {
+                            let vouching = matches!(env.body, Body::Vouch(_));
+                            vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                        }
                     }
-                    match &env.body {
-                        Body::Vouch(v) | Body::VouchWithdrawal(v) => {
-                            let key = pair(&v.member, &env.author);
-                            let newer = match vouches.get(key)? {
-                                Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
-                                None => true,
-                            };
-                            if newer {
-                                let vouching = matches!(env.body, Body::Vouch(_));
-                                vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
-                            }
-                        }
-                        Body::KeyRevocation(r) => {
-                            revocations.insert(r.key.as_bytes(), id.as_bytes())?;
-                        }
-                        Body::NodeBinding(b) => {
-                            let mut value = env.author.as_bytes().to_vec();
-                            value.extend_from_slice(id.as_bytes());
-                            bindings.insert(&b.node_key[..], value)?;
-                        }
-                        Body::Summary(_) | Body::Retraction(_) => {}
+                    Body::KeyRevocation(r) => {
+                        revocations.insert(r.key.as_bytes(), id.as_bytes())?;
                     }
+                    Body::NodeBinding(b) => {
+                        let mut value = env.author.as_bytes().to_vec();
+                        value.extend_from_slice(id.as_bytes());
+                        bindings.insert(&b.node_key[..], value)?;
+                    }
+                    Body::Summary(_) | Body::Retraction(_) | Body::Purge(_) => {}
                 }
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
         writer.next_block += block_values.len() as u64;
         for (record, _) in &plan {
             writer.held.entry(record.author()).or_default().insert(record.sequence());
         }
         self.index.write().unwrap_or_else(|p| p.into_inner()).extend(locations);
         self.count.store(count, Ordering::SeqCst);
+        if !purges.rewrites.is_empty() {
+            // sled's log still holds the old blocks: rewrite the store at the next open.
+            self.meta.insert(COMPACT, &[][..])?;
+        }
+        if !purges.purged.is_empty() {
+            let mut withdrawn = self.withdrawn.lock().unwrap_or_else(|p| p.into_inner());
+            withdrawn.extend(purges.purged.iter().map(|(_, w)| *w));
+        }
         Ok(outcomes)
     }
 
@@ -453,7 +514,8 @@ impl Store {
         let block = self.blocks.get(block_no.to_be_bytes())?.ok_or_else(|| corrupt("blocks", "missing block"))?;
         let bytes =
             blocks::record(&block, (arrival & index_mask) as usize).ok_or_else(|| corrupt("blocks", "record"))?;
-        Ok(Some(bytes.to_vec()))
+        // An empty slot is a purged record: held as its id only.
+        Ok((!bytes.is_empty()).then(|| bytes.to_vec()))
     }
 
     pub fn contains(&self, id: &RecordId) -> Result<bool, StoreError> {
@@ -464,7 +526,8 @@ impl Store {
         self.count.load(Ordering::SeqCst) as usize
     }
 
-    /// Records in arrival order, after arrival number `after`, at most `limit`.
+    /// Records in arrival order, after arrival number `after`, at most `limit`. Purged records
+    /// are skipped.
     pub fn records_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
         let index_mask = (1u64 << blocks::INDEX_BITS) - 1;
         let (start_block, skip) = match after {
@@ -480,6 +543,9 @@ impl Store {
             for (index, bytes) in records.into_iter().enumerate().skip(first) {
                 if out.len() == limit {
                     return Ok(out);
+                }
+                if bytes.is_empty() {
+                    continue;
                 }
                 let envelope = open_stored(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
                 let arrival = block << blocks::INDEX_BITS | index as u64;
@@ -659,6 +725,32 @@ fn load_chains(chains: &sled::Tree) -> Result<Loaded, StoreError> {
         }
     }
     Ok((index, held))
+}
+
+/// In `meta` while the log may still hold bytes a purge deleted.
+const COMPACT: &str = "compact";
+
+/// Rewrites the store in `dir` with only its live entries, so the bytes of purged records leave
+/// the disk (sled's log keeps superseded pages until it happens to reuse their segment). The store
+/// must not be open. [`Store::open`] does this by itself after a purge deleted stored bytes.
+pub fn compact(dir: &Path) -> Result<(), StoreError> {
+    let (fresh, retired) = (dir.with_extension("compacting"), dir.with_extension("retired"));
+    for leftover in [&fresh, &retired] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover)?;
+        }
+    }
+    {
+        let old = open_db(dir)?;
+        let new = open_db(&fresh)?;
+        new.import(old.export());
+        new.open_tree("meta")?.remove(COMPACT)?;
+        new.flush()?;
+    }
+    std::fs::rename(dir, &retired)?;
+    std::fs::rename(&fresh, dir)?;
+    std::fs::remove_dir_all(&retired)?;
+    Ok(())
 }
 
 /// Opens the sled database, waiting a little for a lock that a just-closed handle in this process

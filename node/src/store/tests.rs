@@ -224,3 +224,150 @@ fn paging_by_arrival_visits_every_record_once_in_order() {
     drop(store);
     assert_eq!(open(dir.path()).record_count(), 6, "count survives a restart");
 }
+
+// ---- purges ----
+
+fn purge(author: u8, seq: u64, targets: &[&VerifiedRecord]) -> VerifiedRecord {
+    let ctx = VerifyContext::for_manifest(&manifest());
+    let mut targets: Vec<RecordId> = targets.iter().map(|r| r.id()).collect();
+    targets.sort();
+    let env = Envelope {
+        format: WIRE_FORMAT,
+        federation: ctx.federation,
+        author: signed::member_key(&key(author)),
+        sequence: seq,
+        previous: (seq > 1).then_some(RecordId([seq as u8; 32])),
+        created: "2026-02".parse().unwrap(),
+        body: Body::Purge(lantern_protocol::record::PurgeBody {
+            targets,
+            reason: lantern_protocol::vocab::PurgeReason::IdentifyingInformation,
+        }),
+    };
+    sign(&env, &key(author), &ctx).unwrap()
+}
+
+/// Every byte the store's files hold, for asserting that some bytes are not there.
+fn narrative_of(r: &VerifiedRecord) -> String {
+    match &r.envelope().body {
+        Body::Summary(b) => b.summary.narrative.clone(),
+        _ => unreachable!("summaries only"),
+    }
+}
+
+fn listed(store: &Store) -> Vec<RecordId> {
+    store.records_after(None, 100).unwrap().into_iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn a_purge_deletes_the_bytes_of_its_authors_summaries_and_keeps_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let (a, b, other) = (record(1, 1, 1), record(1, 2, 2), record(2, 1, 3));
+    store.ingest_batch(&[a.bytes(), b.bytes(), other.bytes()]).unwrap();
+    let p = purge(1, 3, &[&a]);
+    assert!(matches!(store.ingest(p.bytes()).unwrap(), Ingested::Stored { .. }));
+
+    assert_eq!(store.record_bytes(&a.id()).unwrap(), None, "the bytes are gone");
+    assert!(store.contains(&a.id()).unwrap(), "the id stays, so reconciliation never fetches it again");
+    assert!(store.record_ids().contains(&a.id()));
+    assert_eq!(store.purge_of(&a.id()).unwrap(), Some(p.id()));
+    assert_eq!(listed(&store), vec![b.id(), other.id(), p.id()], "listing and export skip it");
+    assert_eq!(store.record_bytes(&b.id()).unwrap().as_deref(), Some(b.bytes()), "neighbours in its block are intact");
+    assert_eq!(store.gaps(&a.author()).unwrap(), vec![], "the chain link stays");
+    let case = match &a.envelope().body {
+        Body::Summary(s) => s.case,
+        _ => unreachable!(),
+    };
+    assert_eq!(store.take_withdrawn(), vec![Withdrawal { author: a.author(), case, purge: p.id() }]);
+    assert_eq!(store.ingest(a.bytes()).unwrap(), Ingested::Duplicate { id: a.id() }, "offered again: held");
+    assert_eq!(store.record_bytes(&a.id()).unwrap(), None);
+
+    // After a restart: the same, and the figures still learn the withdrawal.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.record_bytes(&a.id()).unwrap(), None);
+    assert!(store.contains(&a.id()).unwrap());
+    assert_eq!(store.withdrawals().unwrap().len(), 1);
+    assert_eq!(store.record_count(), 4);
+    assert_eq!(store.record_bytes(&b.id()).unwrap().as_deref(), Some(b.bytes()));
+    // Reopening rewrote the store: the log no longer holds the old block either.
+    drop(store);
+    let needle = narrative_of(&a);
+    for file in walk(dir.path()) {
+        assert!(!contains(&std::fs::read(&file).unwrap(), needle.as_bytes()), "{} holds it", file.display());
+    }
+    let store = open(dir.path());
+    assert_eq!(listed(&store), vec![b.id(), other.id(), p.id()]);
+}
+
+#[test]
+fn a_purge_that_arrives_first_keeps_its_target_off_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = record(1, 1, 7);
+    let p = purge(1, 2, &[&a]);
+    store.ingest(p.bytes()).unwrap();
+    assert!(store.purge_names(&a.id()).unwrap());
+    assert!(!store.record_ids().contains(&a.id()), "a claim alone does not count as holding the record");
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.ingest(a.bytes()).unwrap(), Ingested::Purged { id: a.id() });
+    assert_eq!(store.record_bytes(&a.id()).unwrap(), None);
+    assert!(store.contains(&a.id()).unwrap());
+    assert_eq!(listed(&store), vec![p.id()]);
+    assert_eq!(store.take_withdrawn().len(), 1);
+    store.flush().unwrap();
+    drop(store);
+    let needle = narrative_of(&a);
+    assert!(!needle.is_empty());
+    for file in walk(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes, needle.as_bytes()), "{} holds the purged narrative", file.display());
+    }
+}
+
+#[test]
+fn a_purge_and_its_target_in_one_batch_store_only_the_id() {
+    let a = record(1, 1, 8);
+    let p = purge(1, 2, &[&a]);
+    for order in [[p.bytes(), a.bytes()], [a.bytes(), p.bytes()]] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = open(dir.path());
+        let out = s.ingest_batch(&order).unwrap();
+        assert!(out.iter().any(|o| *o == Ok(Ingested::Purged { id: a.id() })), "{out:?}");
+        assert_eq!(s.record_bytes(&a.id()).unwrap(), None);
+        assert_eq!(listed(&s), vec![p.id()]);
+    }
+}
+
+#[test]
+fn a_purge_cannot_touch_another_members_records_or_other_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let theirs = record(2, 1, 9);
+    let own_vouch = vouch(1, 1, 5, true);
+    // Claimed before the target arrives, and after.
+    let early = purge(1, 2, &[&theirs]);
+    store.ingest(early.bytes()).unwrap();
+    assert!(matches!(store.ingest(theirs.bytes()).unwrap(), Ingested::Stored { .. }));
+    let late = purge(1, 3, &[&theirs, &own_vouch]);
+    store.ingest(own_vouch.bytes()).unwrap();
+    store.ingest(late.bytes()).unwrap();
+    assert_eq!(store.record_bytes(&theirs.id()).unwrap().as_deref(), Some(theirs.bytes()));
+    assert_eq!(store.record_bytes(&own_vouch.id()).unwrap().as_deref(), Some(own_vouch.bytes()));
+    assert!(!store.purge_names(&theirs.id()).unwrap(), "the refused claim is dropped");
+    assert!(store.take_withdrawn().is_empty());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -118,6 +118,9 @@ pub fn arb_body(author: MemberKey) -> impl Strategy<Value = Body> {
         other.prop_map(|member| Body::VouchWithdrawal(VouchBody { member })),
         Just(Body::KeyRevocation(KeyRevocationBody { key: author, successor: None })),
         any::<[u8; 32]>().prop_map(|node_key| Body::NodeBinding(NodeBindingBody { node_key })),
+        (prop::collection::btree_set(any::<[u8; 32]>(), 1..=MAX_PURGE_TARGETS), select(PurgeReason::ALL)).prop_map(
+            |(targets, reason)| Body::Purge(PurgeBody { targets: targets.into_iter().map(RecordId).collect(), reason })
+        ),
     ]
 }
 
