@@ -29,7 +29,7 @@ struct Case {
 }
 
 const STRUCTURED: &[&str] =
-    &["email", "url", "domain", "ip", "prefix", "asn", "phone", "ticket", "handle", "date", "company-id"];
+    &["email", "url", "domain", "ip", "prefix", "asn", "phone", "ticket", "handle", "date", "time", "company-id"];
 
 fn word_at(h: &str, i: usize, len: usize) -> bool {
     let before = h[..i].chars().next_back();

@@ -5,10 +5,11 @@
 //! capitalised word inside a sentence must also be very common and not a personal name; a word of
 //! a script without a word list (Chinese, Japanese, Arabic, …) is never safe.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, OnceLock};
 
 use regex::Regex;
+use rust_stemmers::{Algorithm, Stemmer};
 use unicode_script::{Script, UnicodeScript};
 
 use super::lexicon::{GIVEN_NAMES, VOCAB, bare};
@@ -32,22 +33,101 @@ const LISTS: &[&str] = &[
     include_str!("words/cs.txt"),
 ];
 
-/// Each common word with its best (lowest) frequency rank in any language.
-static RANK: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
-    let mut ranks: HashMap<&'static str, u32> = HashMap::with_capacity(200_000);
-    for list in LISTS {
+/// A language with a word list: its index in [`LISTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lang(u8);
+
+impl Lang {
+    pub const EN: Lang = Lang(0);
+
+    fn bits(self) -> u16 {
+        1 | 1 << self.0
+    }
+}
+
+/// What the word lists say of one word.
+struct Entry {
+    /// Its best (lowest) frequency rank in any language.
+    best: u32,
+    /// Bit `i`: listed in language `i`.
+    listed: u16,
+    /// Bit `i`: among the [`CAPITALISED_RANK`] commonest words of language `i`.
+    common: u16,
+}
+
+static WORDS: LazyLock<HashMap<&'static str, Entry>> = LazyLock::new(|| {
+    let mut words: HashMap<&'static str, Entry> = HashMap::with_capacity(300_000);
+    for (lang, list) in LISTS.iter().enumerate() {
         for (i, w) in list.lines().enumerate() {
-            let r = ranks.entry(w).or_insert(u32::MAX);
-            *r = (*r).min(i as u32 + 1);
+            let rank = i as u32 + 1;
+            let e = words.entry(w).or_insert(Entry { best: u32::MAX, listed: 0, common: 0 });
+            e.best = e.best.min(rank);
+            e.listed |= 1 << lang;
+            if rank <= CAPITALISED_RANK {
+                e.common |= 1 << lang;
+            }
         }
     }
-    ranks
+    words
 });
 
-/// Ranks in the English list alone: capitalised words are judged against English, where a
-/// capital inside a sentence marks a name (a French or Dutch given name is a common word there).
-static RANK_EN: LazyLock<HashMap<&'static str, u32>> =
-    LazyLock::new(|| LISTS[0].lines().enumerate().map(|(i, w)| (w, i as u32 + 1)).collect());
+/// The language most of a passage's words are common words of; English unless another has more.
+/// Capitals are judged against it: a German noun is capitalised, an English one is a name.
+pub fn language(toks: &[Token<'_>]) -> Lang {
+    let mut votes = [0usize; LISTS.len()];
+    for t in toks {
+        let w = t.text.to_lowercase();
+        if let Some(e) = WORDS.get(w.as_str()) {
+            for (lang, vote) in votes.iter_mut().enumerate() {
+                *vote += usize::from(e.common & 1 << lang != 0);
+            }
+        }
+    }
+    let (best, &most) = votes.iter().enumerate().max_by_key(|&(i, v)| (*v, std::cmp::Reverse(i))).unwrap_or((0, &0));
+    if most > votes[0] { Lang(best as u8) } else { Lang::EN }
+}
+
+/// Snowball stemmers for the languages that have one, in [`LISTS`] order.
+const STEMMERS: [Option<Algorithm>; 14] = [
+    Some(Algorithm::English),
+    Some(Algorithm::German),
+    Some(Algorithm::French),
+    Some(Algorithm::Spanish),
+    Some(Algorithm::Portuguese),
+    Some(Algorithm::Italian),
+    Some(Algorithm::Dutch),
+    Some(Algorithm::Russian),
+    None,
+    Some(Algorithm::Swedish),
+    None,
+    Some(Algorithm::Turkish),
+    None,
+    None,
+];
+
+/// Stems of every listed word of each language, built the first time a passage in it is seen.
+static STEMS: [OnceLock<HashSet<String>>; 14] = [const { OnceLock::new() }; 14];
+
+/// Shortest word looked up by its stem: short words are too easily another word's stem.
+const MIN_STEMMED: usize = 5;
+
+/// Whether a lower-case word is an inflection of a listed word of `lang` ("регистраторам",
+/// "legados"): the lists hold a language's commonest forms, not all of them.
+fn is_inflection(word: &str, lang: Lang) -> bool {
+    let Some(algorithm) = STEMMERS[lang.0 as usize] else { return false };
+    if word.chars().count() < MIN_STEMMED {
+        return false;
+    }
+    let stems = STEMS[lang.0 as usize].get_or_init(|| {
+        let stemmer = Stemmer::create(algorithm);
+        LISTS[lang.0 as usize]
+            .lines()
+            .filter(|w| w.chars().count() >= MIN_STEMMED)
+            .map(|w| stemmer.stem(w).into_owned())
+            .collect()
+    });
+    stems.contains(Stemmer::create(algorithm).stem(word).as_ref())
+}
 
 /// Any-language rank at or under which a sentence-initial word is ordinary even if not English.
 const INITIAL_ANY_RANK: u32 = 1_000;
@@ -78,20 +158,22 @@ static UNIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub fn rank(word: &str) -> Option<u32> {
-    RANK.get(word).copied()
+    WORDS.get(word).map(|e| e.best)
 }
 
-pub fn en_rank(word: &str) -> Option<u32> {
-    RANK_EN.get(word).copied()
+/// Whether a capitalised word inside a sentence may still be an ordinary word: among the
+/// commonest of English or of the passage's language.
+pub fn is_very_common(word: &str, lang: Lang) -> bool {
+    WORDS.get(word).is_some_and(|e| e.common & lang.bits() != 0)
 }
 
 /// Whether a capitalised word at a sentence start is an ordinary word of the text's language.
-pub fn is_ordinary_initial(word: &str) -> bool {
-    en_rank(word).is_some() || rank(word).is_some_and(|r| r <= INITIAL_ANY_RANK)
+pub fn is_ordinary_initial(word: &str, lang: Lang) -> bool {
+    WORDS.get(word).is_some_and(|e| e.listed & lang.bits() != 0 || e.best <= INITIAL_ANY_RANK)
 }
 
 pub fn is_common(word: &str) -> bool {
-    RANK.contains_key(word)
+    WORDS.contains_key(word)
 }
 
 pub fn is_personal_name(word: &str) -> bool {
@@ -127,7 +209,8 @@ fn without_elision(word: &str) -> &str {
 }
 
 fn is_known_word(b: &str) -> bool {
-    let b = b.replace('’', "'");
+    // The lists spell German ß as "ss".
+    let b = b.replace('’', "'").replace('ß', "ss");
     let core = without_elision(&b);
     is_common(core)
         || VOCAB.contains(core)
@@ -136,7 +219,7 @@ fn is_known_word(b: &str) -> bool {
 }
 
 /// How the token must be replaced, if it is not safe.
-fn verdict(t: &Token<'_>) -> Option<Kind> {
+fn verdict(t: &Token<'_>, lang: Lang) -> Option<Kind> {
     let raw = t.text.trim_matches(|c: char| !c.is_alphanumeric());
     if raw.is_empty() || raw == "&" {
         return None;
@@ -167,17 +250,17 @@ fn verdict(t: &Token<'_>) -> Option<Kind> {
     let safe = if all_caps {
         is_common(core) && !name_like || VOCAB.contains(core)
     } else if capitalised && t.initial {
-        known && !name_like && (is_ordinary_initial(core) || VOCAB.contains(core) || core.contains('-'))
+        known && !name_like && (is_ordinary_initial(core, lang) || VOCAB.contains(core) || core.contains('-'))
     } else if capitalised {
-        en_rank(core).is_some_and(|r| r <= CAPITALISED_RANK) && !name_like
+        is_very_common(core, lang) && !name_like
     } else {
-        known && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
+        (known || is_inflection(core, lang)) && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
     };
     (!safe).then_some(Kind::Word)
 }
 
 /// Spans for every token outside `covered` that is not known to be safe.
-pub fn find(text: &str, toks: &[Token<'_>], covered: &[Span], out: &mut Vec<Span>) {
+pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &mut Vec<Span>) {
     let inside = |t: &Token<'_>| covered.iter().any(|c| c.start < t.end && t.start < c.end);
     for t in toks {
         if inside(t) {
@@ -196,7 +279,7 @@ pub fn find(text: &str, toks: &[Token<'_>], covered: &[Span], out: &mut Vec<Span
         }
         for (a, b) in runs {
             let sub = Token { text: &t.text[a..b], start: t.start + a, end: t.start + b, initial: t.initial && a == 0 };
-            if let Some(kind) = verdict(&sub) {
+            if let Some(kind) = verdict(&sub, lang) {
                 let key = text[sub.start..sub.end].to_lowercase();
                 out.push(Span { kind, start: sub.start, end: sub.end, key, replacement: None });
             }
@@ -212,7 +295,7 @@ mod tests {
     fn unsafe_words(text: &str) -> Vec<String> {
         let toks = tokens(text);
         let mut out = Vec::new();
-        find(text, &toks, &[], &mut out);
+        find(text, &toks, language(&toks), &[], &mut out);
         out.iter().map(|s| text[s.start..s.end].to_string()).collect()
     }
 

@@ -9,6 +9,10 @@ use regex::Regex;
 
 use super::{Kind, Span};
 
+/// A label at a line start, whatever follows (its value may be a placeholder, blanked).
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t>]*(\p{L}[\p{L}\p{N}\-_ ]{0,30}?)[ \t]*:(?:[ \t]|$)").expect("valid pattern")
+});
 /// `label: value` at the start of a line (whois, RPSL, mail headers, forms).
 static FIELD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t>]*(\p{L}[\p{L}\p{N}\-_ ]{0,30}?)[ \t]*:[ \t]*(\S[^\n]*?)[ \t]*$").expect("valid pattern")
@@ -167,7 +171,7 @@ pub fn is_attribute(label: &str) -> bool {
 
 /// Byte ranges of attribute labels at line starts ("mnt-by", "OrgTechEmail", "Subject").
 pub fn labels(text: &str) -> Vec<(usize, usize)> {
-    FIELD
+    LABEL
         .captures_iter(text)
         .filter_map(|c| c.get(1))
         .filter(|l| is_attribute(l.as_str()) || field_kind(l.as_str()).is_some())

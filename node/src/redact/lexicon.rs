@@ -39,6 +39,12 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     pdp nrpm cpm ppml apops sig-policy address-policy db-wg routing-wg anti-abuse arbiters
     noc nocs peeringdb looking glass ix ixps ipam dhcp nat cgnat ddos spam abuse blocklist blacklist
     blacklisted blocklisted spamhaus sbl drop edrop lir-portal ripe-ncc
+    mntner upd-to mnt-nfy mnt-irt mnt-ref mnt-lower mnt-routes mnt-domains irt as-block as-name remarks
+    changed source notify created last-modified fax-no e-mail nic-hdl org-type country admin tech
+    nanog nren nrens dmarc wg wgs pdwg rpd co-chair co-chairs chair chairs ap-wg ncc-services
+    cgn ftth mpls ospf igp ebgp ibgp med local_pref as-path as-paths communities rtbh flowspec
+    mon tue tues wed thu thur thurs fri sat sun lun mer jeu ven sab sáb dom seg ter qua qui sex
+    mo di mi fr sa so re fw fwd aw wg np nvp ap
     ")
 });
 
@@ -141,7 +147,7 @@ pub static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
 pub static ROLES: LazyLock<HashSet<String>> = LazyLock::new(|| {
     set("
     mr mr. mrs mrs. ms ms. miss dr dr. prof prof. sir madam dame
-    ceo cto cfo coo ciso cio vp svp evp md gm chair chairman chairwoman chairperson president
+    ceo cto cfo coo ciso cio ctio vp svp evp md gm chair chairman chairwoman chairperson president
     director manager head lead officer founder cofounder co-founder owner partner principal
     engineer administrator admin architect analyst consultant specialist coordinator assistant
     counsel attorney lawyer solicitor barrister advocate paralegal notary

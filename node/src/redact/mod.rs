@@ -141,9 +141,10 @@ impl Redactor {
         let mut protected = lexicon::protected(text);
         protected.extend(fields::labels(text));
         let toks = names::tokens(text);
+        let lang = allow::language(&toks);
         let mut spans = structured(text);
         fields::find(text, &mut spans);
-        names::find(text, &toks, &mut spans);
+        names::find(text, &toks, lang, &mut spans);
         // The field's own names and policy ids are never identifiers, whatever they look like.
         // A name run that overlaps one is dropped whole: the words outside it are left to the
         // allow-list pass ("Policy Development Process Bis").
@@ -164,7 +165,7 @@ impl Redactor {
             key: String::new(),
             replacement: None,
         }));
-        allow::find(text, &toks, &covered, &mut all);
+        allow::find(text, &toks, lang, &covered, &mut all);
         all.sort_by_key(|s| s.start);
         all
     }
@@ -283,27 +284,32 @@ fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
 /// Redacts every other occurrence of a found name's distinctive words ("Okafor" after "Priya
 /// Okafor"; "Orbitel" after "Orbitel Telecom S.A."), as the same entity.
 fn propagate(text: &str, toks: &[names::Token<'_>], mut chosen: Vec<Span>, profile: &profile::Compiled) -> Vec<Span> {
-    let mut words: HashMap<String, (Kind, String)> = HashMap::new();
+    // Word → (kind, entity key, declared by the member: redacted in any case).
+    let mut words: HashMap<String, (Kind, String, bool)> = HashMap::new();
     for (w, kind, key) in profile.words() {
-        words.entry(w.clone()).or_insert((kind, key.clone()));
+        words.entry(w.clone()).or_insert((kind, key.clone(), true));
     }
     // Longest names first, so "Moreau" alone joins "Ines Moreau" rather than the reverse.
     let mut named: Vec<&Span> = chosen.iter().filter(|s| matches!(s.kind, Kind::Person | Kind::Org)).collect();
     named.sort_by_key(|s| std::cmp::Reverse(s.key.split(' ').count()));
     for s in named {
         for w in names::distinctive_words(s.kind, &text[s.start..s.end]) {
-            words.entry(w).or_insert((s.kind, s.key.clone()));
+            words.entry(w).or_insert((s.kind, s.key.clone(), false));
         }
     }
     for s in chosen.iter_mut().filter(|s| matches!(s.kind, Kind::Person | Kind::Org) && !s.key.contains(' ')) {
-        if let Some((kind, key)) = words.get(&s.key) {
+        if let Some((kind, key, _)) = words.get(&s.key) {
             (s.kind, s.key) = (*kind, key.clone());
         }
     }
     let mut extra = Vec::new();
     for t in toks {
         let b = lexicon::bare(t.text);
-        if let Some((kind, key)) = words.get(&b)
+        // A name word that is also an ordinary word ("Bush", "Orange") names the entity only
+        // where it is capitalised.
+        let capitalised = t.text.chars().next().is_some_and(char::is_uppercase);
+        if let Some((kind, key, declared)) = words.get(&b)
+            && (*declared || capitalised || !allow::is_common(&b))
             && !chosen.iter().any(|c| c.start < t.end && t.start < c.end)
         {
             extra.push(Span { kind: *kind, start: t.start, end: t.end, key: key.clone(), replacement: None });

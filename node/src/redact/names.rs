@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::allow::Lang;
 use super::lexicon::*;
 use super::{Kind, Span};
 
@@ -133,32 +134,29 @@ pub(super) fn ambiguous_given(word: &str) -> bool {
 }
 
 /// Whether a capitalised token is a name word rather than ordinary text.
-fn is_name_word(t: &Token<'_>) -> bool {
+fn is_name_word(t: &Token<'_>, lang: Lang) -> bool {
     if !is_cap(t.text) || is_plain(t.text) {
         return false;
     }
     let b = bare(t.text);
     if t.initial {
         // At a sentence start a capital proves nothing: ordinary words are not names.
-        return !ordinary(&b) || GIVEN_NAMES.contains(&b);
+        return !ordinary(&b, lang) || GIVEN_NAMES.contains(&b);
     }
     true
 }
 
 /// An ordinary word of some supported language that is not also a personal name.
-fn ordinary(b: &str) -> bool {
-    COMMON.contains(b) || (super::allow::is_ordinary_initial(b) && !super::allow::is_personal_name(b))
+fn ordinary(b: &str, lang: Lang) -> bool {
+    COMMON.contains(b) || (super::allow::is_ordinary_initial(b, lang) && !super::allow::is_personal_name(b))
 }
 
 /// Whether a run of capitalised words inside a sentence is Title Case prose rather than a
 /// name: one very common word alone ("the Board", "Google"-like brands aside, see below), or
 /// common words around a word of the field's vocabulary ("RIPE Database", "Transfer Policy").
-fn title_case_prose(run: &[Token<'_>]) -> bool {
+fn title_case_prose(run: &[Token<'_>], lang: Lang) -> bool {
     let words: Vec<String> = run.iter().map(|t| bare(t.text)).collect();
-    let very_common_word = |w: &str| {
-        super::allow::en_rank(w).is_some_and(|r| r <= super::allow::CAPITALISED_RANK)
-            && !super::allow::is_personal_name(w)
-    };
+    let very_common_word = |w: &str| super::allow::is_very_common(w, lang) && !super::allow::is_personal_name(w);
     // "IP-Routing": each part of a hyphenated word is judged.
     let very_common = |w: &str| {
         very_common_word(w) || (w.contains('-') && w.split('-').all(|p| VOCAB.contains(p) || very_common_word(p)))
@@ -166,12 +164,12 @@ fn title_case_prose(run: &[Token<'_>]) -> bool {
     if words.iter().any(|w| GIVEN_NAMES.contains(w) || ORG_WORDS.contains(w)) {
         return false;
     }
+    let all_ordinary = words.iter().all(|w| VOCAB.contains(w) || FUNCTION.contains(w) || very_common(w));
     match words.as_slice() {
         [w] => very_common(w),
-        _ => {
-            words.iter().any(|w| VOCAB.contains(w))
-                && words.iter().all(|w| VOCAB.contains(w) || FUNCTION.contains(w) || very_common(w))
-        }
+        // A heading or a label opening a line ("Submission Date", "Charging Scheme Task Force").
+        _ if run[0].initial => all_ordinary,
+        _ => words.iter().any(|w| VOCAB.contains(w)) && all_ordinary,
     }
 }
 
@@ -194,20 +192,21 @@ fn legal_form_len(toks: &[Token<'_>], i: usize) -> usize {
 }
 
 /// Finds names; each span's key identifies its entity for consistent placeholders.
-pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
+pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
         let after_role = i > 0 && ROLES.contains(&bare(toks[i - 1].text));
-        if is_name_word(t) || (after_role && is_cap(t.text) && !is_plain(t.text)) {
+        if is_name_word(t, lang) || (after_role && is_cap(t.text) && !is_plain(t.text)) {
             let start = i;
             let mut end = i + 1;
             // Extend over further name words, joiners between name words, and capitalised
             // field words inside an organisation's name ("Nordhavn Internet AS").
             loop {
-                if end < toks.len() && is_name_word(&toks[end]) && !toks[end].initial && adjacent(text, toks, end) {
+                if end < toks.len() && is_name_word(&toks[end], lang) && !toks[end].initial && adjacent(text, toks, end)
+                {
                     end += 1;
-                } else if let Some(n) = joiners_then_name(text, toks, end) {
+                } else if let Some(n) = joiners_then_name(text, toks, end, lang) {
                     end += n;
                 } else if end < toks.len()
                     && !toks[end].initial
@@ -236,7 +235,7 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
             {
                 first -= 1;
             }
-            if legal == 0 && !after_role && title_case_prose(&toks[first..end]) {
+            if legal == 0 && !after_role && title_case_prose(&toks[first..end], lang) {
                 i = end;
                 continue;
             }
@@ -267,14 +266,14 @@ pub fn find(text: &str, toks: &[Token<'_>], out: &mut Vec<Span>) {
         let cued_pair = i > 0
             && person_cue(toks[i - 1].text)
             && !is_cap(t.text)
-            && lower_name_word(t)
-            && toks.get(i + 1).is_some_and(|n| !n.initial && !is_cap(n.text) && lower_name_word(n))
+            && lower_name_word(t, lang)
+            && toks.get(i + 1).is_some_and(|n| !n.initial && !is_cap(n.text) && lower_name_word(n, lang))
             && adjacent(text, toks, i + 1);
-        if (after_role && lower_name_word(t)) || (given && !is_cap(t.text)) || cued_pair {
+        if (after_role && lower_name_word(t, lang)) || (given && !is_cap(t.text)) || cued_pair {
             let mut end = i + 1;
             while end < toks.len()
                 && end < i + 3
-                && lower_name_word(&toks[end])
+                && lower_name_word(&toks[end], lang)
                 && !is_cap(toks[end].text)
                 && !toks[end].initial
                 && adjacent(text, toks, end)
@@ -296,7 +295,7 @@ fn adjacent(text: &str, toks: &[Token<'_>], at: usize) -> bool {
 }
 
 /// Joining words ("&", "van der", "de la") followed by a name word: how many tokens in all.
-fn joiners_then_name(text: &str, toks: &[Token<'_>], at: usize) -> Option<usize> {
+fn joiners_then_name(text: &str, toks: &[Token<'_>], at: usize, lang: Lang) -> Option<usize> {
     let mut n = 0;
     while at + n < toks.len()
         && n < 3
@@ -307,7 +306,7 @@ fn joiners_then_name(text: &str, toks: &[Token<'_>], at: usize) -> Option<usize>
         n += 1;
     }
     let next = toks.get(at + n)?;
-    (n > 0 && is_name_word(next) && !next.initial && adjacent(text, toks, at + n)).then_some(n + 1)
+    (n > 0 && is_name_word(next, lang) && !next.initial && adjacent(text, toks, at + n)).then_some(n + 1)
 }
 
 /// Words after which two unknown lower-case words are most likely a person's name.
@@ -351,9 +350,9 @@ fn english_ending(word: &str) -> bool {
     ENDINGS.iter().any(|e| word.len() > e.len() + 2 && word.ends_with(e))
 }
 
-fn lower_name_word(t: &Token<'_>) -> bool {
+fn lower_name_word(t: &Token<'_>, lang: Lang) -> bool {
     let b = bare(t.text);
-    !is_plain(t.text) && !ordinary(&b) && !english_ending(&b) && !ORG_WORDS.contains(&b)
+    !is_plain(t.text) && !ordinary(&b, lang) && !english_ending(&b) && !ORG_WORDS.contains(&b)
 }
 
 fn push_name(text: &str, run: &[Token<'_>], legal: bool, person_cue: bool, out: &mut Vec<Span>) {

@@ -34,6 +34,12 @@ static EMAIL_SPELT: LazyLock<Regex> = LazyLock::new(|| {
         r"[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}._%+\-]*{at}[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}\-]*(?:{dot}[\p{{L}}\p{{N}}][\p{{L}}\p{{N}}\-]*)+"
     ))
 });
+/// Archives that cut the domain off: `<jane.roe at>`, and a Mailman header line
+/// `Jane Roe jane.roe at` above its weekday-first date line.
+static EMAIL_CUT: LazyLock<Regex> = LazyLock::new(|| re(r"<([\p{L}\p{N}][\p{L}\p{N}._%+\-]*)\s+at\s*>"));
+static EMAIL_CUT_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?m)^[^\n]{2,60}?[ \t]([\p{L}\p{N}][\p{L}\p{N}._%+\-]*[ \t]+at)[ \t]*\n(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ ,]")
+});
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r#"(?i)(?:(?:h[tx]{2}ps?|ftp|sftp|rsync|ssh|telnet|git)(?:://|\[://\]|\[:\]//|:\\\\)|www\.|www\[\.\])[^\s<>"'`]+"#,
@@ -481,6 +487,10 @@ pub fn emails(text: &str, out: &mut Vec<Span>) {
     for m in EMAIL.find_iter(text) {
         out.push(span(Kind::Email, m.start(), m.end(), text));
     }
+    for c in EMAIL_CUT.captures_iter(text).chain(EMAIL_CUT_HEADER.captures_iter(text)) {
+        let m = c.get(1).expect("group");
+        out.push(span(Kind::Email, m.start(), m.end(), text));
+    }
     for m in EMAIL_SPELT.find_iter(text) {
         // The part after the last dot word must be a real top-level domain: "meet at noon" is not.
         let tld = m.as_str().rsplit(['.', ' ', ']', ')', '}', '>', '!']).next().unwrap_or_default();
@@ -701,7 +711,16 @@ pub fn asns(text: &str, out: &mut Vec<Span>) {
 }
 
 /// Times of day (`08:36:34`, `14:05 UTC`, `9:30am`), replaced by a neutral mark.
+/// Agenda slots written without a colon: `1400 – 1405`, `0930-1030`.
+static TIME_SLOT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)(?:[01]\d|2[0-3])[0-5]\d[ \t]*[–—\-][ \t]*(?:[01]\d|2[0-3])[0-5]\d(?-u:\b)"));
+
 pub fn times(text: &str, out: &mut Vec<Span>) {
+    for m in TIME_SLOT.find_iter(text) {
+        let mut sp = span(Kind::Date, m.start(), m.end(), text);
+        sp.replacement = Some("[TIME]".to_string());
+        out.push(sp);
+    }
     for m in TIME.find_iter(text) {
         let before = char_before(text, m.start());
         let after = text[m.end()..].chars().next();
