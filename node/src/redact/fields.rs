@@ -219,6 +219,25 @@ pub fn find(text: &str, out: &mut Vec<Span>) {
             replacement: None,
         });
     }
+    // A message that ends in one or two bare words after a blank line is signed with them
+    // ("…\n\nrandy"), whatever their case.
+    if let Some((before, last)) = text.trim_end().rsplit_once('\n')
+        && before.trim_end_matches([' ', '\t']).ends_with('\n')
+    {
+        let name = last.trim().trim_start_matches('>').trim();
+        let words = name.split_whitespace().count();
+        let plain = name.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '.');
+        if (1..=2).contains(&words) && plain && name.len() <= 40 && !SIGN_OFF.is_match(&format!("{name}\n")) {
+            let s = text.trim_end().len() - last.len() + last.find(name).unwrap_or(0);
+            out.push(Span {
+                kind: Kind::Person,
+                start: s,
+                end: s + name.len(),
+                key: name.to_lowercase(),
+                replacement: None,
+            });
+        }
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     north south latin caribbean middle east eu us usa uk
     proposal proposals transit peering peerings routing arins apnics ripes afrinics lacnics status allocated assigned portable
     january february march april may june july august september october november december
-    jan feb mar apr jun jul aug sep sept oct nov dec
+    feb mar apr jul aug sep sept oct nov dec
     monday tuesday wednesday thursday friday saturday sunday
     ripe.net arin.net apnic.net afrinic.net lacnic.net registro.br nic.ad.jp jpnic.ad.jp krnic.or.kr
     twnic.net.tw cnnic.cn idnic.net vnnic.vn irinn.in iana.org nro.net icann.org

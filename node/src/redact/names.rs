@@ -154,7 +154,7 @@ fn ordinary(b: &str, lang: Lang) -> bool {
 /// Whether a run of capitalised words inside a sentence is Title Case prose rather than a
 /// name: one very common word alone ("the Board", "Google"-like brands aside, see below), or
 /// common words around a word of the field's vocabulary ("RIPE Database", "Transfer Policy").
-fn title_case_prose(run: &[Token<'_>], lang: Lang) -> bool {
+fn title_case_prose(text: &str, run: &[Token<'_>], lang: Lang) -> bool {
     let words: Vec<String> = run.iter().map(|t| bare(t.text)).collect();
     let very_common_word = |w: &str| super::allow::is_very_common(w, lang) && !super::allow::is_personal_name(w);
     // "IP-Routing": each part of a hyphenated word is judged.
@@ -167,10 +167,20 @@ fn title_case_prose(run: &[Token<'_>], lang: Lang) -> bool {
     let all_ordinary = words.iter().all(|w| VOCAB.contains(w) || FUNCTION.contains(w) || very_common(w));
     match words.as_slice() {
         [w] => very_common(w),
-        // A heading or a label opening a line ("Submission Date", "Charging Scheme Task Force").
-        _ if run[0].initial => all_ordinary,
+        // A heading or a label: the whole line, or what precedes its colon ("Submission Date:").
+        _ if run[0].initial && line_or_label(text, run) => all_ordinary,
         _ => words.iter().any(|w| VOCAB.contains(w)) && all_ordinary,
     }
+}
+
+/// Whether a run of words is a whole line or a label: only spaces before it on its line, and
+/// nothing but a colon or the line's end after it.
+fn line_or_label(text: &str, run: &[Token<'_>]) -> bool {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else { return false };
+    let before = text[..first.start].rsplit('\n').next().unwrap_or_default();
+    let after = text[last.end..].split('\n').next().unwrap_or_default().trim();
+    before.chars().all(|c| c == ' ' || c == '\t' || c == '>' || c == '-' || c == '#')
+        && (after.is_empty() || after.starts_with(':'))
 }
 
 /// How many tokens starting at `i` form a legal form ("Ltd", "B.V.", "Pty Ltd", "Sp. z o.o.").
@@ -219,7 +229,9 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
                     break;
                 }
             }
-            let legal = if end < toks.len() && !toks[end].initial && adjacent(text, toks, end) {
+            // "Acme Communications, Inc.": a comma may stand before the legal form.
+            let comma = end < toks.len() && end > 0 && text[toks[end - 1].end..toks[end].start].trim() == ",";
+            let legal = if end < toks.len() && !toks[end].initial && (adjacent(text, toks, end) || comma) {
                 legal_form_len(toks, end)
             } else {
                 0
@@ -235,7 +247,18 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
             {
                 first -= 1;
             }
-            if legal == 0 && !after_role && title_case_prose(&toks[first..end], lang) {
+            // "Level 3 Communications, Inc.": a number inside a company's name, and the word before it.
+            if legal > 0
+                && first >= 2
+                && toks[first - 1].text.len() <= 3
+                && toks[first - 1].text.chars().all(|c| c.is_ascii_digit())
+                && is_cap(toks[first - 2].text)
+                && adjacent(text, toks, first)
+                && adjacent(text, toks, first - 1)
+            {
+                first -= 2;
+            }
+            if legal == 0 && !after_role && title_case_prose(text, &toks[first..end], lang) {
                 i = end;
                 continue;
             }
@@ -243,17 +266,21 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
             i = end + legal;
             continue;
         }
-        // A legal form after ordinary capitalised words: "Quarry Cloud Inc.", "Acme B.V.".
+        // A legal form after ordinary capitalised words: "Quarry Cloud Inc.", "Acme B.V.",
+        // "Level 3 Communications, Inc." (a number inside the name, a comma before the form).
         let legal = if i > 0 { legal_form_len(toks, i) } else { 0 };
         if legal > 0 && is_cap(toks[i - 1].text) && !is_registry(toks[i - 1].text) {
             let mut first = i - 1;
-            while first > 0
-                && !toks[first].initial
-                && is_cap(toks[first - 1].text)
-                && !is_registry(toks[first - 1].text)
-                && !FUNCTION.contains(&bare(toks[first - 1].text))
-            {
+            let name_part = |t: &Token<'_>| {
+                (is_cap(t.text) && !is_registry(t.text) && !FUNCTION.contains(&bare(t.text)))
+                    || (t.text.len() <= 3 && t.text.chars().all(|c| c.is_ascii_digit()))
+            };
+            while first > 0 && !toks[first].initial && adjacent(text, toks, first) && name_part(&toks[first - 1]) {
                 first -= 1;
+            }
+            // A name never starts with a number.
+            while first < i - 1 && toks[first].text.chars().all(|c| c.is_ascii_digit()) {
+                first += 1;
             }
             push_name(text, &toks[first..i + legal], true, false, out);
             i += legal;
@@ -269,7 +296,14 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
             && lower_name_word(t, lang)
             && toks.get(i + 1).is_some_and(|n| !n.initial && !is_cap(n.text) && lower_name_word(n, lang))
             && adjacent(text, toks, i + 1);
-        if (after_role && lower_name_word(t, lang)) || (given && !is_cap(t.text)) || cued_pair {
+        // "heard from jian on this": one rare word after a cue.
+        let cued_rare = i > 0
+            && person_cue(toks[i - 1].text)
+            && !is_cap(t.text)
+            && !is_plain(t.text)
+            && !COMMON.contains(&b)
+            && super::allow::rank(&b).is_some_and(|r| r > RARE_RANK);
+        if (after_role && lower_name_word(t, lang)) || (given && !is_cap(t.text)) || cued_pair || cued_rare {
             let mut end = i + 1;
             while end < toks.len()
                 && end < i + 3
@@ -308,6 +342,9 @@ fn joiners_then_name(text: &str, toks: &[Token<'_>], at: usize, lang: Lang) -> O
     let next = toks.get(at + n)?;
     (n > 0 && is_name_word(next, lang) && !next.initial && adjacent(text, toks, at + n)).then_some(n + 1)
 }
+
+/// Rank past which a word of the lists is rare enough, after a cue, to be a name.
+const RARE_RANK: u32 = 20_000;
 
 /// Words after which two unknown lower-case words are most likely a person's name.
 fn person_cue(word: &str) -> bool {

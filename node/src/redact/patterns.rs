@@ -305,6 +305,9 @@ static DATE_NUMERIC: LazyLock<Regex> =
 static DATE_CJK: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:(\d{4})\s*[年년]\s*)?(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일号號]"));
 /// Compact timestamps and dates: `20240315T140500Z`, `20240315`.
+/// Day and month without a year, German and Russian style: `am 29.10.`, `с 16.10.`.
+static DATE_DAY_MONTH: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)(0?[1-9]|[12]\d|3[01])\.(0?[1-9]|1[0-2])\.(?:[ \t\n,;)]|$)"));
 static DATE_COMPACT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u:\b)((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:T?\d{4,6}(?:\.\d+)?Z?)?"));
 
@@ -838,6 +841,15 @@ pub fn dates(text: &str, out: &mut Vec<Span>) {
             continue;
         }
         push(m.start(), m.end(), c[2].parse().ok(), Some(&c[1]));
+    }
+    for c in DATE_DAY_MONTH.captures_iter(text) {
+        let whole = c.get(0).expect("whole match");
+        // Not the end of an address or of a version ("192.168.1.10.").
+        if text[..whole.start()].chars().next_back().is_some_and(|c| c == '.' || c.is_ascii_digit()) {
+            continue;
+        }
+        let end = whole.start() + c[1].len() + 1 + c[2].len() + 1;
+        push(whole.start(), end, c[2].parse().ok(), None);
     }
     for c in DATE_NUMERIC.captures_iter(text) {
         let (a, b): (u8, u8) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
