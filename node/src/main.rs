@@ -124,7 +124,8 @@ enum Command {
     },
     /// Redact free text: stdin to stdout, or JSON lines with --jsonl.
     Redact {
-        /// Input lines `{"id", "text", "profile"?}` give output lines `{"id", "redacted", "findings"}`.
+        /// Input lines `{"id", "text", "profile"?}` give output lines `{"id", "redacted", "source",
+        /// "findings"}`; finding offsets are bytes of `source`, the input after Unicode normalisation.
         #[arg(long)]
         jsonl: bool,
     },
@@ -889,6 +890,8 @@ mod redact_cmd {
     struct Out<'a> {
         id: &'a serde_json::Value,
         redacted: String,
+        /// The input after Unicode normalisation: what `findings` offsets point into.
+        source: String,
         findings: Vec<Finding>,
     }
 
@@ -934,7 +937,9 @@ mod redact_cmd {
                 }
                 None => default.redact(&item.text),
             };
-            serde_json::to_writer(&mut *out, &Out { id: &item.id, redacted: result.text, findings: result.findings })?;
+            let out_line =
+                Out { id: &item.id, redacted: result.text, source: result.source, findings: result.findings };
+            serde_json::to_writer(&mut *out, &out_line)?;
             out.write_all(b"\n")?;
         }
         Ok(())

@@ -120,6 +120,10 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[(?:[A-Z]+(?:-[A-Z]+)? \d+|IPv[46] [^\]]{1,20}|DATE(?: \d{4})?|TIME)\]").expect("valid pattern")
 });
 
+/// A numbered placeholder: its kind's name and its number.
+static NUMBERED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[([A-Z]+(?:-[A-Z]+)?) (\d+)\]").expect("valid pattern"));
+
 /// How many times redaction is applied to its own output at most: rewriting must never leave
 /// what the check refuses, and a second pass settles any rewrite that did.
 const MAX_PASSES: usize = 3;
@@ -198,6 +202,14 @@ impl Redactor {
         let masked = mask_placeholders(text);
         let spans = self.find(&masked);
         let mut numbers: HashMap<(Kind, String), usize> = HashMap::new();
+        // A later pass numbers on from the placeholders an earlier one wrote: "[PERSON 3]" after
+        // "[PERSON 2]", never a second, different "[PERSON 1]".
+        let mut used: HashMap<String, usize> = HashMap::new();
+        for c in NUMBERED.captures_iter(text) {
+            let n = c[2].parse().unwrap_or(0);
+            let e = used.entry(c[1].to_string()).or_insert(0);
+            *e = (*e).max(n);
+        }
         let mut counters: HashMap<Kind, usize> = HashMap::new();
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
@@ -210,7 +222,9 @@ impl Redactor {
                 Some(r) => out.push_str(r),
                 None => {
                     let n = *numbers.entry((s.kind, s.key.clone())).or_insert_with(|| {
-                        let c = counters.entry(s.kind).or_insert(0);
+                        let c = counters
+                            .entry(s.kind)
+                            .or_insert_with(|| used.get(s.kind.placeholder()).copied().unwrap_or(0));
                         *c += 1;
                         *c
                     });

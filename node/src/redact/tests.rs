@@ -137,3 +137,10 @@ fn names_never_run_across_punctuation() {
     );
     assert!(out.contains("; [PERSON") || out.contains("; [ORG"), "{out}");
 }
+
+#[test]
+fn a_later_pass_numbers_on_from_the_placeholders_already_written() {
+    let (out, _) = Redactor::default().redact_once("[PERSON 1] and [PERSON 2] met Priya Okafor at AS64496.");
+    assert!(out.contains("[PERSON 3]") && out.contains("[ASN 1]"), "{out}");
+    assert_eq!(out.matches("[PERSON 1]").count(), 1, "{out}");
+}
