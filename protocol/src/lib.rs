@@ -13,6 +13,7 @@
 //! - [`codec`]: the canonical bincode encoding and strict decoding.
 //! - [`signed`]: signing, single and batch verification, and the [`VerifiedRecord`] type that
 //!   only verification can produce.
+//! - [`sig`]: the one signature rule (ZIP 215 via `ed25519-consensus`) behind a small interface.
 //! - [`error`]: typed validation and record errors.
 //! - [`sample`]: deterministic synthetic summaries for benchmarks, demos and tests.
 
@@ -23,6 +24,7 @@ pub mod manifest;
 pub mod month;
 pub mod record;
 pub mod sample;
+pub mod sig;
 pub mod signed;
 pub mod summary;
 pub mod vocab;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use rayon::prelude::*;
 
 use crate::codec;
@@ -12,6 +12,7 @@ use crate::error::RecordError;
 use crate::ids::{FederationId, MemberKey, RecordId};
 use crate::manifest::Manifest;
 use crate::record::Envelope;
+use crate::sig::{self, AuthorKey};
 use crate::{MAX_RECORD_BYTES, SIGNATURE_LEN};
 
 /// Records verified together in one ed25519 batch. Large enough to get most of the batch
@@ -72,13 +73,9 @@ impl VerifiedRecord {
     }
 }
 
-/// A member key that is a valid, non-weak ed25519 point.
-pub fn check_author_key(key: &MemberKey) -> Result<VerifyingKey, RecordError> {
-    let vk = VerifyingKey::from_bytes(key.as_bytes()).map_err(|_| RecordError::InvalidKey)?;
-    if vk.is_weak() {
-        return Err(RecordError::WeakKey);
-    }
-    Ok(vk)
+/// A member key that is a canonical, non-weak ed25519 point (see [`crate::sig`]).
+pub fn check_author_key(key: &MemberKey) -> Result<AuthorKey, RecordError> {
+    sig::author_key(key.as_bytes())
 }
 
 /// The member key of a signing key.
@@ -120,7 +117,7 @@ fn check_context(envelope: &Envelope, ctx: &VerifyContext) -> Result<(), RecordE
 struct Parsed<'a> {
     envelope: Envelope,
     message: &'a [u8],
-    signature: Signature,
+    signature: [u8; SIGNATURE_LEN],
 }
 
 fn parse<'a>(bytes: &'a [u8], ctx: &VerifyContext) -> Result<Parsed<'a>, RecordError> {
@@ -134,22 +131,25 @@ fn parse<'a>(bytes: &'a [u8], ctx: &VerifyContext) -> Result<Parsed<'a>, RecordE
     let (message, sig) = bytes.split_at(bytes.len() - SIGNATURE_LEN);
     let envelope: Envelope = codec::decode_canonical(message, max)?;
     check_context(&envelope, ctx)?;
-    let signature = Signature::from_slice(sig).map_err(|_| RecordError::BadSignature)?;
+    let signature: [u8; SIGNATURE_LEN] = sig.try_into().map_err(|_| RecordError::BadSignature)?;
     Ok(Parsed { envelope, message, signature })
 }
 
-/// Verifies one record with strict ed25519 verification.
+/// Verifies one record under the federation's one signature rule ([`crate::sig`]).
 pub fn verify(bytes: &[u8], ctx: &VerifyContext) -> Result<VerifiedRecord, RecordError> {
     let parsed = parse(bytes, ctx)?;
     let key = check_author_key(&parsed.envelope.author)?;
-    key.verify_strict(parsed.message, &parsed.signature).map_err(|_| RecordError::BadSignature)?;
+    if !sig::verify_one(&key, parsed.message, &parsed.signature) {
+        return Err(RecordError::BadSignature);
+    }
     Ok(VerifiedRecord { id: RecordId::of(bytes), bytes: bytes.to_vec(), envelope: parsed.envelope })
 }
 
 /// Verifies many records on all cores: decode and validate in parallel, check each distinct
-/// author key once (valid point, not weak), then verify signatures in ed25519 batches. Results are
-/// in input order. When a batch fails, its records are verified one by one (strictly) to find the
-/// bad ones, so one forged record never sinks its neighbours.
+/// author key once (canonical point, not weak), then verify signatures in batches. Results are
+/// in input order, and the same as [`verify`] gives each record: the batch and the single check
+/// are one rule ([`crate::sig`]). When a batch fails, its records are verified one by one to find
+/// the bad ones, so one forged record never sinks its neighbours.
 pub fn verify_batch<B: AsRef<[u8]> + Sync>(
     records: &[B],
     ctx: &VerifyContext,
@@ -159,7 +159,7 @@ pub fn verify_batch<B: AsRef<[u8]> + Sync>(
         parsed.iter().filter_map(|p| p.as_ref().ok().map(|p| p.envelope.author)).collect();
     authors.sort_unstable();
     authors.dedup();
-    let keys: HashMap<MemberKey, Result<VerifyingKey, RecordError>> =
+    let keys: HashMap<MemberKey, Result<AuthorKey, RecordError>> =
         authors.into_par_iter().map(|a| (a, check_author_key(&a))).collect();
 
     let mut with_keys = parsed.into_iter().map(|p| {
@@ -167,7 +167,7 @@ pub fn verify_batch<B: AsRef<[u8]> + Sync>(
         let key = keys[&p.envelope.author].clone()?;
         Ok((p, key))
     });
-    let mut groups: Vec<Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>>> = Vec::new();
+    let mut groups: Vec<Vec<Result<(Parsed<'_>, AuthorKey), RecordError>>> = Vec::new();
     loop {
         let group: Vec<_> = with_keys.by_ref().take(BATCH).collect();
         if group.is_empty() {
@@ -185,21 +185,18 @@ pub fn verify_batch<B: AsRef<[u8]> + Sync>(
 
 fn verify_chunk<B: AsRef<[u8]>>(
     chunk: &[B],
-    parsed: Vec<Result<(Parsed<'_>, VerifyingKey), RecordError>>,
+    parsed: Vec<Result<(Parsed<'_>, AuthorKey), RecordError>>,
 ) -> Vec<Result<VerifiedRecord, RecordError>> {
-    let ok: Vec<&(Parsed<'_>, VerifyingKey)> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let messages: Vec<&[u8]> = ok.iter().map(|(p, _)| p.message).collect();
-    let signatures: Vec<Signature> = ok.iter().map(|(p, _)| p.signature).collect();
-    let verifying: Vec<VerifyingKey> = ok.iter().map(|(_, k)| *k).collect();
-    let batch_ok = !ok.is_empty() && ed25519_dalek::verify_batch(&messages, &signatures, &verifying).is_ok();
+    let ok: Vec<&(Parsed<'_>, AuthorKey)> = parsed.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let batch_ok = !ok.is_empty() && sig::verify_all(ok.iter().map(|(p, k)| (k, p.message, &p.signature)));
 
     chunk
         .iter()
         .zip(parsed)
         .map(|(bytes, parsed)| {
             let (p, key) = parsed?;
-            if !batch_ok {
-                key.verify_strict(p.message, &p.signature).map_err(|_| RecordError::BadSignature)?;
+            if !batch_ok && !sig::verify_one(&key, p.message, &p.signature) {
+                return Err(RecordError::BadSignature);
             }
             let bytes = bytes.as_ref();
             Ok(VerifiedRecord { id: RecordId::of(bytes), bytes: bytes.to_vec(), envelope: p.envelope })
