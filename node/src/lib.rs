@@ -1,14 +1,27 @@
 //! The Lantern node: everything behind the `lantern` binary.
 //!
 //! # Layout
+//! Data and records:
 //! - [`datadir`]: where keys, manifest, settings and store live in a node's data directory.
-//! - [`keys`]: member and node key files (0600, never overwritten).
+//! - [`keys`]: member and node key files (0600, never overwritten); [`tokens`]: API tokens.
 //! - [`case`]: the member's private case and its file formats (TOML, JSON).
 //! - [`derive`]: private case → structured summary fields (months, buckets).
-//! - [`publish`]: publish, amend and retract: sign as the member's next record and store.
-//! - [`store`]: the sled store: private cases, verified records and their indexes.
-//! - [`exchange`]: export, import and verification of records as JSON lines.
-//! - [`bench`]: the ingest benchmark behind `lantern bench ingest`.
+//! - [`redact`]: free text → text with typed placeholders (normalisation, detectors, allow-list).
+//! - [`publish`]: the one check before signing; publish, amend, retract and purge.
+//! - [`store`]: the sled store: private cases, verified records, their indexes, purges.
+//! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
+//!
+//! Federation:
+//! - [`federation`]: the node's view of its federation, the one door for records from outside.
+//! - [`membership`]: who is a member, from vouches and revocations.
+//! - [`network`]: libp2p: the handshake and its gate, gossip, catch-up, peer slots.
+//! - [`patterns`]: the aggregates analysts query, with disclosure control.
+//!
+//! Serving and running:
+//! - [`api`]: the HTTP API, `/metrics` and the embedded UI; [`metrics`], [`status`].
+//! - [`app`]: a running node wired together; [`config`]: its settings; [`demo`]; [`remote`]:
+//!   the CLI's way to a running node; [`table`]: plain-text tables.
+//! - [`bench`], [`bench_net`], [`bench_patterns`]: the `lantern bench` measurements.
 
 pub mod api;
 pub mod app;

@@ -41,6 +41,8 @@ pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
     pub records_ingested: Family<SourceLabel, Counter>,
     pub records_rejected: Family<ReasonLabel, Counter>,
+    pub peers_refused: Family<ReasonLabel, Counter>,
+    pub gossip_garbage: Counter,
     pub records: Gauge,
     pub members: Gauge,
     pub peers: Gauge,
@@ -67,6 +69,8 @@ impl Metrics {
             registry: Arc::new(Mutex::new(Registry::default())),
             records_ingested: Family::default(),
             records_rejected: Family::default(),
+            peers_refused: Family::default(),
+            gossip_garbage: Counter::default(),
             records: Gauge::default(),
             members: Gauge::default(),
             peers: Gauge::default(),
@@ -75,7 +79,9 @@ impl Metrics {
         };
         let r = registry.sub_registry_with_prefix("lantern");
         r.register("records_ingested", "Records stored, by how they arrived", m.records_ingested.clone());
-        r.register("records_rejected", "Records and peers rejected, by reason", m.records_rejected.clone());
+        r.register("records_rejected", "Records rejected, by reason", m.records_rejected.clone());
+        r.register("peers_refused", "Peers refused or disconnected, by reason", m.peers_refused.clone());
+        r.register("gossip_garbage", "Gossiped messages that were not valid records", m.gossip_garbage.clone());
         r.register("records", "Records held", m.records.clone());
         r.register("members", "Current members of the federation", m.members.clone());
         r.register("peers", "Connected peers", m.peers.clone());
@@ -96,6 +102,10 @@ impl Metrics {
 
     pub fn rejected(&self, reason: &str) {
         self.records_rejected.get_or_create(&ReasonLabel { reason: reason.to_string() }).inc();
+    }
+
+    pub fn peer_refused(&self, kind: &str) {
+        self.peers_refused.get_or_create(&ReasonLabel { reason: kind.to_string() }).inc();
     }
 
     /// The text exposition format.

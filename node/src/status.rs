@@ -79,8 +79,13 @@ impl NodeStatus {
                 self.metrics.ingested("sync", *fetched as u64);
             }
             NetworkEvent::RecordStored { .. } => self.metrics.ingested("gossip", 1),
-            NetworkEvent::RecordRejected { reason, .. } => self.metrics.rejected(reason),
-            NetworkEvent::PeerRejected { .. } => self.metrics.rejected("peer without membership proof"),
+            NetworkEvent::RecordRejected { reason, .. } => {
+                self.metrics.rejected(reason);
+                if matches!(*reason, "malformed" | "truncated" | "too_large" | "trailing_bytes") {
+                    self.metrics.gossip_garbage.inc();
+                }
+            }
+            NetworkEvent::PeerRejected { kind, .. } => self.metrics.peer_refused(kind),
             NetworkEvent::PeerAuthenticated { .. } => {}
         }
         let remaining: usize =

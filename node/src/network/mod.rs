@@ -5,16 +5,21 @@
 //! - Gossipsub carries new records, anonymously (records carry their own signatures), message id
 //!   = record id, validated by hand: Accept what was stored, Ignore duplicates, Reject the rest
 //!   (penalising the peer that sent it).
-//! - A request-response protocol ([`codec`]) carries the handshake (each side shows the
-//!   member-signed binding of its node key) and catch-up: negentropy reconciliation of record ids,
-//!   then fetches of the missing records in bounded batches.
-//! - Identify feeds kad, which finds peers beyond the bootstrap list; ping checks liveness.
+//! - The hello protocol ([`codec`]) carries the handshake: the dialler shows the member-signed
+//!   binding of its node key, the listener shows its own only once that verified.
+//! - The sync protocol carries catch-up (negentropy reconciliation of record ids, then fetches of
+//!   the missing records in bounded batches) and peer exchange among proven members.
+//! - Ping checks liveness. There is no identify and no DHT: nothing answers an unproven peer with
+//!   addresses or peers.
 //!
-//! A peer that has not proved it serves a current member gets nothing: it is kept out of gossip
-//! (blacklisted until proven), its sync requests are refused, and it is disconnected when its proof
-//! fails or does not come.
+//! A peer that has not proved it serves a current member gets nothing but a refusal reason: its
+//! connection speaks the hello protocol only (tiny frames, two streams, the handshake deadline),
+//! gossip and sync exist only on connections opened after proof ([`gate`]), and it holds one of
+//! a few unproven slots, capped per address and evicted oldest first ([`peers`]).
 
 pub mod codec;
+mod gate;
+mod peers;
 mod sync;
 mod task;
 
@@ -40,8 +45,12 @@ pub struct NetworkConfig {
     pub sync_interval: Duration,
     /// How long a peer has to prove membership after connecting.
     pub handshake_timeout: Duration,
-    /// Most peers kept connected.
+    /// Most proven members kept connected.
     pub max_peers: usize,
+    /// Most peers connected that have not proved membership yet (separate from `max_peers`).
+    pub max_unproven: usize,
+    /// Most unproven peers from one IP address.
+    pub max_unproven_per_ip: usize,
     /// Discover nodes on the local network by mDNS (off by default: federations span operators
     /// across the Internet; this is for one operator's nodes on one LAN).
     pub mdns: bool,
@@ -57,6 +66,8 @@ impl Default for NetworkConfig {
             sync_interval: Duration::from_secs(60),
             handshake_timeout: Duration::from_secs(10),
             max_peers: 64,
+            max_unproven: 16,
+            max_unproven_per_ip: 4,
             mdns: false,
             metrics: None,
         }
@@ -74,10 +85,12 @@ pub enum NetworkEvent {
         peer: PeerId,
         member: MemberKey,
     },
-    /// A peer failed to prove membership and was disconnected.
+    /// A peer failed to prove membership (or lost it) and was disconnected.
     PeerRejected {
         peer: PeerId,
         reason: String,
+        /// A short stable label for metrics: `timeout`, `not-a-member`, `stolen-proof`, …
+        kind: &'static str,
     },
     /// A record arrived by gossip and was stored.
     RecordStored {

@@ -1,25 +1,42 @@
 //! The swarm task: owns the [`Swarm`], turns its events into [`NetworkEvent`]s, answers
 //! [`Command`]s.
+//!
+//! The edge, in order: a new connection gets one of the unproven slots (capped per address,
+//! oldest evicted first) and speaks only the hello protocol. The **dialler proves first**: it sends
+//! its member-signed node binding; the listener answers with its own binding only once the
+//! dialler's verified, and otherwise with a refusal reason, delivered before it hangs up. Proven
+//! both ways, the dialler opens a second connection, the only kind on which gossip and sync exist
+//! (gate.rs), and the handshake connection is closed. Members learn each other's listen addresses
+//! from proven members only (the sync protocol's `Peers`), and bootstraps and known members are
+//! redialled with backoff, forever.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lantern_protocol::record::Body;
 use lantern_protocol::{MemberKey, RecordError, signed};
+use libp2p::core::ConnectedPoint;
+use libp2p::core::multiaddr::Protocol;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::identity::{Keypair, PublicKey};
-use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{PeerId, Swarm, identify, kad, mdns, noise, ping, tcp, yamux};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, mdns, noise, ping, tcp, yamux};
 use negentropy::NegentropyStorageVector;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::codec::{self, Codec, Request, Response};
+use super::codec::{
+    self, HelloCodec, HelloRequest, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Request, Response, SyncCodec,
+};
+use super::gate::{Gated, Proven};
+use super::peers::{Admission, Limits, Peer, Redial, Table};
 use super::sync::{self, Session};
 use super::{Client, Command, NetworkConfig, NetworkError, NetworkEvent, PeerInfo};
 use crate::federation::Federation;
@@ -27,17 +44,21 @@ use crate::store::Ingested;
 
 /// Bound of the command and event channels.
 const CHANNEL: usize = 256;
-/// Application score of a peer that has not proved membership: below the publish threshold, so
-/// it is sent nothing, but above the graylist, so its subscriptions still count once proven.
-const UNPROVEN_SCORE: f64 = -60.0;
+/// The gossip topic: the same for every federation, so subscribing names none.
+const TOPIC: &str = "/lantern/records/1";
+/// One log line per refused peer at most this often.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(600);
+/// Refused peers remembered for rate-limiting their log lines.
+const REFUSAL_LOG_PEERS: usize = 4096;
+/// How long a refused peer has to read the reason before the connection is closed.
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
-    gossipsub: gossipsub::Behaviour,
-    sync: request_response::Behaviour<Codec>,
-    identify: identify::Behaviour,
+    hello: request_response::Behaviour<HelloCodec>,
+    gossipsub: Gated<gossipsub::Behaviour>,
+    sync: Gated<request_response::Behaviour<SyncCodec>>,
     ping: ping::Behaviour,
-    kad: kad::Behaviour<kad::store::MemoryStore>,
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
@@ -92,9 +113,10 @@ pub fn spawn(
     let fail = |e: &dyn std::fmt::Display| NetworkError::Failed(e.to_string());
     let node_key: [u8; 32] = keypair.public().try_into_ed25519().map_err(|e| fail(&e))?.to_bytes();
     let binding = federation.node_binding(node_key).map_err(|e| fail(&e))?;
-    let topic = IdentTopic::new(format!("/lantern/{}/records/1", federation.manifest().id()));
+    let topic = IdentTopic::new(TOPIC);
     let max_record = federation.store().context().max_record_bytes;
     let local_peer_id = keypair.public().to_peer_id();
+    let proven = Proven::default();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -102,22 +124,25 @@ pub fn spawn(
         .with_quic()
         .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
             let peer_id = key.public().to_peer_id();
-            // A DHT of our own, not the public one; discovery queries are ours to schedule.
-            let mut kad_config = kad::Config::new(libp2p::StreamProtocol::new("/lantern/kad/1"));
-            kad_config.set_periodic_bootstrap_interval(None);
-            let mut kad = kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
-            kad.set_mode(Some(kad::Mode::Server));
             Ok(Behaviour {
-                gossipsub: gossipsub(&topic, max_record)?,
-                sync: request_response::Behaviour::new(
-                    [(codec::PROTOCOL, ProtocolSupport::Full)],
+                // Before proof: one protocol, tiny frames, two streams, the handshake deadline.
+                hello: request_response::Behaviour::new(
+                    [(codec::HELLO_PROTOCOL, ProtocolSupport::Full)],
                     request_response::Config::default()
-                        .with_request_timeout(Duration::from_secs(30))
-                        .with_max_concurrent_streams(64),
+                        .with_request_timeout(config.handshake_timeout)
+                        .with_max_concurrent_streams(2),
                 ),
-                identify: identify::Behaviour::new(identify::Config::new("/lantern/1".into(), key.public())),
+                gossipsub: Gated::new(gossipsub(&topic, max_record)?, proven.clone()),
+                sync: Gated::new(
+                    request_response::Behaviour::new(
+                        [(codec::SYNC_PROTOCOL, ProtocolSupport::Full)],
+                        request_response::Config::default()
+                            .with_request_timeout(Duration::from_secs(30))
+                            .with_max_concurrent_streams(64),
+                    ),
+                    proven.clone(),
+                ),
                 ping: ping::Behaviour::new(ping::Config::new()),
-                kad,
                 mdns: Toggle::from(match config.mdns {
                     true => Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?),
                     false => None,
@@ -131,11 +156,6 @@ pub fn spawn(
     for address in &config.listen {
         swarm.listen_on(address.clone()).map_err(|e| fail(&e))?;
     }
-    for address in &config.bootstrap {
-        if let Err(e) = swarm.dial(address.clone()) {
-            warn!(%address, error = %e, "cannot dial bootstrap peer");
-        }
-    }
     let p2p_metrics = config
         .metrics
         .as_ref()
@@ -144,6 +164,8 @@ pub fn spawn(
     let (events, rx_events) = mpsc::channel(CHANNEL);
     let (admitted_tx, admitted) = mpsc::channel(CHANNEL);
     let client = Client { tx, peer_id: local_peer_id, federation: federation.clone() };
+    let limits =
+        Limits { proven: config.max_peers, unproven: config.max_unproven, unproven_per_ip: config.max_unproven_per_ip };
     let task = Task {
         swarm,
         federation,
@@ -151,8 +173,14 @@ pub fn spawn(
         events,
         topic,
         binding,
-        peers: HashMap::new(),
-        hellos: HashSet::new(),
+        proven,
+        table: Table::default(),
+        limits,
+        redial: Redial::new(&config.bootstrap),
+        hellos: HashMap::new(),
+        closing: HashMap::new(),
+        refused: HashMap::new(),
+        refusals_logged: HashMap::new(),
         sessions: HashMap::new(),
         fetches: HashMap::new(),
         admitted_tx,
@@ -173,11 +201,6 @@ struct Admitted {
     missing: Vec<[u8; 32]>,
 }
 
-struct Peer {
-    member: Option<MemberKey>,
-    since: Instant,
-}
-
 struct Task {
     swarm: Swarm<Behaviour>,
     federation: Arc<Federation>,
@@ -185,9 +208,20 @@ struct Task {
     events: mpsc::Sender<NetworkEvent>,
     topic: IdentTopic,
     binding: Vec<u8>,
-    peers: HashMap<PeerId, Peer>,
-    /// Outbound hello requests in flight.
-    hellos: HashSet<OutboundRequestId>,
+    /// Peers proven both ways; shared with the gated behaviours.
+    proven: Proven,
+    table: Table,
+    limits: Limits,
+    redial: Redial,
+    /// Outbound hellos in flight, by request.
+    hellos: HashMap<OutboundRequestId, PeerId>,
+    /// Refusals being sent, by request.
+    closing: HashMap<InboundRequestId, PeerId>,
+    /// Refused peers, from when their answer was sent: closed after [`REFUSAL_GRACE`] unless they
+    /// hang up first (closing at once could reset the connection before the reason arrives).
+    refused: HashMap<PeerId, Instant>,
+    /// When each refused peer was last logged.
+    refusals_logged: HashMap<PeerId, Instant>,
     /// Reconciliations this node started, one per peer.
     sessions: HashMap<PeerId, Session>,
     /// Ids asked for in fetches in flight.
@@ -203,11 +237,19 @@ struct Task {
     p2p_metrics: Option<libp2p::metrics::Metrics>,
 }
 
+/// The IP address of a multiaddr, if it has one.
+fn ip_of(address: &Multiaddr) -> Option<IpAddr> {
+    address.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
+}
+
 impl Task {
     async fn run(mut self) {
         let mut sync_tick = tokio::time::interval(self.config.sync_interval);
         let mut check_tick = tokio::time::interval(Duration::from_secs(1));
-        let mut kad_tick = tokio::time::interval(Duration::from_secs(30));
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm(event),
@@ -221,8 +263,10 @@ impl Task {
                 },
                 Some(admitted) = self.admitted.recv() => self.on_admitted(admitted),
                 _ = sync_tick.tick() => self.sync_all(),
-                _ = check_tick.tick() => self.drop_unproven(),
-                _ = kad_tick.tick() => self.discover(),
+                _ = check_tick.tick() => {
+                    self.drop_unproven();
+                    self.redial_due();
+                }
             }
         }
         info!("network task stopped");
@@ -236,7 +280,7 @@ impl Task {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Publish { record, reply } => {
-                let result = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), record);
+                let result = self.swarm.behaviour_mut().gossipsub.inner_mut().publish(self.topic.clone(), record);
                 let _ = reply.send(match result {
                     Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => Ok(()),
                     Err(e) => Err(e.to_string()),
@@ -249,8 +293,9 @@ impl Task {
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
             Command::Peers { reply } => {
-                let gossip = &self.swarm.behaviour().gossipsub;
+                let gossip = self.swarm.behaviour().gossipsub.inner();
                 let peers = self
+                    .table
                     .peers
                     .iter()
                     .map(|(peer, p)| PeerInfo { peer: *peer, member: p.member, score: gossip.peer_score(peer) })
@@ -270,8 +315,6 @@ impl Task {
             use libp2p::metrics::Recorder;
             match &event {
                 SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => m.record(e),
-                SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => m.record(e),
-                SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => m.record(e),
                 SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => m.record(e),
                 _ => {}
             }
@@ -282,27 +325,16 @@ impl Task {
                 info!(%address, "listening");
                 self.emit(NetworkEvent::Listening { address });
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                // A new connection to a peer not proven yet (first contact, or a redial while a
-                // refused connection is still closing) says hello again.
-                if self.peers.get(&peer_id).is_some_and(|p| p.member.is_some()) {
-                    return;
-                }
-                if !self.peers.contains_key(&peer_id) && self.peers.len() >= self.config.max_peers {
-                    let _ = self.swarm.disconnect_peer_id(peer_id);
-                    return;
-                }
-                let now = Instant::now();
-                self.peers.entry(peer_id).and_modify(|p| p.since = now).or_insert(Peer { member: None, since: now });
-                self.swarm.behaviour_mut().gossipsub.set_application_score(&peer_id, UNPROVEN_SCORE);
-                let hello = Request::Hello { binding: self.binding.clone() };
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer_id, hello);
-                self.hellos.insert(id);
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                self.on_connected(peer_id, connection_id, &endpoint)
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                self.peers.remove(&peer_id);
+                self.refused.remove(&peer_id);
+                self.table.peers.remove(&peer_id);
+                self.proven.remove(&peer_id);
                 self.sessions.remove(&peer_id);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Hello(event)) => self.on_hello(event),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
@@ -314,114 +346,268 @@ impl Task {
                 message_id,
                 message,
             })) => self.on_gossip(propagation_source, message_id, message.data),
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
-                for address in info.listen_addrs {
-                    self.swarm.behaviour_mut().kad.add_address(&peer_id, address);
-                }
-            }
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result: kad::QueryResult::GetClosestPeers(Ok(found)),
-                ..
-            })) => {
-                for peer in found.peers {
-                    if !self.peers.contains_key(&peer.peer_id)
-                        && peer.peer_id != *self.swarm.local_peer_id()
-                        && self.peers.len() < self.config.max_peers
-                    {
-                        let _ = self.swarm.dial(peer.peer_id);
-                    }
-                }
-            }
             _ => {}
+        }
+    }
+
+    fn on_connected(&mut self, peer: PeerId, connection: ConnectionId, endpoint: &ConnectedPoint) {
+        if let ConnectedPoint::Dialer { address, .. } = endpoint {
+            self.redial.reached(address, peer);
+        }
+        if self.proven.contains(&peer) {
+            // The full connection: gossip and sync exist on it. The handshake one has served; the
+            // listener closes it (closing it from the dialler could reach the listener before the
+            // new connection does, and the listener would take the peer for gone).
+            if endpoint.is_listener()
+                && let Some(hello) = self.table.peers.get_mut(&peer).and_then(|p| p.hello.take())
+                && hello != connection
+            {
+                self.swarm.close_connection(hello);
+            }
+            if self.swarm.behaviour().sync.is_open(&peer) {
+                self.start_sync(peer);
+                self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, Request::Peers);
+            }
+            return;
+        }
+        if self.table.peers.contains_key(&peer) {
+            return; // a second connection while the first still proves itself
+        }
+        let ip = ip_of(endpoint.get_remote_address());
+        match self.table.admit(ip, &self.limits) {
+            Admission::Admit => {}
+            Admission::Evict(oldest) => self.reject(oldest, "evicted: unproven slots full", "slots-full"),
+            Admission::Refuse(reason) => {
+                self.log_refusal(&peer, reason);
+                self.emit(NetworkEvent::PeerRejected { peer, reason: reason.into(), kind: "per-address-limit" });
+                let _ = self.swarm.close_connection(connection);
+                return;
+            }
+        }
+        let dialled = match endpoint {
+            ConnectedPoint::Dialer { address, .. } => Some(address.clone()),
+            ConnectedPoint::Listener { .. } => None,
+        };
+        let dialler = dialled.is_some();
+        self.table.peers.insert(peer, Peer::new(ip, dialled, connection));
+        // The dialler proves first; the listener waits for it.
+        if dialler {
+            let request = HelloRequest { binding: self.binding.clone() };
+            let id = self.swarm.behaviour_mut().hello.send_request(&peer, request);
+            self.hellos.insert(id, peer);
         }
     }
 
     /// Checks a peer's binding record: valid, a node binding for this very peer's key, by a
     /// current member. Stores it (it is a record like any other).
-    fn check_binding(&self, peer: &PeerId, binding: &[u8]) -> Result<MemberKey, String> {
-        let record = signed::verify(binding, self.federation.store().context()).map_err(|e| e.to_string())?;
+    fn check_binding(&self, peer: &PeerId, binding: &[u8]) -> Result<MemberKey, (String, &'static str)> {
+        let record =
+            signed::verify(binding, self.federation.store().context()).map_err(|e| (e.to_string(), "invalid-proof"))?;
         let Body::NodeBinding(b) = &record.envelope().body else {
-            return Err("hello does not carry a node binding".into());
+            return Err(("hello does not carry a node binding".into(), "invalid-proof"));
         };
-        let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(&b.node_key).map_err(|e| e.to_string())?;
+        let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(&b.node_key)
+            .map_err(|e| (e.to_string(), "invalid-proof"))?;
         if PublicKey::from(key).to_peer_id() != *peer {
-            return Err("node binding is for another node".into());
+            return Err(("node binding is for another node".into(), "stolen-proof"));
         }
         if !self.federation.is_member(&record.author()) {
-            return Err(format!("{} is not a current member", record.author().short()));
+            return Err(("not a current member".into(), "not-a-member"));
         }
         let _ = self.federation.admit(&[binding]);
         Ok(record.author())
     }
 
-    /// Marks `peer` as proven if its binding checks out; the caller handles a failure.
-    fn authenticate(&mut self, peer: PeerId, binding: &[u8]) -> Result<(), String> {
+    /// Marks `peer` as proven if its binding checks out and a member slot is free.
+    fn prove(&mut self, peer: PeerId, binding: &[u8]) -> Result<(), (String, &'static str)> {
         let member = self.check_binding(&peer, binding)?;
-        let newly = match self.peers.get_mut(&peer) {
-            Some(p) if p.member.is_none() => {
-                p.member = Some(member);
-                true
-            }
-            _ => false,
+        if !self.table.has_member_slot(&self.limits) {
+            return Err(("member slots full".into(), "slots-full"));
+        }
+        let Some(p) = self.table.peers.get_mut(&peer) else {
+            return Err(("connection gone".into(), "gone"));
         };
-        if newly {
+        if p.member.is_none() {
+            p.member = Some(member);
+            self.proven.insert(peer);
             debug!(%peer, member = %member.short(), "peer proved membership");
-            self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, 0.0);
             self.emit(NetworkEvent::PeerAuthenticated { peer, member });
-            self.start_sync(peer);
         }
         Ok(())
     }
 
-    fn reject(&mut self, peer: PeerId, reason: String) {
-        warn!(%peer, %reason, "peer failed to prove membership");
-        self.emit(NetworkEvent::PeerRejected { peer, reason });
+    fn on_hello(&mut self, event: request_response::Event<HelloRequest, HelloResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message: request_response::Message::Request { request, channel, request_id },
+                ..
+            } => {
+                let response = match self.prove(peer, &request.binding) {
+                    Ok(()) => HelloResponse::Hello { binding: self.binding.clone() },
+                    Err((reason, kind)) => {
+                        self.log_refusal(&peer, &reason);
+                        self.emit(NetworkEvent::PeerRejected { peer, reason: reason.clone(), kind });
+                        // Answer first, so the peer learns why; hang up once the answer is out.
+                        self.closing.insert(request_id, peer);
+                        HelloResponse::Refused { reason }
+                    }
+                };
+                if self.swarm.behaviour_mut().hello.send_response(channel, response).is_err() {
+                    self.closing.remove(&request_id);
+                }
+            }
+            request_response::Event::Message {
+                peer,
+                message: request_response::Message::Response { request_id, response },
+                ..
+            } => {
+                self.hellos.remove(&request_id);
+                match response {
+                    HelloResponse::Hello { binding } => match self.prove(peer, &binding) {
+                        Ok(()) => self.open_full_connection(peer),
+                        Err((reason, kind)) => self.reject(peer, &reason, kind),
+                    },
+                    HelloResponse::Refused { reason } => {
+                        self.reject(peer, &format!("peer refused our proof: {reason}"), "refused-by-peer")
+                    }
+                }
+            }
+            request_response::Event::ResponseSent { request_id, .. } => {
+                if let Some(peer) = self.closing.remove(&request_id) {
+                    self.refused.insert(peer, Instant::now());
+                }
+            }
+            request_response::Event::InboundFailure { request_id, peer, .. } => {
+                if self.closing.remove(&request_id).is_some() {
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                }
+            }
+            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
+                if self.hellos.remove(&request_id).is_some() {
+                    self.reject(peer, &format!("handshake failed: {error}"), "handshake-failed");
+                }
+            }
+        }
+    }
+
+    /// Proven both ways: the dialler opens the connection gossip and sync run on.
+    fn open_full_connection(&mut self, peer: PeerId) {
+        let Some(address) = self.table.peers.get(&peer).and_then(|p| p.dialled.clone()) else { return };
+        let opts = DialOpts::peer_id(peer).addresses(vec![address]).condition(PeerCondition::Always).build();
+        if let Err(e) = self.swarm.dial(opts) {
+            self.reject(peer, &format!("cannot open the full connection: {e}"), "dial-failed");
+        }
+    }
+
+    fn log_refusal(&mut self, peer: &PeerId, reason: &str) {
+        let now = Instant::now();
+        if self.refusals_logged.get(peer).is_some_and(|t| now.duration_since(*t) < REFUSAL_LOG_EVERY) {
+            return;
+        }
+        if self.refusals_logged.len() >= REFUSAL_LOG_PEERS {
+            self.refusals_logged.retain(|_, t| now.duration_since(*t) < REFUSAL_LOG_EVERY);
+            if self.refusals_logged.len() >= REFUSAL_LOG_PEERS {
+                return;
+            }
+        }
+        self.refusals_logged.insert(*peer, now);
+        warn!(%peer, %reason, "peer refused");
+    }
+
+    fn reject(&mut self, peer: PeerId, reason: &str, kind: &'static str) {
+        self.log_refusal(&peer, reason);
+        self.emit(NetworkEvent::PeerRejected { peer, reason: reason.to_string(), kind });
+        self.table.peers.remove(&peer);
+        self.proven.remove(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     fn is_proven(&self, peer: &PeerId) -> bool {
-        self.peers.get(peer).is_some_and(|p| p.member.is_some())
+        self.proven.contains(peer)
     }
 
     fn drop_unproven(&mut self) {
+        let now = Instant::now();
+        let read: Vec<PeerId> =
+            self.refused.iter().filter(|(_, at)| now.duration_since(**at) >= REFUSAL_GRACE).map(|(p, _)| *p).collect();
+        for peer in read {
+            self.refused.remove(&peer);
+            self.table.peers.remove(&peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
         let late: Vec<PeerId> = self
+            .table
             .peers
             .iter()
-            .filter(|(_, p)| p.member.is_none() && p.since.elapsed() > self.config.handshake_timeout)
+            .filter(|(peer, p)| {
+                p.member.is_none()
+                    && p.since.elapsed() > self.config.handshake_timeout
+                    && !self.refused.contains_key(peer)
+            })
             .map(|(peer, _)| *peer)
             .collect();
         for peer in late {
-            self.reject(peer, "no membership proof in time".into());
+            self.reject(peer, "no membership proof in time", "timeout");
         }
         // Membership changes (a revoked key, withdrawn vouches): peers serving a key that is no
         // longer a member are dropped too.
         let lapsed: Vec<PeerId> = self
+            .table
             .peers
             .iter()
             .filter(|(_, p)| p.member.is_some_and(|m| !self.federation.is_member(&m)))
             .map(|(peer, _)| *peer)
             .collect();
         for peer in lapsed {
-            self.reject(peer, "its member is no longer a member".into());
+            self.reject(peer, "its member is no longer a member", "lapsed-member");
         }
     }
 
-    /// A node announced itself on the local network: dial it if there is room (it must still
-    /// prove membership like any other).
-    fn on_discovered(&mut self, peer: PeerId, address: libp2p::Multiaddr) {
-        if self.swarm.is_connected(&peer) || self.peers.len() >= self.config.max_peers {
+    /// Dials the bootstraps and the members learnt from proven members that are not connected
+    /// and whose backoff has run out.
+    fn redial_due(&mut self) {
+        let now = Instant::now();
+        let local = *self.swarm.local_peer_id();
+        let mut dials: Vec<DialOpts> = Vec::new();
+        for (address, (peer, backoff)) in &mut self.redial.bootstraps {
+            if peer.is_some_and(|p| self.swarm.is_connected(&p)) || !backoff.due(now) {
+                continue;
+            }
+            backoff.tried(now);
+            dials.push(DialOpts::unknown_peer_id().address(address.clone()).build());
+        }
+        for (peer, (addresses, backoff)) in &mut self.redial.members {
+            if *peer == local || self.swarm.is_connected(peer) || !backoff.due(now) {
+                continue;
+            }
+            if self.table.proven_count() >= self.limits.proven {
+                break;
+            }
+            backoff.tried(now);
+            dials.push(
+                DialOpts::peer_id(*peer)
+                    .addresses(addresses.clone())
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
+            );
+        }
+        for opts in dials {
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!(error = %e, "redial failed to start");
+            }
+        }
+    }
+
+    /// A node announced itself on the local network (mDNS, off unless configured): dial it (it
+    /// must still prove membership like any other, and this node proves first).
+    fn on_discovered(&mut self, peer: PeerId, address: Multiaddr) {
+        if self.swarm.is_connected(&peer) || self.table.proven_count() >= self.limits.proven {
             return;
         }
         debug!(%peer, %address, "found on the local network");
-        self.swarm.behaviour_mut().kad.add_address(&peer, address.clone());
         if let Err(e) = self.swarm.dial(address) {
             debug!(%peer, error = %e, "cannot dial a node found on the local network");
-        }
-    }
-
-    fn discover(&mut self) {
-        if !self.peers.is_empty() {
-            self.swarm.behaviour_mut().kad.get_closest_peers(PeerId::random());
         }
     }
 
@@ -449,16 +635,54 @@ impl Task {
                 }
             }
         };
-        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &source, acceptance);
+        self.swarm.behaviour_mut().gossipsub.inner_mut().report_message_validation_result(&id, &source, acceptance);
     }
 
     fn sync_all(&mut self) {
-        let proven: Vec<PeerId> = self.peers.iter().filter(|(_, p)| p.member.is_some()).map(|(id, _)| *id).collect();
+        let proven: Vec<PeerId> = self
+            .table
+            .peers
+            .iter()
+            .filter(|(peer, p)| p.member.is_some() && self.swarm.behaviour().sync.is_open(peer))
+            .map(|(id, _)| *id)
+            .collect();
         for peer in proven {
             self.start_sync(peer);
+            self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, Request::Peers);
         }
     }
 
+    /// Where this node and the members it is connected to listen: for proven members only.
+    fn peer_list(&self) -> Vec<PeerAddresses> {
+        let own: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
+        let mut out = vec![PeerAddresses::new(self.swarm.local_peer_id(), &own)];
+        for (peer, p) in &self.table.peers {
+            if p.member.is_some() && !p.listen.is_empty() && out.len() < MAX_PEERS_LISTED {
+                out.push(PeerAddresses::new(peer, &p.listen));
+            }
+        }
+        out
+    }
+
+    fn on_peer_list(&mut self, from: PeerId, peers: Vec<PeerAddresses>) {
+        let local = *self.swarm.local_peer_id();
+        for (i, entry) in peers.iter().take(MAX_PEERS_LISTED).enumerate() {
+            let Some((peer, addresses)) = entry.parse() else { continue };
+            if i == 0 {
+                // The responder's own addresses: only its own claim about itself counts.
+                if peer == from
+                    && let Some(p) = self.table.peers.get_mut(&from)
+                {
+                    p.listen = addresses.clone();
+                    self.redial.learn(from, addresses);
+                }
+                continue;
+            }
+            if peer != local && !self.swarm.is_connected(&peer) {
+                self.redial.learn(peer, addresses);
+            }
+        }
+    }
     fn start_sync(&mut self, peer: PeerId) {
         if self.sessions.contains_key(&peer) {
             return;
@@ -466,7 +690,7 @@ impl Task {
         match sync::storage(self.federation.store()).and_then(Session::start) {
             Ok((session, message)) => {
                 self.sessions.insert(peer, session);
-                self.swarm.behaviour_mut().sync.send_request(&peer, Request::Reconcile { message });
+                self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, Request::Reconcile { message });
             }
             Err(e) => warn!(%peer, error = %e, "cannot start reconciliation"),
         }
@@ -492,17 +716,8 @@ impl Task {
                 message: request_response::Message::Request { request, channel, .. },
                 ..
             } => {
-                let hello = matches!(request, Request::Hello { .. });
                 let response = self.answer(peer, request);
-                let refused = match &response {
-                    Response::Refused { reason } if hello => Some(reason.clone()),
-                    _ => None,
-                };
-                let _ = self.swarm.behaviour_mut().sync.send_response(channel, response);
-                // Answer first, so the peer learns why, then hang up.
-                if let Some(reason) = refused {
-                    self.reject(peer, reason);
-                }
+                let _ = self.swarm.behaviour_mut().sync.inner_mut().send_response(channel, response);
             }
             request_response::Event::Message {
                 peer,
@@ -511,12 +726,9 @@ impl Task {
             } => self.on_response(peer, request_id, response),
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
                 debug!(%peer, %error, "sync request failed");
-                self.fetches.remove(&request_id);
-                if self.hellos.remove(&request_id) {
-                    self.reject(peer, format!("handshake failed: {error}"));
-                    return;
+                if self.fetches.remove(&request_id).is_some() {
+                    self.sessions.remove(&peer);
                 }
-                self.sessions.remove(&peer);
             }
             _ => {}
         }
@@ -524,12 +736,11 @@ impl Task {
 
     fn answer(&mut self, peer: PeerId, request: Request) -> Response {
         let refuse = |reason: &str| Response::Refused { reason: reason.to_string() };
+        // Only proven peers have a sync connection at all (gate.rs); this is a second lock.
+        if !self.is_proven(&peer) {
+            return refuse("membership not proven");
+        }
         match request {
-            Request::Hello { binding } => match self.authenticate(peer, &binding) {
-                Ok(()) => Response::Hello { binding: self.binding.clone() },
-                Err(reason) => refuse(&reason),
-            },
-            _ if !self.is_proven(&peer) => refuse("membership not proven"),
             Request::Reconcile { message } => {
                 match self.responder_storage().and_then(|s| sync::respond(&s, &message)) {
                     Ok(message) => Response::Reconcile { message },
@@ -540,20 +751,13 @@ impl Task {
                 Ok(records) => Response::Records { records },
                 Err(e) => refuse(&e.to_string()),
             },
+            Request::Peers => Response::Peers { peers: self.peer_list() },
         }
     }
 
     fn on_response(&mut self, peer: PeerId, request_id: OutboundRequestId, response: Response) {
-        if self.hellos.remove(&request_id) {
-            match response {
-                Response::Hello { binding } => {
-                    if let Err(reason) = self.authenticate(peer, &binding) {
-                        self.reject(peer, reason);
-                    }
-                }
-                Response::Refused { reason } => self.reject(peer, format!("peer refused our proof: {reason}")),
-                _ => self.reject(peer, "unexpected answer to hello".into()),
-            }
+        if let Response::Peers { peers } = response {
+            self.on_peer_list(peer, peers);
             return;
         }
         let asked = self.fetches.remove(&request_id);
@@ -575,7 +779,7 @@ impl Task {
                 debug!(%peer, %reason, "sync refused");
                 return;
             }
-            Response::Hello { .. } => return,
+            Response::Peers { .. } => unreachable!("handled above"),
         }
         self.continue_session(peer, session, requests);
     }
@@ -652,7 +856,7 @@ impl Task {
                 Request::Fetch { ids } => Some(ids.clone()),
                 _ => None,
             };
-            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            let id = self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, request);
             if let Some(ids) = ids {
                 self.fetches.insert(id, ids);
             }

@@ -1,0 +1,238 @@
+//! Outsiders against a real federation on loopback: a hostile swarm that no member runs dials a
+//! member node, says hello with garbage, with a member's stolen binding and with a valid binding
+//! of a key that is not a member, sends an oversized hello, asks for identify, gossip and sync,
+//! and fills the unproven slots with stalling connections. It must receive no member key and no
+//! binding, only refusal reasons; and two honest members must still connect, gossip and catch up,
+//! during the attack and after one restarts.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lantern_node::network::codec::{self, Codec, HelloRequest, HelloResponse, Request, Response};
+use lantern_protocol::MemberKey;
+use lantern_tests::net::*;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, Swarm, gossipsub, identify, identity, noise, tcp, yamux};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A hello codec that writes frames far over the node's limit.
+type OversizedHello = Codec<HelloRequest, HelloResponse, { 4 * 1024 * 1024 }>;
+
+#[derive(NetworkBehaviour)]
+struct Hostile {
+    hello: request_response::Behaviour<OversizedHello>,
+    sync: request_response::Behaviour<codec::SyncCodec>,
+    gossipsub: gossipsub::Behaviour,
+    identify: identify::Behaviour,
+}
+
+fn hostile() -> Swarm<Hostile> {
+    hostile_with(identity::Keypair::generate_ed25519())
+}
+
+fn hostile_with(key: identity::Keypair) -> Swarm<Hostile> {
+    libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp")
+        .with_behaviour(|key| {
+            let mut gossip = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Anonymous,
+                gossipsub::ConfigBuilder::default()
+                    .validation_mode(gossipsub::ValidationMode::Anonymous)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+            gossip.subscribe(&gossipsub::IdentTopic::new("/lantern/records/1")).unwrap();
+            Hostile {
+                hello: request_response::Behaviour::new(
+                    [(codec::HELLO_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
+                sync: request_response::Behaviour::new(
+                    [(codec::SYNC_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default(),
+                ),
+                gossipsub: gossip,
+                identify: identify::Behaviour::new(identify::Config::new("/lantern/1".into(), key.public())),
+            }
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build()
+}
+
+/// Everything the hostile swarm was told, as bytes, and what it learnt.
+#[derive(Default, Debug)]
+struct Heard {
+    bytes: Vec<u8>,
+    refusals: Vec<String>,
+    subscriptions: usize,
+    identified: usize,
+    sync_answers: usize,
+    failures: Vec<String>,
+}
+
+/// Sends `hello` from `swarm` to the member at `target` and collects what comes back until the
+/// member hangs up.
+async fn attempt(swarm: &mut Swarm<Hostile>, target: &Multiaddr, hello: Vec<u8>, heard: &mut Heard) {
+    swarm.dial(target.clone()).unwrap();
+    let member = loop {
+        if let SwarmEvent::ConnectionEstablished { peer_id, .. } = swarm.select_next_some().await {
+            break peer_id;
+        }
+    };
+    swarm.behaviour_mut().hello.send_request(&member, HelloRequest { binding: hello });
+    swarm.behaviour_mut().sync.send_request(&member, Request::Peers);
+    let closed = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match swarm.select_next_some().await {
+                SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if peer_id == member => return,
+                SwarmEvent::Behaviour(HostileEvent::Hello(request_response::Event::Message {
+                    message: request_response::Message::Response { response, .. },
+                    ..
+                })) => match response {
+                    HelloResponse::Hello { binding } => {
+                        heard.bytes.extend(binding);
+                    }
+                    HelloResponse::Refused { reason } => {
+                        heard.bytes.extend(reason.as_bytes());
+                        heard.refusals.push(reason);
+                    }
+                },
+                SwarmEvent::Behaviour(HostileEvent::Hello(request_response::Event::OutboundFailure {
+                    error, ..
+                })) => {
+                    heard.failures.push(format!("hello: {error}"));
+                }
+                SwarmEvent::Behaviour(HostileEvent::Sync(request_response::Event::Message {
+                    message: request_response::Message::Response { response, .. },
+                    ..
+                })) => {
+                    heard.sync_answers += 1;
+                    if let Response::Peers { peers } = response {
+                        for p in peers {
+                            heard.bytes.extend(p.peer);
+                        }
+                    }
+                }
+                SwarmEvent::Behaviour(HostileEvent::Sync(request_response::Event::OutboundFailure {
+                    error, ..
+                })) => {
+                    heard.failures.push(format!("sync: {error}"));
+                }
+                SwarmEvent::Behaviour(HostileEvent::Gossipsub(gossipsub::Event::Subscribed { .. })) => {
+                    heard.subscriptions += 1;
+                }
+                SwarmEvent::Behaviour(HostileEvent::Identify(identify::Event::Received { info, .. })) => {
+                    heard.identified += 1;
+                    for a in info.listen_addrs {
+                        heard.bytes.extend(a.to_vec());
+                    }
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the member never hung up on an outsider");
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
+    let manifest = manifest(2);
+    let mut nodes: Vec<TestNode> = (0..2).map(|i| TestNode::new(&manifest, i)).collect();
+    // Loopback is one address for everyone here: the per-address cap is tested in peers.rs.
+    let small = |c: &mut lantern_node::network::NetworkConfig| {
+        c.max_unproven = 6;
+        c.max_unproven_per_ip = 64;
+        c.handshake_timeout = Duration::from_secs(5);
+    };
+    nodes[0].start_configured(vec![], small).await;
+    let target = nodes[0].address.clone().unwrap();
+    nodes[1].start_configured(vec![target.clone()], small).await;
+    for node in &nodes {
+        eventually("the members prove themselves", DEADLINE, || async { node.proven_peers().await == 1 }).await;
+    }
+    let member_keys: Vec<MemberKey> = nodes.iter().map(TestNode::member).collect();
+    let bindings: Vec<Vec<u8>> = nodes
+        .iter()
+        .map(|n| {
+            let node_key = n.node_key.public().try_into_ed25519().unwrap().to_bytes();
+            n.federation().node_binding(node_key).unwrap()
+        })
+        .collect();
+
+    // A node of someone who is not a member: a valid binding, of a key the manifest does not name.
+    let outsider = TestNode::new(&manifest, 7);
+    let outsider_binding = {
+        let key = identity::Keypair::generate_ed25519();
+        let binding = outsider.federation().node_binding(key.public().try_into_ed25519().unwrap().to_bytes()).unwrap();
+        (key, binding)
+    };
+
+    let mut heard = Heard::default();
+    let (outsider_key, outsider_hello) = outsider_binding;
+    for (swarm, hello) in [
+        (hostile(), b"garbage".to_vec()),
+        (hostile(), bindings[1].clone()),
+        (hostile_with(outsider_key), outsider_hello),
+        (hostile(), vec![0x42; 256 * 1024]),
+    ] {
+        let mut swarm = swarm;
+        attempt(&mut swarm, &target, hello, &mut heard).await;
+    }
+    assert!(heard.refusals.len() >= 3, "every proof is answered with a reason: {heard:?}");
+    assert!(heard.refusals.iter().any(|r| r.contains("another node")), "{heard:?}");
+    assert!(heard.refusals.iter().any(|r| r.contains("not a current member")), "{heard:?}");
+    assert!(heard.failures.iter().any(|f| f.starts_with("sync")), "sync is not even spoken before proof");
+    assert_eq!(heard.sync_answers, 0, "no sync answer to an outsider");
+    assert_eq!(heard.subscriptions, 0, "no gossip topic announced to an outsider");
+    assert_eq!(heard.identified, 0, "no identify answer to an outsider");
+    for key in &member_keys {
+        assert!(!contains(&heard.bytes, key.as_bytes()), "a member key reached the outsider");
+        assert!(!heard.refusals.iter().any(|r| r.contains(&key.to_hex()[..8])), "a member key in a refusal");
+    }
+    for binding in &bindings {
+        assert!(!contains(&heard.bytes, &binding[..64]), "a node binding reached the outsider");
+    }
+    assert!(!contains(&heard.bytes, nodes[1].client().peer_id().to_bytes().as_slice()), "a member's peer id leaked");
+
+    // Stalling outsiders fill the unproven slots; the members still gossip, and one restarting
+    // gets back in (an unproven slot is freed by evicting the oldest outsider) and catches up.
+    let mut stallers: Vec<Swarm<Hostile>> = (0..12).map(|_| hostile()).collect();
+    for s in &mut stallers {
+        s.dial(target.clone()).unwrap();
+    }
+    let stall = tokio::spawn(async move {
+        let mut streams = futures::stream::select_all(stallers.iter_mut().map(|s| s.map(|_| ())));
+        while streams.next().await.is_some() {}
+    });
+    eventually("the node holds its cap of unproven peers", DEADLINE, || async {
+        let peers = nodes[0].client().peers().await.unwrap();
+        peers.iter().filter(|p| p.member.is_none()).count() >= 4
+    })
+    .await;
+    let peers = nodes[0].client().peers().await.unwrap();
+    assert!(peers.iter().filter(|p| p.member.is_none()).count() <= 6, "unproven peers over the cap");
+    let during = nodes[1].publish_summary(1).await;
+    eventually("gossip still flows during the attack", DEADLINE, || async { nodes[0].holds(&during.id()) }).await;
+
+    nodes[1].stop().await;
+    nodes[1].reopen();
+    let missed = nodes[0].publish_summary(2).await;
+    nodes[1].start_configured(vec![target.clone()], small).await;
+    eventually("the restarted member gets back in and catches up", DEADLINE, || async {
+        nodes[1].proven_peers().await == 1 && nodes[1].holds(&missed.id())
+    })
+    .await;
+    stall.abort();
+    drop(outsider);
+}
