@@ -56,6 +56,12 @@ pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Recei
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} for the API: {e}", parts.api))?;
     let api_addr = listener.local_addr()?;
+    if !api_addr.ip().is_loopback() {
+        tracing::warn!(
+            address = %api_addr,
+            "the API listens beyond this machine: anyone who can reach it may try tokens; put it behind TLS and a firewall"
+        );
+    }
     let state =
         AppState::new(parts.federation.clone(), parts.config, parts.tokens, Some(client.clone()), status.clone());
     let (stop_api, stopped) = oneshot::channel::<()>();

@@ -1,4 +1,4 @@
-//! Who may call what: bearer tokens by role, and a rate limit on writes.
+//! Who may call what: bearer tokens by role, and the member token's budget of writes.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -44,18 +44,36 @@ impl RateLimit {
         Self { state: Mutex::new((f64::from(burst), Instant::now())), burst: f64::from(burst), per_sec }
     }
 
-    /// Takes one token, or says how many seconds until one is free.
-    pub fn take(&self) -> Result<(), u64> {
+    /// Refills the bucket; the tokens now in it.
+    fn refill(&self) -> std::sync::MutexGuard<'_, (f64, Instant)> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         s.0 = (s.0 + now.duration_since(s.1).as_secs_f64() * self.per_sec).min(self.burst);
         s.1 = now;
+        s
+    }
+
+    /// Whether a token is free now, or how many seconds until one is; takes nothing.
+    pub fn check(&self) -> Result<(), u64> {
+        let s = self.refill();
+        if s.0 >= 1.0 { Ok(()) } else { Err(((1.0 - s.0) / self.per_sec).ceil() as u64) }
+    }
+
+    /// Takes one token, or says how many seconds until one is free.
+    pub fn take(&self) -> Result<(), u64> {
+        let mut s = self.refill();
         if s.0 >= 1.0 {
             s.0 -= 1.0;
             Ok(())
         } else {
             Err(((1.0 - s.0) / self.per_sec).ceil() as u64)
         }
+    }
+
+    /// Spends a token even if that leaves the bucket below one (writes that ran concurrently).
+    pub fn spend(&self) {
+        let mut s = self.refill();
+        s.0 -= 1.0;
     }
 }
 
@@ -88,9 +106,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                 .into_response();
         }
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && let Err(wait) = state.writes.take()
-    {
+    // The write budget belongs to the member token: only requests that passed the token check
+    // reach it, public routes never do, and a write that matched no route (404, 405) costs nothing.
+    let write = needed == Access::Member && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if write && let Err(wait) = state.writes.check() {
         let mut response =
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many writes; retry in {wait} s"))
                 .into_response();
@@ -99,7 +118,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         }
         return response;
     }
-    next.run(req).await
+    let response = next.run(req).await;
+    if write && !matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+        state.writes.spend();
+    }
+    response
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Private cases (they never leave the node), the redaction preview, and publishing.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use lantern_protocol::VerifiedRecord;
 use lantern_protocol::summary::CaseSummary;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::case::PrivateCase;
 use crate::federation::Federation;
 use crate::patterns::similar::Similar;
@@ -212,7 +212,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
     responses((status = 200, body = CaseDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<CaseDetail>, ApiError> {
+pub async fn get_one(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Result<Json<CaseDetail>, ApiError> {
     state.blocking(move |fed| Ok(Json(CaseDetail { id, case: fed.store().case(id)?, status: status(fed, id)? }))).await
 }
 
@@ -224,7 +224,7 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<u64>) -> Resu
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(case): ApiJson<PrivateCase>,
 ) -> Result<Json<CaseDetail>, ApiError> {
     state
@@ -240,7 +240,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<u64>) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Result<StatusCode, ApiError> {
     state.blocking(move |fed| Ok(fed.store().delete_case(id).map(|()| StatusCode::NO_CONTENT)?)).await
 }
 
@@ -249,7 +249,10 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<u64>) -> Resul
     responses((status = 200, body = PublishPreview), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn preview(State(state): State<AppState>, Path(id): Path<u64>) -> Result<Json<PublishPreview>, ApiError> {
+pub async fn preview(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<PublishPreview>, ApiError> {
     let config = state.config.clone();
     state
         .blocking(move |fed| {
@@ -309,7 +312,7 @@ pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (Statu
     security(("bearer" = [])))]
 pub async fn publish(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     body: Option<ApiJson<PublishRequest>>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), false).await
@@ -323,7 +326,7 @@ pub async fn publish(
     security(("bearer" = [])))]
 pub async fn amend(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     body: Option<ApiJson<PublishRequest>>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), true).await
@@ -337,7 +340,7 @@ pub async fn amend(
     security(("bearer" = [])))]
 pub async fn retract(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<RetractRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let record = state.blocking(move |fed| Ok(fed.retract(id, body.reason)?)).await?;
@@ -354,7 +357,7 @@ pub async fn retract(
     security(("bearer" = [])))]
 pub async fn purge(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<PurgeRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let record = state.blocking(move |fed| Ok(fed.purge(id, body.reason)?)).await?;
@@ -368,7 +371,7 @@ pub async fn purge(
     security(("bearer" = [])))]
 pub async fn similar(
     State(state): State<AppState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
     ApiQuery(q): ApiQuery<SimilarQuery>,
 ) -> Result<Json<Similar>, ApiError> {
     let limit = q.limit.unwrap_or(10);

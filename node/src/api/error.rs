@@ -125,7 +125,7 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -136,7 +136,10 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             ApiError::invalid(field, message)
         }
-    })
+    })?;
+    // One JSON value and nothing after it: trailing data is a malformed request, not ignored.
+    de.end().map_err(|_| ApiError::bad_request("body", "malformed JSON: data after the JSON value"))?;
+    Ok(value)
 }
 
 fn not_json() -> ApiError {
@@ -172,6 +175,30 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
             return Err(not_json());
         }
         Ok(Some(ApiJson(parse_json(&bytes)?)))
+    }
+}
+
+/// A path parameter whose error is JSON naming the parameter, never echoing the input.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let name = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .and_then(|p| p.as_str().split('{').nth(1).and_then(|rest| rest.split('}').next()))
+            .unwrap_or("path")
+            .to_string();
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(_) => {
+                let expected = std::any::type_name::<T>().rsplit("::").next().unwrap_or("value").to_string();
+                let kind = if expected.starts_with('u') { "a non-negative whole number" } else { "a valid value" };
+                Err(ApiError::bad_request(name, format!("expected {kind}")))
+            }
+        }
     }
 }
 

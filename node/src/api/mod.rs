@@ -118,9 +118,61 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(ui)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(middleware::from_fn(harden))
         .with_state(state)
+}
+
+/// The edge every answer passes: a declared body over the limit is refused before it is read;
+/// an error the framework wrote without a body (405, 503, 413) gets the JSON error body; API
+/// answers are never cached, sniffed or framed.
+async fn harden(req: Request, next: Next) -> Response {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        let mut response =
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("body over {MAX_BODY} bytes"))
+                .into_response();
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        return secure(response, true);
+    }
+    let api = !is_ui_path(req.uri().path());
+    let response = next.run(req).await;
+    let status = response.status();
+    let response = if (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        let (code, message) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this path"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "the node took too long to answer; try again"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "body too large"),
+            _ => ("invalid", "request refused"),
+        };
+        let (mut parts, _) = response.into_parts();
+        let mut json = ApiError::new(status, code, message).into_response();
+        // Keep the framework's headers (`Allow` on a 405), with the JSON body's type.
+        parts.headers.extend(json.headers_mut().drain());
+        Response::from_parts(parts, json.into_body())
+    } else {
+        response
+    };
+    secure(response, api)
+}
+
+/// Whether a path is the web UI's (its assets carry their own headers).
+fn is_ui_path(path: &str) -> bool {
+    !path.starts_with("/api/") && path != "/metrics"
+}
+
+fn secure(mut response: Response, api: bool) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, header::HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("DENY"));
+    if api {
+        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        h.insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    response
 }
 
 /// Records each request's latency under its route pattern.
@@ -157,7 +209,10 @@ async fn ui(req: Request) -> Response {
                 (header::CONTENT_TYPE, a.content_type),
                 (header::CACHE_CONTROL, "no-cache"),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'self'; img-src 'self' data:; style-src 'self'"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
+                ),
             ],
             a.body,
         )
@@ -166,11 +221,75 @@ async fn ui(req: Request) -> Response {
     }
 }
 
-/// Serves the API until `shutdown` resolves, then finishes in-flight requests.
+/// Most API connections open at once; more are closed as they arrive.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A client has this long to send a request's headers, the next one's on a kept-alive
+/// connection included: idle and slow connections are closed.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long in-flight requests may finish after shutdown begins.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The bounds of the API's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: std::time::Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        Self { max_connections: MAX_CONNECTIONS, header_read_timeout: HEADER_READ_TIMEOUT }
+    }
+}
+
+/// Serves the API (HTTP/1.1) until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, state, shutdown, ServeLimits::default()).await
+}
+
+/// [`serve`] within `limits`: connections are capped and must send their headers in time.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: ServeLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept an API connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(max = limits.max_connections, "API connection refused: all slots taken");
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::{Body as HttpBody, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lantern_protocol::record::Body;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::{ApiError, ApiQuery, ErrorBody};
+use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::store::StoredRecord;
 
 /// Most records scanned for one page; a page may come back short with a `next` cursor.
@@ -200,7 +200,10 @@ pub async fn list(
     responses((status = 200, body = RecordDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "Purged by its author")),
     security(("bearer" = [])))]
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RecordDetail>, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<RecordDetail>, ApiError> {
     let id: RecordId =
         id.parse().map_err(|_| ApiError::bad_request("id", "expected a record id: 64 hex characters"))?;
     state

@@ -569,3 +569,136 @@ async fn metrics_ui_and_unknown_paths() {
     let r = call(s, "GET", "/api/v1/nope", Some(MEMBER), None).await;
     assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
+
+#[tokio::test]
+async fn only_the_member_token_spends_the_write_budget_and_misses_cost_nothing() {
+    let mut n = node();
+    n.state.writes = Arc::new(auth::RateLimit::new(2, 0.01));
+    let s = &n.state;
+    for _ in 0..40 {
+        let r = call(s, "POST", "/api/v1/health", None, None).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        let r = call(s, "POST", "/api/v1/redact/preview", None, Some(json!({"text": "x"}))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let r = call(s, "POST", "/api/v1/redact/preview", Some("not-a-token"), Some(json!({"text": "x"}))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        let r = call(s, "POST", "/api/v1/nowhere", Some(MEMBER), Some(json!({}))).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = call(s, "PATCH", "/api/v1/cases", Some(MEMBER), None).await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    for _ in 0..2 {
+        let r = call(s, "POST", "/api/v1/redact/preview", Some(MEMBER), Some(json!({"text": "x"}))).await;
+        assert_eq!(r.status, StatusCode::OK, "the member's budget is whole");
+    }
+    let r = call(s, "POST", "/api/v1/redact/preview", Some(MEMBER), Some(json!({"text": "x"}))).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn every_error_is_json_and_api_answers_are_neither_cached_sniffed_nor_framed() {
+    let n = node();
+    let s = &n.state;
+    // A declared body over the limit: refused before a byte of it is read.
+    let r = raw(
+        s,
+        Request::post("/api/v1/cases")
+            .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, (super::MAX_BODY + 1).to_string())
+            .body(HttpBody::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+    // A bad path id: JSON naming the parameter, not echoing the input or a Rust type.
+    let r = call(s, "GET", "/api/v1/cases/%3Cscript%3E", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "id".to_string()));
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(!text.contains("script") && !text.contains("u64"), "{text}");
+    // 405 carries JSON and still says what is allowed.
+    let res = router(s.clone())
+        .oneshot(Request::builder().method("PATCH").uri("/api/v1/health").body(HttpBody::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(res.headers().contains_key(header::ALLOW));
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    // Trailing data after the JSON value is a malformed body.
+    let r = raw(
+        s,
+        Request::post("/api/v1/redact/preview")
+            .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(HttpBody::from("{\"text\": \"x\"} {\"text\": \"y\"}"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "body".to_string()));
+    // Security headers on API answers.
+    let res = router(s.clone())
+        .oneshot(
+            Request::get("/api/v1/cases")
+                .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+                .body(HttpBody::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let h = res.headers();
+    assert_eq!(h[header::CACHE_CONTROL], "no-store");
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h[header::CONTENT_SECURITY_POLICY], "frame-ancestors 'none'");
+}
+
+#[tokio::test]
+async fn connections_are_capped_and_idle_ones_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let n = node();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = super::ServeLimits { max_connections: 3, header_read_timeout: std::time::Duration::from_secs(1) };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve_with(
+        listener,
+        n.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+        limits,
+    ));
+    // Reads until the server closes the connection; how many bytes came. Fails at the deadline.
+    async fn closed(stream: &mut tokio::net::TcpStream) -> usize {
+        let mut buf = [0u8; 1024];
+        let mut total = 0;
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => total += n,
+                }
+            }
+        });
+        read.await.expect("the server kept the connection open");
+        total
+    }
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Every slot is taken (the third one may still be queued): a fourth is closed at once.
+    let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = extra.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(closed(&mut extra).await, 0, "a connection over the cap is closed unanswered");
+    // Idle connections are closed when their header time runs out, and their slots come back.
+    for stream in &mut idle {
+        assert_eq!(closed(stream).await, 0);
+    }
+    let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
+    fresh.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    fresh.read_to_end(&mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

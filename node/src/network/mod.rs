@@ -1,4 +1,4 @@
-//! The federation's network: one task owns the libp2p [`Swarm`]; the rest of the node talks to it
+//! The federation's network: one task owns the libp2p [`Swarm`](libp2p::Swarm); the rest of the node talks to it
 //! through a cloneable [`Client`] over a bounded channel and hears back through [`NetworkEvent`]s.
 //!
 //! - Transports: TCP (noise, yamux) and QUIC.
@@ -14,8 +14,8 @@
 //!
 //! A peer that has not proved it serves a current member gets nothing but a refusal reason: its
 //! connection speaks the hello protocol only (tiny frames, two streams, the handshake deadline),
-//! gossip and sync exist only on connections opened after proof ([`gate`]), and it holds one of
-//! a few unproven slots, capped per address and evicted oldest first ([`peers`]).
+//! gossip and sync exist only on connections opened after proof (`gate.rs`), and it holds one of
+//! a few unproven slots, capped per address and evicted oldest first (`peers.rs`).
 
 pub mod codec;
 mod gate;
