@@ -125,6 +125,7 @@ async fn health_ready_and_openapi_need_no_token() {
         "/api/v1/cases/{id}/publish",
         "/api/v1/cases/{id}/amend",
         "/api/v1/cases/{id}/retract",
+        "/api/v1/cases/{id}/purge",
         "/api/v1/cases/{id}/similar",
         "/api/v1/cases/{id}/preview",
         "/api/v1/redact/preview",
@@ -149,6 +150,13 @@ async fn health_ready_and_openapi_need_no_token() {
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Every status the edge sends is documented where it can happen.
+    let publish = &doc["paths"]["/api/v1/cases/{id}/publish"]["post"]["responses"];
+    for status in ["400", "401", "403", "405", "413", "415", "429", "503"] {
+        assert!(publish[status].is_object(), "publish does not document {status}");
+    }
+    let health = &doc["paths"]["/api/v1/health"]["get"]["responses"];
+    assert!(health["405"].is_object() && health["401"].is_null(), "a public route has no 401");
 }
 
 #[tokio::test]
