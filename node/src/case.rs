@@ -109,27 +109,31 @@ impl<'de> Deserialize<'de> for Asn {
 }
 
 /// One number resource the case is about: exactly one of `prefix` or `asn`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::api::schemas::prefix)]
     pub prefix: Option<IpNet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::api::schemas::asn)]
     pub asn: Option<Asn>,
 }
 
 /// A dated stage of the case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
+    #[schema(schema_with = crate::api::schemas::stage)]
     pub stage: Stage,
+    #[schema(schema_with = crate::api::schemas::day)]
     pub date: Day,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
 }
 
 /// Impact in exact figures; summaries carry only their buckets.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,13 +143,15 @@ pub struct ImpactDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<u64>,
     #[serde(default)]
+    #[schema(schema_with = crate::api::schemas::services)]
     pub services: Vec<Service>,
 }
 
 /// A private document the summary commits to without revealing it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
+    #[schema(schema_with = crate::api::schemas::evidence_kind)]
     pub kind: EvidenceKind,
     #[serde(default)]
     pub description: String,
@@ -157,15 +163,19 @@ pub struct Evidence {
 }
 
 /// A member's private case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrivateCase {
     pub title: String,
+    #[schema(schema_with = crate::api::schemas::registry)]
     pub registry: Registry,
+    #[schema(schema_with = crate::api::schemas::categories)]
     pub categories: Vec<Category>,
     /// When the problem began.
+    #[schema(schema_with = crate::api::schemas::day)]
     pub opened: Day,
     #[serde(default = "open")]
+    #[schema(schema_with = crate::api::schemas::outcome)]
     pub outcome: Outcome,
     #[serde(default)]
     pub resources: Vec<Resource>,

@@ -43,7 +43,6 @@ pub struct CaseListItem {
 pub struct CaseDetail {
     pub id: u64,
     /// The private case, as stored (see docs/examples/case.json).
-    #[schema(value_type = Object)]
     pub case: PrivateCase,
     pub status: CaseStatus,
 }
@@ -192,7 +191,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CaseListItem
 
 /// Adds a private case. It stays on this node; only its summary is ever published.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
-    request_body(content = Object, description = "A private case, like docs/examples/case.json"),
+    request_body(content = crate::case::PrivateCase, description = "A private case, like docs/examples/case.json"),
     responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -218,7 +217,7 @@ pub async fn get_one(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -
 
 /// Replaces a private case (publish again to amend its summary).
 #[utoipa::path(put, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = u64, Path)),
-    request_body(content = Object, description = "The whole case, like docs/examples/case.json"),
+    request_body(content = crate::case::PrivateCase, description = "The whole case, like docs/examples/case.json"),
     responses((status = 200, body = CaseDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -6,7 +6,8 @@
 //! - [`records`]: the federation's records: list, get, export.
 //! - [`patterns`]: the pattern queries.
 //! - [`node`]: health, readiness, node info, members and vouches, peers, sync.
-//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers; [`schemas`]: schemas
+//!   of fields whose types live in the protocol crate.
 
 pub mod auth;
 pub mod cases;
@@ -15,6 +16,7 @@ pub mod node;
 pub mod openapi;
 pub mod patterns;
 pub mod records;
+pub mod schemas;
 #[cfg(test)]
 mod tests;
 

@@ -155,6 +155,14 @@ async fn health_ready_and_openapi_need_no_token() {
     for status in ["400", "401", "403", "405", "413", "415", "429", "503"] {
         assert!(publish[status].is_object(), "publish does not document {status}");
     }
+    // The case body is described field by field, vocabularies with every label.
+    let case = &doc["components"]["schemas"]["PrivateCase"]["properties"];
+    let registries = case["registry"]["enum"].as_array().expect("registry labels");
+    assert!(registries.iter().any(|r| r == "RIPE NCC") && registries.len() > 10, "{registries:?}");
+    assert_eq!(case["categories"]["minItems"], 1);
+    assert_eq!(case["categories"]["maxItems"], 8);
+    assert_eq!(case["opened"]["format"], "date");
+    assert!(doc["components"]["schemas"]["Resource"]["properties"]["asn"]["pattern"].is_string());
     let health = &doc["paths"]["/api/v1/health"]["get"]["responses"];
     assert!(health["405"].is_object() && health["401"].is_null(), "a public route has no 401");
 }
