@@ -12,7 +12,7 @@ use lantern_protocol::vocab::{Category, EvidenceKind, Outcome, Registry, Service
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
-pub const MAX_TITLE_BYTES: usize = 200;
+pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_NOTES_BYTES: usize = 64 * 1024;
 pub const MAX_RESOURCES: usize = 64;
 pub const MAX_TIMELINE: usize = 32;
@@ -166,6 +166,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrivateCase {
+    #[schema(schema_with = crate::api::schemas::title)]
     pub title: String,
     #[schema(schema_with = crate::api::schemas::registry)]
     pub registry: Registry,
@@ -242,8 +243,8 @@ impl PrivateCase {
         if self.title.trim().is_empty() {
             return Err(CaseError::new("title", "must not be empty"));
         }
-        if self.title.len() > MAX_TITLE_BYTES {
-            return Err(CaseError::new("title", format!("must be at most {MAX_TITLE_BYTES} bytes")));
+        if self.title.chars().count() > MAX_TITLE_CHARS {
+            return Err(CaseError::new("title", format!("must be at most {MAX_TITLE_CHARS} characters")));
         }
         if self.categories.is_empty() {
             return Err(CaseError::new("categories", "needs at least one incident category"));

@@ -72,22 +72,21 @@ pub struct Published {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurgeRequest {
-    /// identifying information, legal request, other
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::schemas::purge_reason)]
     pub reason: PurgeReason,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetractRequest {
-    /// published in error, identifying information, duplicate, other
-    #[schema(value_type = String)]
+    #[schema(schema_with = super::schemas::retraction_reason)]
     pub reason: RetractionReason,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
+    #[schema(max_length = 16384)]
     pub text: String,
 }
 
@@ -122,6 +121,7 @@ pub struct PublishPreview {
 #[into_params(parameter_in = Query)]
 pub struct SimilarQuery {
     /// How many summaries to return (1-100, default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 

@@ -168,7 +168,8 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let json = is_json(&req);
         let bytes = body_bytes(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or JSON `null`, is "no options".
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(None);
         }
         if !json {

@@ -71,6 +71,7 @@ pub struct Members {
 #[serde(deny_unknown_fields)]
 pub struct VouchRequest {
     /// The member key vouched for (64 hex characters).
+    #[schema(schema_with = super::schemas::hex32)]
     pub member: String,
     /// Withdraw an earlier vouch instead.
     #[serde(default)]

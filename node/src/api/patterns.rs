@@ -24,6 +24,7 @@ pub struct ScopeQuery {
     /// One filter: outcome=…, org_type=…, region=…, resource_kind=… or resource=KIND SIZE.
     pub filter: Option<String>,
     /// json (default) or csv.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -36,6 +37,7 @@ pub struct TrendsQuery {
     pub by: Option<String>,
     /// month (default), quarter or year.
     pub step: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -45,9 +47,12 @@ pub struct EmergingQuery {
     /// Last month of the recent window, YYYY-MM (default: this month).
     pub until: Option<String>,
     /// Months in the recent window (1-24, default 3).
+    #[param(minimum = 1, maximum = 24)]
     pub recent: Option<u16>,
     /// Months of baseline before it (1-120, default 12).
+    #[param(minimum = 1, maximum = 120)]
     pub baseline: Option<u16>,
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -57,6 +62,7 @@ pub struct PeriodQuery {
     pub period: Option<String>,
     /// Co-occurrence within one registry only.
     pub registry: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 

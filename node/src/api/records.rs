@@ -23,8 +23,10 @@ const MAX_LIMIT: usize = 500;
 #[into_params(parameter_in = Query)]
 pub struct RecordsQuery {
     /// summary, amendment, retraction, vouch, vouch_withdrawal, key_revocation, node_binding, purge
+    #[param(pattern = "^(summary|amendment|retraction|vouch|vouch_withdrawal|key_revocation|node_binding|purge)$")]
     pub kind: Option<String>,
     /// Author member key (64 hex characters).
+    #[param(pattern = "^[0-9a-fA-F]{64}$")]
     pub author: Option<String>,
     /// Summaries about this registry only.
     pub registry: Option<String>,
@@ -33,6 +35,7 @@ pub struct RecordsQuery {
     /// The `next` cursor of the previous page.
     pub after: Option<u64>,
     /// Records per page (1-500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -196,7 +199,7 @@ pub async fn list(
 }
 
 /// One record: its envelope, its signed bytes and its verification.
-#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", params(("id" = String, Path, description = "Record id, 64 hex characters")),
+#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", params(("id" = String, Path, description = "Record id, 64 hex characters", pattern = "^[0-9a-fA-F]{64}$")),
     responses((status = 200, body = RecordDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "Purged by its author")),
     security(("bearer" = [])))]

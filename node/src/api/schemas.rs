@@ -65,3 +65,27 @@ pub fn asn() -> Object {
         .description(Some("An AS number, AS64496 or 64496; only a count bucket is ever published"))
         .build()
 }
+
+pub fn retraction_reason() -> Object {
+    labels(RetractionReason::ALL, RetractionReason::label, "retraction reason")
+}
+
+pub fn purge_reason() -> Object {
+    labels(PurgeReason::ALL, PurgeReason::label, "purge reason")
+}
+
+/// A case title: some text that is not only spaces.
+pub fn title() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::case::MAX_TITLE_CHARS))
+        .pattern(Some(r"\S"))
+        .description(Some("Private: never published"))
+        .build()
+}
+
+/// 64 lower- or upper-case hex characters: a record id or a member key.
+pub fn hex32() -> Object {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9a-fA-F]{64}$")).build()
+}
