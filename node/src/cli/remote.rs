@@ -1,0 +1,155 @@
+//! Commands acting through a running node's API (the node owns the store while it runs).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use lantern_node::case::PrivateCase;
+use lantern_node::datadir::{DataDir, DataDirError};
+use lantern_node::remote::{Remote, query};
+use serde_json::{Value, json};
+
+use crate::{CaseCmd, Command, PatternsArgs, PatternsCmd, RecordsCmd};
+
+pub fn routable(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Case(_)
+            | Command::Publish { .. }
+            | Command::Retract { .. }
+            | Command::Purge { .. }
+            | Command::Records(_)
+            | Command::Vouch { .. }
+            | Command::Patterns(_)
+            | Command::Info
+    )
+}
+
+/// Whether a running node holds the store of the data dir at `root`.
+pub fn node_running(root: &Path) -> Result<bool> {
+    let Ok(dir) = DataDir::existing(root) else { return Ok(false) };
+    match dir.open_store() {
+        Err(DataDirError::InUse(_)) => Ok(true),
+        _ => Ok(false),
+    }
+}
+
+fn print_json(v: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn run(remote: &Remote, command: Command) -> Result<()> {
+    eprintln!("(through the running node's API)");
+    match command {
+        Command::Case(CaseCmd::Add { file }) => {
+            let mut case = PrivateCase::from_file(&file)?;
+            case.salt_evidence();
+            println!("{}", remote.post("/cases", &serde_json::to_value(&case)?)?["id"]);
+        }
+        Command::Case(CaseCmd::List) => {
+            println!("{:>6}  {:<10}  {:<22}  {:<9}  TITLE", "ID", "REGISTRY", "OUTCOME", "STATE");
+            for c in remote.get("/cases")?.as_array().into_iter().flatten() {
+                println!(
+                    "{:>6}  {:<10}  {:<22}  {:<9}  {}",
+                    c["id"],
+                    c["registry"].as_str().unwrap_or(""),
+                    c["outcome"].as_str().unwrap_or(""),
+                    c["status"]["state"].as_str().unwrap_or(""),
+                    c["title"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Command::Case(CaseCmd::Show { id }) => print_json(&remote.get(&format!("/cases/{id}"))?["case"])?,
+        Command::Publish { case_id, omit_narrative } => {
+            let r = remote.post(&format!("/cases/{case_id}/publish"), &json!({"omit_narrative": omit_narrative}))?;
+            println!("{}", r["record"].as_str().unwrap_or_default());
+            eprintln!("published case {case_id} ({}, sequence {})", r["kind"].as_str().unwrap_or(""), r["sequence"]);
+        }
+        Command::Retract { case_id, reason } => {
+            let r = remote.post(&format!("/cases/{case_id}/retract"), &json!({"reason": reason.label()}))?;
+            println!("{}", r["record"].as_str().unwrap_or_default());
+        }
+        Command::Purge { case_id, reason } => {
+            let r = remote.post(&format!("/cases/{case_id}/purge"), &json!({"reason": reason.label()}))?;
+            println!("{}", r["record"].as_str().unwrap_or_default());
+            eprintln!("purged case {case_id}: peers delete its summaries when the purge reaches them");
+        }
+        Command::Records(RecordsCmd::List { limit, after, json }) => {
+            let q = query(&[("limit", Some(limit.clamp(1, 500).to_string())), ("after", after.map(|a| a.to_string()))]);
+            let page = remote.get(&format!("/records{q}"))?;
+            for r in page["records"].as_array().into_iter().flatten() {
+                if json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!(
+                        "{:>8}  {}  {:<16}  seq {}",
+                        r["arrival"],
+                        r["id"].as_str().unwrap_or(""),
+                        r["kind"].as_str().unwrap_or(""),
+                        r["sequence"]
+                    );
+                }
+            }
+        }
+        Command::Records(RecordsCmd::Show { id }) => print_json(&remote.get(&format!("/records/{id}"))?["envelope"])?,
+        Command::Vouch { member, withdraw } => {
+            let r = remote.post("/vouches", &json!({"member": member.to_hex(), "withdraw": withdraw}))?;
+            println!("{}", r["record"].as_str().unwrap_or_default());
+        }
+        Command::Info => print_json(&remote.get("/node")?)?,
+        Command::Patterns(args) => patterns(remote, args)?,
+        _ => bail!("this command cannot act through a running node; stop the node first"),
+    }
+    Ok(())
+}
+
+fn patterns(remote: &Remote, args: PatternsArgs) -> Result<()> {
+    let format = Some(if args.json { "json" } else { "csv" }.to_string());
+    let path = match &args.query {
+        PatternsCmd::Matrix(s) => {
+            format!(
+                "/patterns/matrix{}",
+                query(&[("period", s.period.clone()), ("filter", s.filter.clone()), ("format", format)])
+            )
+        }
+        PatternsCmd::Trends { scope, by, step } => {
+            let by = serde_json::to_value(by)?.as_str().map(str::to_string);
+            let step = serde_json::to_value(step)?.as_str().map(str::to_string);
+            let q = query(&[
+                ("period", scope.period.clone()),
+                ("filter", scope.filter.clone()),
+                ("by", by),
+                ("step", step),
+                ("format", format),
+            ]);
+            format!("/patterns/trends{q}")
+        }
+        PatternsCmd::Emerging { until, recent, baseline } => {
+            let q = query(&[
+                ("until", until.map(|m| m.to_string())),
+                ("recent", Some(recent.to_string())),
+                ("baseline", Some(baseline.to_string())),
+                ("format", format),
+            ]);
+            format!("/patterns/emerging{q}")
+        }
+        PatternsCmd::Durations { period } => {
+            format!("/patterns/durations{}", query(&[("period", period.clone()), ("format", format)]))
+        }
+        PatternsCmd::Cooccurrence { period, registry } => {
+            let q = query(&[
+                ("period", period.clone()),
+                ("registry", registry.map(|r| r.label().to_string())),
+                ("format", format),
+            ]);
+            format!("/patterns/cooccurrence{q}")
+        }
+        PatternsCmd::Similar { case_id, limit } => format!("/cases/{case_id}/similar?limit={limit}"),
+    };
+    // Similar answers JSON only; the rest CSV unless --json.
+    print!("{}", remote.get_text(&path)?);
+    if !args.json && matches!(args.query, PatternsCmd::Similar { .. }) {
+        println!();
+    }
+    Ok(())
+}
