@@ -3,7 +3,7 @@
 //! of a key that is not a member, sends an oversized hello, asks for identify, gossip and sync,
 //! and fills the unproven slots with stalling connections. It must receive no member key and no
 //! binding, only refusal reasons; and two honest members must still connect, gossip and catch up,
-//! during the attack and after one restarts.
+//! during the attack and after either restarts (the dialler, then the node it dials).
 
 use std::time::Duration;
 
@@ -231,6 +231,19 @@ async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
     nodes[1].start_configured(vec![target.clone()], small).await;
     eventually("the restarted member gets back in and catches up", DEADLINE, || async {
         nodes[1].proven_peers().await == 1 && nodes[1].holds(&missed.id())
+    })
+    .await;
+    // The member that was dialled restarts too: the other one redials it (backoff, forever).
+    nodes[0].stop().await;
+    nodes[0].reopen();
+    let while_down = nodes[1].append_summary(3);
+    let small_at = |c: &mut lantern_node::network::NetworkConfig| {
+        small(c);
+        c.listen = vec![target.clone()];
+    };
+    nodes[0].start_configured(vec![], small_at).await;
+    eventually("the dialled member is redialled and catches up", DEADLINE, || async {
+        nodes[0].proven_peers().await == 1 && nodes[0].holds(&while_down.id())
     })
     .await;
     stall.abort();
