@@ -140,7 +140,7 @@ static NAMES: LazyLock<std::collections::HashSet<&'static str>> =
 pub const CAPITALISED_RANK: u32 = 8_000;
 
 /// Rank at or under which a word is so common that being also a surname says nothing ("de").
-const FUNCTION_RANK: u32 = 300;
+pub const FUNCTION_RANK: u32 = 300;
 
 /// Codes of the field that look like identifiers but are vocabulary: policy documents, RFCs,
 /// protocol versions.
@@ -161,11 +161,31 @@ pub fn rank(word: &str) -> Option<u32> {
     WORDS.get(word).map(|e| e.best)
 }
 
+/// German capitalises every noun: there a capital inside a sentence says nothing of a name.
+const GERMAN: Lang = Lang(1);
+
 /// Whether a capitalised word inside a sentence may still be an ordinary word: among the
-/// commonest of English or of the passage's language.
+/// commonest of English or of the passage's language; in German also an inflection of one of
+/// its commonest words ("Kapazitäten").
 pub fn is_very_common(word: &str, lang: Lang) -> bool {
-    WORDS.get(word).is_some_and(|e| e.common & lang.bits() != 0)
+    if WORDS.get(word).is_some_and(|e| e.common & lang.bits() != 0) {
+        return true;
+    }
+    // Only inflections of its commonest words: brands ("Vodafone") are listed too, further down.
+    lang == GERMAN
+        && GERMAN_COMMON_STEMS.contains(Stemmer::create(Algorithm::German).stem(&word.replace('ß', "ss")).as_ref())
 }
+
+/// Stems of the commonest German words, for capitalised nouns in German text.
+static GERMAN_COMMON_STEMS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let stemmer = Stemmer::create(Algorithm::German);
+    LISTS[GERMAN.0 as usize]
+        .lines()
+        .take(CAPITALISED_RANK as usize)
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| stemmer.stem(w).into_owned())
+        .collect()
+});
 
 /// Whether a capitalised word at a sentence start is an ordinary word of the text's language.
 pub fn is_ordinary_initial(word: &str, lang: Lang) -> bool {
@@ -179,6 +199,23 @@ pub fn is_common(word: &str) -> bool {
 pub fn is_personal_name(word: &str) -> bool {
     NAMES.contains(word) || GIVEN_NAMES.contains(word)
 }
+
+/// Words that say a number before them counts or measures something ("255 times", "500 USD",
+/// "128 regras"), in the languages of the word lists: such a number identifies nothing.
+static COUNTED: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    "times veces vezes fois mal volte keer razy раз kez kali krát x \
+     usd eur gbp brl ars mxn jpy cny inr zar aud cad chf dollars dólares dolares euros reais pesos \
+     ms sec secs seconds segundos secondes sekunden minutes min mins minutos minuten hours hrs horas heures stunden \
+     days días dias jours tage weeks semanas semaines wochen months meses mois monate years años anos ans jahre \
+     prefixes prefijos prefixos préfixes präfixe routes rutas rotas ips addresses direcciones endereços adresses adressen \
+     customers clientes clients kunden users usuarios usuários utilisateurs nutzer members miembros membros membres \
+     mitglieder peers posts people personas pessoas personnes menschen comments kommentare rules reglas regras règles \
+     ports puertos portas servers servidores serveurs server networks redes réseaux netze asns operators operadores \
+     opérateurs betreiber providers proveedores provedores anbieter isps lirs mbps gbps gbit mbit tbps gb tb mb \
+     messages mensajes mensagens emails e-mails votes votos objects objetos objets objekte records registros"
+        .split_whitespace()
+        .collect()
+});
 
 /// Whether a number standing alone says nothing: a count under 100, a year, a small decimal.
 fn safe_number(s: &str) -> bool {
@@ -219,7 +256,7 @@ fn is_known_word(b: &str) -> bool {
 }
 
 /// How the token must be replaced, if it is not safe.
-fn verdict(t: &Token<'_>, lang: Lang) -> Option<Kind> {
+fn verdict(t: &Token<'_>, next: Option<&str>, lang: Lang) -> Option<Kind> {
     let raw = t.text.trim_matches(|c: char| !c.is_alphanumeric());
     if raw.is_empty() || raw == "&" {
         return None;
@@ -230,7 +267,11 @@ fn verdict(t: &Token<'_>, lang: Lang) -> Option<Kind> {
     }
     if raw.chars().any(|c| c.is_ascii_digit()) {
         if raw.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
-            return (!safe_number(raw)).then_some(Kind::Number);
+            let counts = raw.len() <= 4
+                && !raw.starts_with('0')
+                && raw.bytes().all(|b| b.is_ascii_digit())
+                && next.is_some_and(|w| COUNTED.contains(w.to_lowercase().as_str()));
+            return (!safe_number(raw) && !counts).then_some(Kind::Number);
         }
         return (!UNIT.is_match(raw)).then_some(Kind::Code);
     }
@@ -262,10 +303,13 @@ fn verdict(t: &Token<'_>, lang: Lang) -> Option<Kind> {
 /// Spans for every token outside `covered` that is not known to be safe.
 pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &mut Vec<Span>) {
     let inside = |t: &Token<'_>| covered.iter().any(|c| c.start < t.end && t.start < c.end);
-    for t in toks {
+    for (i, t) in toks.iter().enumerate() {
         if inside(t) {
             continue;
         }
+        // The word right after, on the same line: what a number counts.
+        let next =
+            toks.get(i + 1).filter(|n| text[t.end..n.start].chars().all(|c| c == ' ' || c == '\t')).map(|n| n.text);
         // "IRRの今後" is two words: scripts with and without word lists are judged apart.
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for (i, c) in t.text.char_indices() {
@@ -279,7 +323,7 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &
         }
         for (a, b) in runs {
             let sub = Token { text: &t.text[a..b], start: t.start + a, end: t.start + b, initial: t.initial && a == 0 };
-            if let Some(kind) = verdict(&sub, lang) {
+            if let Some(kind) = verdict(&sub, next, lang) {
                 let key = text[sub.start..sub.end].to_lowercase();
                 out.push(Span { kind, start: sub.start, end: sub.end, key, replacement: None });
             }
@@ -310,6 +354,21 @@ mod tests {
         ] {
             assert_eq!(unsafe_words(s), Vec::<String>::new(), "{s}");
         }
+    }
+
+    #[test]
+    fn numbers_that_count_something_are_safe_and_others_not() {
+        assert_eq!(
+            unsafe_words("The route was sent 255 times and we paid 500 USD for 128 routes."),
+            Vec::<String>::new()
+        );
+        assert_eq!(unsafe_words("The ticket 4521 was closed, see 1377 below."), vec!["4521", "1377"]);
+    }
+
+    #[test]
+    fn german_nouns_are_capitalised_words_but_brands_are_not() {
+        let text = "Die Kapazitäten der Netze reichten nicht, sagten die Anbieter wie Vodafone oder Unitymedia.";
+        assert_eq!(unsafe_words(text), vec!["Vodafone", "Unitymedia"]);
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     cgn ftth mpls ospf igp ebgp ibgp med local_pref as-path as-paths communities rtbh flowspec
     mon tue tues wed thu thur thurs fri sat sun lun mer jeu ven sab sáb dom seg ter qua qui sex
     mo di mi fr sa so re fw fwd aw wg np nvp ap
+    sig sigs cidr cidrs radb vrp vrps json acl acls ases idc gter localpref netrange nettype orgname
+    regdate fullname ixp-manager looking-glass route-server route-servers rs rpsl-based
     ")
 });
 

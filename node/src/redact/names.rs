@@ -148,7 +148,10 @@ fn is_name_word(t: &Token<'_>, lang: Lang) -> bool {
 
 /// An ordinary word of some supported language that is not also a personal name.
 fn ordinary(b: &str, lang: Lang) -> bool {
-    COMMON.contains(b) || (super::allow::is_ordinary_initial(b, lang) && !super::allow::is_personal_name(b))
+    // A name that is also one of a language's few hundred commonest words ("La", "De") is a word.
+    let name_like =
+        super::allow::is_personal_name(b) && super::allow::rank(b).is_none_or(|r| r > super::allow::FUNCTION_RANK);
+    COMMON.contains(b) || (super::allow::is_ordinary_initial(b, lang) && !name_like)
 }
 
 /// Whether a run of capitalised words inside a sentence is Title Case prose rather than a
