@@ -125,7 +125,8 @@ pub struct SimilarQuery {
     pub limit: Option<usize>,
 }
 
-const MAX_PREVIEW_TEXT: usize = 64 * 1024;
+/// Longest text `POST /redact/preview` takes, in characters (a narrative is at most 16 384 bytes).
+const MAX_PREVIEW_CHARS: usize = 16 * 1024;
 
 fn preview_of(r: Redacted) -> RedactionPreview {
     let original = r.source.as_str();
@@ -389,8 +390,8 @@ pub async fn redact_preview(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TextRequest>,
 ) -> Result<Json<RedactionPreview>, ApiError> {
-    if body.text.len() > MAX_PREVIEW_TEXT {
-        return Err(ApiError::invalid("text", format!("must be at most {MAX_PREVIEW_TEXT} bytes")));
+    if body.text.chars().count() > MAX_PREVIEW_CHARS {
+        return Err(ApiError::invalid("text", format!("must be at most {MAX_PREVIEW_CHARS} characters")));
     }
     let redacted = publish::preview(&state.config, &body.text);
     Ok(Json(preview_of(redacted)))
