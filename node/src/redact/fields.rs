@@ -179,6 +179,11 @@ pub fn labels(text: &str) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// The sender's name signing a message, at byte `start`.
+fn signature(start: usize, name: &str) -> Span {
+    Span { kind: Kind::Person, start, end: start + name.len(), key: name.to_lowercase(), replacement: None }
+}
+
 /// Values of identifying fields, one span per comma- or angle-separated part.
 pub fn find(text: &str, out: &mut Vec<Span>) {
     for c in FIELD.captures_iter(text) {
@@ -209,15 +214,7 @@ pub fn find(text: &str, out: &mut Vec<Span>) {
         if name.is_empty() || words > 4 || name.len() > 60 || name.contains(['@', ':']) {
             continue;
         }
-        let lead = line.find(name).unwrap_or(0);
-        let s = m.end() + lead;
-        out.push(Span {
-            kind: Kind::Person,
-            start: s,
-            end: s + name.len(),
-            key: name.to_lowercase(),
-            replacement: None,
-        });
+        out.push(signature(m.end() + line.find(name).unwrap_or(0), name));
     }
     // A message that ends in one or two bare words after a blank line is signed with them
     // ("…\n\nrandy"), whatever their case.
@@ -228,14 +225,7 @@ pub fn find(text: &str, out: &mut Vec<Span>) {
         let words = name.split_whitespace().count();
         let plain = name.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '.');
         if (1..=2).contains(&words) && plain && name.len() <= 40 && !SIGN_OFF.is_match(&format!("{name}\n")) {
-            let s = text.trim_end().len() - last.len() + last.find(name).unwrap_or(0);
-            out.push(Span {
-                kind: Kind::Person,
-                start: s,
-                end: s + name.len(),
-                key: name.to_lowercase(),
-                replacement: None,
-            });
+            out.push(signature(text.trim_end().len() - last.len() + last.find(name).unwrap_or(0), name));
         }
     }
 }
