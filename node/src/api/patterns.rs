@@ -103,7 +103,7 @@ fn answer<T: Serialize>(csv: bool, value: T, table: impl FnOnce(&T) -> Table) ->
 
 /// Registry × incident category: distinct operators and cases.
 #[utoipa::path(get, path = "/api/v1/patterns/matrix", tag = "patterns", params(ScopeQuery),
-    responses((status = 200, body = Matrix), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((Matrix = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn matrix(State(state): State<AppState>, ApiQuery(q): ApiQuery<ScopeQuery>) -> Result<Response, ApiError> {
     let (scope, csv) = (scope(&q.period, &q.filter)?, csv_wanted(&q.format)?);
@@ -113,7 +113,7 @@ pub async fn matrix(State(state): State<AppState>, ApiQuery(q): ApiQuery<ScopeQu
 
 /// Counts over time per category or per registry.
 #[utoipa::path(get, path = "/api/v1/patterns/trends", tag = "patterns", params(TrendsQuery),
-    responses((status = 200, body = Trends), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((Trends = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn trends(State(state): State<AppState>, ApiQuery(q): ApiQuery<TrendsQuery>) -> Result<Response, ApiError> {
     let (scope, csv) = (scope(&q.period, &q.filter)?, csv_wanted(&q.format)?);
@@ -134,7 +134,7 @@ pub async fn trends(State(state): State<AppState>, ApiQuery(q): ApiQuery<TrendsQ
 
 /// Registry × category pairs clearly above their own baseline.
 #[utoipa::path(get, path = "/api/v1/patterns/emerging", tag = "patterns", params(EmergingQuery),
-    responses((status = 200, body = Emerging), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((Emerging = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn emerging(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub async fn emerging(
 
 /// Median and p90 months to resolution and outcome shares, per registry × category.
 #[utoipa::path(get, path = "/api/v1/patterns/durations", tag = "patterns", params(PeriodQuery),
-    responses((status = 200, body = Durations), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((Durations = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn durations(
     State(state): State<AppState>,
@@ -175,7 +175,7 @@ pub async fn durations(
 
 /// Categories that occur together in one case.
 #[utoipa::path(get, path = "/api/v1/patterns/cooccurrence", tag = "patterns", params(PeriodQuery),
-    responses((status = 200, body = CoOccurrence), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((CoOccurrence = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn cooccurrence(
     State(state): State<AppState>,
