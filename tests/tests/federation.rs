@@ -273,3 +273,23 @@ async fn a_node_with_mdns_on_federates_as_usual() {
     let record = a.publish_summary(4).await;
     eventually("the record reaches the other node", DEADLINE, || async { b.holds(&record.id()) }).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_without_bootstraps_finds_the_members_it_knew() {
+    let manifest = manifest(2);
+    let mut nodes: Vec<TestNode> = (0..2).map(|i| TestNode::new(&manifest, i)).collect();
+    connect(&mut nodes).await;
+    // Peer exchange tells node 1 where node 0 listens; it is kept in node 1's store.
+    eventually("node 1 remembers node 0", DEADLINE, || async {
+        !nodes[1].federation().store().remembered_peers().unwrap().is_empty()
+    })
+    .await;
+    nodes[1].stop().await;
+    nodes[1].reopen();
+    let missed = nodes[0].append_summary(5);
+    nodes[1].start(vec![]).await;
+    eventually("node 1 redials node 0 from memory and catches up", DEADLINE, || async {
+        nodes[1].proven_peers().await == 1 && nodes[1].holds(&missed.id())
+    })
+    .await;
+}

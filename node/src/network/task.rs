@@ -164,6 +164,7 @@ pub fn spawn(
     let (events, rx_events) = mpsc::channel(CHANNEL);
     let (admitted_tx, admitted) = mpsc::channel(CHANNEL);
     let client = Client { tx, peer_id: local_peer_id, federation: federation.clone() };
+    let redial = remembered(&federation, &config.bootstrap);
     let limits =
         Limits { proven: config.max_peers, unproven: config.max_unproven, unproven_per_ip: config.max_unproven_per_ip };
     let task = Task {
@@ -176,7 +177,7 @@ pub fn spawn(
         proven,
         table: Table::default(),
         limits,
-        redial: Redial::new(&config.bootstrap),
+        redial,
         hellos: HashMap::new(),
         closing: HashMap::new(),
         refused: HashMap::new(),
@@ -235,6 +236,22 @@ struct Task {
     storage: Option<(usize, Arc<NegentropyStorageVector>)>,
     config: NetworkConfig,
     p2p_metrics: Option<libp2p::metrics::Metrics>,
+}
+
+/// The bootstraps, and every member address remembered from earlier runs.
+fn remembered(federation: &Federation, bootstrap: &[Multiaddr]) -> Redial {
+    let mut redial = Redial::new(bootstrap);
+    match federation.store().remembered_peers() {
+        Ok(peers) => {
+            for (peer, addresses) in peers {
+                let Ok(peer) = PeerId::from_bytes(&peer) else { continue };
+                let addresses = addresses.into_iter().filter_map(|a| Multiaddr::try_from(a).ok()).collect();
+                redial.learn(peer, addresses);
+            }
+        }
+        Err(e) => warn!(error = %e, "cannot read the remembered peers"),
+    }
+    redial
 }
 
 /// The IP address of a multiaddr, if it has one.
@@ -664,6 +681,14 @@ impl Task {
         out
     }
 
+    /// Keeps a member's addresses for the next run (peer exchange is among proven members only).
+    fn remember(&self, peer: &PeerId, addresses: &[Multiaddr]) {
+        let raw: Vec<Vec<u8>> = addresses.iter().map(|a| a.to_vec()).collect();
+        if let Err(e) = self.federation.store().remember_peer(&peer.to_bytes(), &raw) {
+            debug!(error = %e, "cannot remember a peer's addresses");
+        }
+    }
+
     fn on_peer_list(&mut self, from: PeerId, peers: Vec<PeerAddresses>) {
         let local = *self.swarm.local_peer_id();
         for (i, entry) in peers.iter().take(MAX_PEERS_LISTED).enumerate() {
@@ -674,11 +699,13 @@ impl Task {
                     && let Some(p) = self.table.peers.get_mut(&from)
                 {
                     p.listen = addresses.clone();
+                    self.remember(&from, &addresses);
                     self.redial.learn(from, addresses);
                 }
                 continue;
             }
             if peer != local && !self.swarm.is_connected(&peer) {
+                self.remember(&peer, &addresses);
                 self.redial.learn(peer, addresses);
             }
         }

@@ -14,7 +14,7 @@
 //! - `bindings`: node transport key → member key that declared it ‖ the binding record's id.
 //! - `purged`, `purge_wanted`: what purges deleted, and purge claims waiting for their target
 //!   (`purge.rs`). A purged record keeps its id and chain link; its bytes are an empty slot.
-//! - `peers`: reserved for the network layer (known peers and addresses).
+//! - `peers`: members' node addresses learnt from proven members (`peers.rs`).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
 //! Records are found by id through an in-memory index (id → arrival number), loaded from the
@@ -29,6 +29,7 @@
 mod blocks;
 mod chains;
 mod keys;
+mod peers;
 mod purge;
 
 pub use purge::Withdrawal;
@@ -135,6 +136,7 @@ pub struct Store {
     bindings: sled::Tree,
     purged: sled::Tree,
     purge_wanted: sled::Tree,
+    peers: sled::Tree,
     meta: sled::Tree,
     ctx: VerifyContext,
     writer: Mutex<Writer>,
@@ -204,6 +206,7 @@ impl Store {
             bindings: tree("bindings")?,
             purged: tree("purged")?,
             purge_wanted: tree("purge_wanted")?,
+            peers: tree("peers")?,
             meta,
             ctx: VerifyContext::for_manifest(manifest),
             writer: Mutex::new(Writer { next_block, held }),
@@ -212,8 +215,6 @@ impl Store {
             withdrawn: Mutex::new(Vec::new()),
             db,
         };
-        // Trees the network layer fills; opened here so the layout lives in one place.
-        store.db.open_tree("peers")?;
         let given = manifest.id();
         match store.meta.get("federation")? {
             Some(stored) if stored.as_ref() != given.as_bytes() => {
