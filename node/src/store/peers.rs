@@ -4,6 +4,9 @@
 
 use super::{Store, StoreError};
 
+/// A remembered peer: its id bytes and its addresses' bytes.
+pub type Remembered = (Vec<u8>, Vec<Vec<u8>>);
+
 /// Most peers remembered, and addresses per peer.
 pub const MAX_REMEMBERED: usize = 1024;
 const MAX_ADDRESSES: usize = 8;
@@ -38,7 +41,7 @@ impl Store {
     }
 
     /// Every remembered peer and its addresses; malformed entries are skipped.
-    pub fn remembered_peers(&self) -> Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>, StoreError> {
+    pub fn remembered_peers(&self) -> Result<Vec<Remembered>, StoreError> {
         let mut out = Vec::new();
         for entry in self.peers.iter() {
             let (k, v) = entry?;
