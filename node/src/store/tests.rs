@@ -17,11 +17,9 @@ fn open(dir: &Path) -> Store {
     Store::open(dir, &manifest()).unwrap()
 }
 
-/// A summary record by `key(author)` at `seq`; `variant` changes its content.
-fn record(author: u8, seq: u64, variant: u64) -> VerifiedRecord {
+/// `body` signed by `key(author)` as its record `seq`.
+fn signed_body(author: u8, seq: u64, body: Body) -> VerifiedRecord {
     let ctx = VerifyContext::for_manifest(&manifest());
-    let mut rng = Rng::new(variant);
-    let summary = sample::summary(&mut rng, "2024-01".parse().unwrap(), 12);
     let env = Envelope {
         format: WIRE_FORMAT,
         federation: ctx.federation,
@@ -29,9 +27,16 @@ fn record(author: u8, seq: u64, variant: u64) -> VerifiedRecord {
         sequence: seq,
         previous: (seq > 1).then_some(RecordId([seq as u8; 32])),
         created: "2026-02".parse().unwrap(),
-        body: Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+        body,
     };
     sign(&env, &key(author), &ctx).unwrap()
+}
+
+/// A summary record by `key(author)` at `seq`; `variant` changes its content.
+fn record(author: u8, seq: u64, variant: u64) -> VerifiedRecord {
+    let mut rng = Rng::new(variant);
+    let summary = sample::summary(&mut rng, "2024-01".parse().unwrap(), 12);
+    signed_body(author, seq, Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }))
 }
 
 fn vouch(author: u8, seq: u64, target: u8, standing: bool) -> VerifiedRecord {
@@ -228,22 +233,10 @@ fn paging_by_arrival_visits_every_record_once_in_order() {
 // ---- purges ----
 
 fn purge(author: u8, seq: u64, targets: &[&VerifiedRecord]) -> VerifiedRecord {
-    let ctx = VerifyContext::for_manifest(&manifest());
     let mut targets: Vec<RecordId> = targets.iter().map(|r| r.id()).collect();
     targets.sort();
-    let env = Envelope {
-        format: WIRE_FORMAT,
-        federation: ctx.federation,
-        author: signed::member_key(&key(author)),
-        sequence: seq,
-        previous: (seq > 1).then_some(RecordId([seq as u8; 32])),
-        created: "2026-02".parse().unwrap(),
-        body: Body::Purge(lantern_protocol::record::PurgeBody {
-            targets,
-            reason: lantern_protocol::vocab::PurgeReason::IdentifyingInformation,
-        }),
-    };
-    sign(&env, &key(author), &ctx).unwrap()
+    let reason = lantern_protocol::vocab::PurgeReason::IdentifyingInformation;
+    signed_body(author, seq, Body::Purge(lantern_protocol::record::PurgeBody { targets, reason }))
 }
 
 /// Every byte the store's files hold, for asserting that some bytes are not there.
