@@ -178,9 +178,18 @@ async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
         (key, binding)
     };
 
+    // A member of another federation: its binding names that federation, and the refusal must
+    // not name this one.
+    let elsewhere = TestNode::new(&lantern_tests::net::manifest(3), 2);
+    let elsewhere_hello = {
+        let key = identity::Keypair::generate_ed25519();
+        elsewhere.federation().node_binding(key.public().try_into_ed25519().unwrap().to_bytes()).unwrap()
+    };
+
     let mut heard = Heard::default();
     let (outsider_key, outsider_hello) = outsider_binding;
     for (swarm, hello) in [
+        (hostile(), elsewhere_hello),
         (hostile(), b"garbage".to_vec()),
         (hostile(), bindings[1].clone()),
         (hostile_with(outsider_key), outsider_hello),
@@ -204,6 +213,9 @@ async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
         assert!(!contains(&heard.bytes, &binding[..64]), "a node binding reached the outsider");
     }
     assert!(!contains(&heard.bytes, nodes[1].client().peer_id().to_bytes().as_slice()), "a member's peer id leaked");
+    let federation = manifest.id().to_hex();
+    assert!(!heard.refusals.iter().any(|r| r.contains(&federation[..16])), "the federation id leaked: {heard:?}");
+    assert!(heard.refusals.iter().any(|r| r.contains("wrong_federation")), "{heard:?}");
 
     // Stalling outsiders fill the unproven slots; the members still gossip, and one restarting
     // gets back in (an unproven slot is freed by evicting the oldest outsider) and catches up.

@@ -419,7 +419,9 @@ impl Task {
     /// current member. Stores it (it is a record like any other).
     fn check_binding(&self, peer: &PeerId, binding: &[u8]) -> Result<MemberKey, (String, &'static str)> {
         let record =
-            signed::verify(binding, self.federation.store().context()).map_err(|e| (e.to_string(), "invalid-proof"))?;
+            // The label only: a full message could quote this federation's id to a stranger.
+            signed::verify(binding, self.federation.store().context())
+                .map_err(|e| (format!("invalid proof: {}", e.reason()), "invalid-proof"))?;
         let Body::NodeBinding(b) = &record.envelope().body else {
             return Err(("hello does not carry a node binding".into(), "invalid-proof"));
         };
