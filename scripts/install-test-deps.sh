@@ -2,19 +2,34 @@
 # Installs what the test suite needs beyond the Rust toolchain. Idempotent; safe to run often.
 # - rustfmt and clippy (shipped with the toolchain image; checked only)
 # - Debian's chromium and chromium-driver, for the browser test of the web UI
+# - a Python venv in target/test-venv with Schemathesis, for the API fuzz test (tests/tests/api_fuzz.rs)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 for tool in rustfmt clippy-driver; do
   if ! command -v "$tool" >/dev/null 2>&1 && ! cargo "${tool%-driver}" --version >/dev/null 2>&1; then
     echo "missing $tool: install it with 'rustup component add ${tool%-driver}'" >&2
     exit 1
   fi
 done
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=""
+apt_install() {
+  if [[ -z $apt_updated ]]; then $sudo apt-get update -qq; apt_updated=1; fi
+  $sudo apt-get install -y -qq "$@" >/dev/null
+}
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  apt_install chromium chromium-driver
 fi
 chromium --version
 chromedriver --version
+
+venv=target/test-venv
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "4.32.5"; then
+  python3 -m venv --help >/dev/null 2>&1 && python3 -c "import ensurepip" 2>/dev/null || apt_install python3-venv
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
+fi
+"$venv/bin/schemathesis" --version

@@ -13,7 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 pub const MAX_TITLE_CHARS: usize = 200;
-pub const MAX_NOTES_BYTES: usize = 64 * 1024;
+/// Private notes: 16 384 characters (at most 64 KiB of UTF-8).
+pub const MAX_NOTES_CHARS: usize = 16 * 1024;
 pub const MAX_RESOURCES: usize = 64;
 pub const MAX_TIMELINE: usize = 32;
 pub const MAX_EVIDENCE: usize = 32;
@@ -99,24 +100,28 @@ impl<'de> Deserialize<'de> for Asn {
         #[serde(untagged)]
         enum Raw {
             Number(u32),
+            // JSON does not tell 64496 from 64496.0.
+            Float(f64),
             Text(String),
         }
-        match Raw::deserialize(d)? {
+        let not_asn = || serde::de::Error::custom("expected an AS number: AS64496, \"64496\" or 64496");
+        match Raw::deserialize(d).map_err(|_| not_asn())? {
             Raw::Number(n) => Ok(Asn(n)),
+            Raw::Float(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => Ok(Asn(f as u32)),
+            Raw::Float(_) => Err(not_asn()),
             Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
         }
     }
 }
 
-/// One number resource the case is about: exactly one of `prefix` or `asn`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// One number resource the case is about: exactly one of `prefix` or `asn`
+/// (its OpenAPI schema: `api::schemas::resource`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::api::schemas::prefix)]
     pub prefix: Option<IpNet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::api::schemas::asn)]
     pub asn: Option<Asn>,
 }
 
@@ -136,15 +141,36 @@ pub struct Event {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactDetail {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub customers: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0)]
     pub downtime_hours: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub cost_usd: Option<u64>,
     #[serde(default)]
     #[schema(schema_with = crate::api::schemas::services)]
     pub services: Vec<Service>,
+}
+
+/// A count, 0 or more: JSON does not tell `2176` from `2176.0`, so neither does this.
+fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+    // At most i64::MAX, the largest integer most JSON tools read exactly.
+    const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
+    match Option::<Number>::deserialize(d) {
+        Ok(None) => Ok(None),
+        Ok(Some(Number::Whole(n))) if n <= i64::MAX as u64 => Ok(Some(n)),
+        Ok(Some(Number::Float(f))) if f.fract() == 0.0 && (0.0..TWO_TO_63).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!("expected a whole number from 0 to {}", i64::MAX))),
+    }
 }
 
 /// A private document the summary commits to without revealing it.
@@ -156,9 +182,11 @@ pub struct Evidence {
     #[serde(default)]
     pub description: String,
     /// BLAKE3 hash of the document, 64 hex characters (`b3sum FILE`).
+    #[schema(schema_with = crate::api::schemas::hex32)]
     pub document_blake3: String,
     /// Random salt of the commitment, 32 hex characters; generated when the case is added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::api::schemas::salt)]
     pub salt: Option<String>,
 }
 
@@ -178,22 +206,76 @@ pub struct PrivateCase {
     #[serde(default = "open")]
     #[schema(schema_with = crate::api::schemas::outcome)]
     pub outcome: Outcome,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::many")]
+    #[schema(schema_with = crate::api::schemas::resources)]
     pub resources: Vec<Resource>,
-    #[serde(default)]
+    /// Stages in any order, none dated before `opened` and none more than 50 years after it.
+    #[serde(default, deserialize_with = "objects::many")]
+    #[schema(max_items = 32)]
     pub timeline: Vec<Event>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::one")]
     pub impact: ImpactDetail,
     /// Free text; redacted before anything of it is published.
     #[serde(default)]
+    #[schema(schema_with = crate::api::schemas::narrative)]
     pub narrative: String,
     #[serde(default)]
+    #[schema(schema_with = crate::api::schemas::tags)]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects::many")]
+    #[schema(max_items = 32)]
     pub evidence: Vec<Evidence>,
     /// Private notes; never published in any form.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(schema_with = crate::api::schemas::notes)]
     pub notes: String,
+}
+
+/// serde's derived structs also read from arrays (`"impact": [null, null]`); a case's parts are
+/// objects, in JSON and TOML alike, so these read them as maps only.
+mod objects {
+    use serde::de::{Deserialize, Deserializer, Visitor};
+
+    /// A deserializer that reads a struct as a map, everything else as it is.
+    struct AsMap<D>(D);
+
+    impl<'de, D: Deserializer<'de>> Deserializer<'de> for AsMap<D> {
+        type Error = D::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, D::Error> {
+            self.0.deserialize_any(v)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            _fields: &'static [&'static str],
+            v: V,
+        ) -> Result<V::Value, D::Error> {
+            self.0.deserialize_map(v)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+            unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    struct Object<T>(T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            T::deserialize(AsMap(d)).map(Object)
+        }
+    }
+
+    pub fn one<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+        T::deserialize(AsMap(d))
+    }
+
+    pub fn many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+        Ok(Vec::<Object<T>>::deserialize(d)?.into_iter().map(|o| o.0).collect())
+    }
 }
 
 fn open() -> Outcome {
@@ -274,6 +356,12 @@ impl PrivateCase {
                 return Err(CaseError::new(format!("timeline[{i}].date"), "more than 50 years after `opened`"));
             }
         }
+        if self.impact.services.len() > Service::ALL.len() {
+            return Err(CaseError::new(
+                "impact.services",
+                format!("at most {} (each service once)", Service::ALL.len()),
+            ));
+        }
         if let Some(h) = self.impact.downtime_hours
             && !(h.is_finite() && h >= 0.0)
         {
@@ -290,8 +378,8 @@ impl PrivateCase {
                 return Err(CaseError::new(field, format!("contains the control character U+{:04X}", c as u32)));
             }
         }
-        if self.notes.len() > MAX_NOTES_BYTES {
-            return Err(CaseError::new("notes", format!("must be at most {MAX_NOTES_BYTES} bytes")));
+        if self.notes.chars().count() > MAX_NOTES_CHARS {
+            return Err(CaseError::new("notes", format!("must be at most {MAX_NOTES_CHARS} characters")));
         }
         if self.tags.len() > MAX_TAGS {
             return Err(CaseError::new("tags", format!("at most {MAX_TAGS}")));
@@ -349,6 +437,22 @@ mod tests {
     fn malformed_json_names_line_and_column() {
         let err = PrivateCase::from_json("{\n  \"title\": \"x\",\n  \"registry\": }").unwrap_err();
         assert_eq!(err.field, "3:15");
+    }
+
+    #[test]
+    fn services_and_notes_are_bounded_as_the_document_says() {
+        let mut case = PrivateCase::from_toml(
+            "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"fee or billing dispute\"]\nopened = \"2024-01-02\"\n",
+        )
+        .unwrap();
+        case.impact.services = vec![Service::Vpn; Service::ALL.len() + 1];
+        assert_eq!(case.validate(4000).unwrap_err().field, "impact.services");
+        case.impact.services.clear();
+        // Counted in characters: 16 384 four-byte characters are fine, one more is not.
+        case.notes = "😀".repeat(MAX_NOTES_CHARS);
+        assert!(case.validate(4000).is_ok());
+        case.notes.push('x');
+        assert_eq!(case.validate(4000).unwrap_err().field, "notes");
     }
 
     #[test]

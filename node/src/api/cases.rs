@@ -306,8 +306,8 @@ pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (Statu
 #[utoipa::path(post, path = "/api/v1/cases/{id}/publish", tag = "cases", params(("id" = u64, Path)),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The case was retracted"),
-        (status = 422, body = ErrorBody, description = "The case is invalid or its text still identifies someone"),
+        (status = 409, body = ErrorBody, description = "The case was retracted or purged, is invalid as stored (`invalid`), or its text still identifies someone (`identifying`); `field` names what to edit"),
+        (status = 422, body = ErrorBody, description = "The body is not a valid options object"),
         (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn publish(
@@ -322,7 +322,7 @@ pub async fn publish(
 #[utoipa::path(post, path = "/api/v1/cases/{id}/amend", tag = "cases", params(("id" = u64, Path)),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "Not published yet, or retracted"), (status = 422, body = ErrorBody)),
+        (status = 409, body = ErrorBody, description = "Not published yet, retracted, or the case cannot be published as it is (see publish)"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn amend(
     State(state): State<AppState>,

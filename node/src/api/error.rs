@@ -93,12 +93,19 @@ impl From<PublishError> for ApiError {
     fn from(e: PublishError) -> Self {
         match e {
             PublishError::Store(e) => e.into(),
-            PublishError::Case { source, .. } => source.into(),
+            // The request is well-formed: the stored case is what cannot be published as it is
+            // (409, "edit the case and try again"), naming the field to fix.
+            PublishError::Case { id, source } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid", format!("case {id}: {}", source.message))
+                    .field(source.field)
+            }
+            PublishError::Residual { ref field, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "identifying", e.to_string()).field(field.clone())
+            }
             PublishError::Retracted(_)
             | PublishError::NotPublished(_)
             | PublishError::Purged(_)
             | PublishError::TooManyVersions { .. } => ApiError::conflict(e.to_string()),
-            PublishError::Residual { ref field, .. } => ApiError::invalid(field.clone(), e.to_string()),
         }
     }
 }
@@ -139,6 +146,10 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     // One JSON value and nothing after it: trailing data is a malformed request, not ignored.
     de.end().map_err(|_| ApiError::bad_request("body", "malformed JSON: data after the JSON value"))?;
+    // Every body this API takes is an object; serde would also read a struct from an array.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::invalid("body", "expected a JSON object"));
+    }
     Ok(value)
 }
 

@@ -212,6 +212,7 @@ pub async fn members(State(state): State<AppState>) -> Result<Json<Members>, Api
 /// Vouches for a member key (or withdraws a vouch), signed by this node's member.
 #[utoipa::path(post, path = "/api/v1/vouches", tag = "node", request_body = VouchRequest,
     responses((status = 201, body = Published), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "The key is this node's own member key", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn vouch(
@@ -223,7 +224,7 @@ pub async fn vouch(
     let record = state
         .blocking(move |fed| {
             if member == fed.member_key() {
-                return Err(ApiError::invalid("member", "must not be this node's own member key"));
+                return Err(ApiError::conflict("a node cannot vouch for its own member key").field("member"));
             }
             Ok(fed.vouch(member, !body.withdraw)?)
         })

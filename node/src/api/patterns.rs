@@ -20,8 +20,10 @@ use crate::table::Table;
 #[into_params(parameter_in = Query)]
 pub struct ScopeQuery {
     /// YYYY-MM, YYYY-Qn, YYYY or FROM..TO (default: the last 12 months).
+    #[param(schema_with = super::schemas::period)]
     pub period: Option<String>,
     /// One filter: outcome=…, org_type=…, region=…, resource_kind=… or resource=KIND SIZE.
+    #[param(schema_with = super::schemas::filter)]
     pub filter: Option<String>,
     /// json (default) or csv.
     #[param(pattern = "^(json|csv)$")]
@@ -31,11 +33,15 @@ pub struct ScopeQuery {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrendsQuery {
+    #[param(schema_with = super::schemas::period)]
     pub period: Option<String>,
+    #[param(schema_with = super::schemas::filter)]
     pub filter: Option<String>,
     /// category (default) or registry.
+    #[param(pattern = "^(category|registry)$")]
     pub by: Option<String>,
     /// month (default), quarter or year.
+    #[param(pattern = "^(month|quarter|year)$")]
     pub step: Option<String>,
     #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
@@ -45,6 +51,7 @@ pub struct TrendsQuery {
 #[into_params(parameter_in = Query)]
 pub struct EmergingQuery {
     /// Last month of the recent window, YYYY-MM (default: this month).
+    #[param(schema_with = super::schemas::month)]
     pub until: Option<String>,
     /// Months in the recent window (1-24, default 3).
     #[param(minimum = 1, maximum = 24)]
@@ -59,8 +66,19 @@ pub struct EmergingQuery {
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
+    #[param(schema_with = super::schemas::period)]
+    pub period: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoOccurrenceQuery {
+    #[param(schema_with = super::schemas::period)]
     pub period: Option<String>,
     /// Co-occurrence within one registry only.
+    #[param(schema_with = super::schemas::registry)]
     pub registry: Option<String>,
     #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
@@ -174,12 +192,12 @@ pub async fn durations(
 }
 
 /// Categories that occur together in one case.
-#[utoipa::path(get, path = "/api/v1/patterns/cooccurrence", tag = "patterns", params(PeriodQuery),
+#[utoipa::path(get, path = "/api/v1/patterns/cooccurrence", tag = "patterns", params(CoOccurrenceQuery),
     responses((status = 200, description = "The figures (JSON), or CSV with format=csv", content((CoOccurrence = "application/json"), (String = "text/csv"))), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn cooccurrence(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PeriodQuery>,
+    ApiQuery(q): ApiQuery<CoOccurrenceQuery>,
 ) -> Result<Response, ApiError> {
     let (period, csv) = (period(&q.period)?, csv_wanted(&q.format)?);
     let registry = q

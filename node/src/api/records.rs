@@ -29,10 +29,13 @@ pub struct RecordsQuery {
     #[param(pattern = "^[0-9a-fA-F]{64}$")]
     pub author: Option<String>,
     /// Summaries about this registry only.
+    #[param(schema_with = super::schemas::registry)]
     pub registry: Option<String>,
     /// Summaries with this incident category only.
+    #[param(schema_with = super::schemas::category)]
     pub category: Option<String>,
     /// The `next` cursor of the previous page.
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub after: Option<u64>,
     /// Records per page (1-500, default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -170,6 +173,9 @@ pub async fn list(
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request("limit", format!("must be between 1 and {MAX_LIMIT}")));
+    }
+    if q.after.is_some_and(|a| a > i64::MAX as u64) {
+        return Err(ApiError::bad_request("after", "not a cursor this node gave out"));
     }
     let filter = Filter::parse(&q)?;
     state

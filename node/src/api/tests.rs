@@ -162,7 +162,14 @@ async fn health_ready_and_openapi_need_no_token() {
     assert_eq!(case["categories"]["minItems"], 1);
     assert_eq!(case["categories"]["maxItems"], 8);
     assert_eq!(case["opened"]["format"], "date");
-    assert!(doc["components"]["schemas"]["Resource"]["properties"]["asn"]["pattern"].is_string());
+    let resource = &case["resources"]["items"]["oneOf"];
+    assert_eq!(resource[0]["required"], json!(["prefix"]));
+    assert!(resource[1]["properties"]["asn"]["oneOf"][0]["pattern"].is_string());
+    // Query parameters with a grammar carry it.
+    let matrix = &doc["paths"]["/api/v1/patterns/matrix"]["get"]["parameters"];
+    let param = |name: &str| matrix.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert!(param("period")["pattern"].is_string());
+    assert!(param("filter")["enum"].as_array().unwrap().iter().any(|f| f == "resource_kind=IPv6"));
     let health = &doc["paths"]["/api/v1/health"]["get"]["responses"];
     assert!(health["405"].is_object() && health["401"].is_null(), "a public route has no 401");
 }
@@ -344,7 +351,8 @@ async fn publish_refuses_text_that_still_identifies_someone() {
     case["tags"] = json!(["as64511"]);
     let id = add_case(s, case).await;
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
-    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "tags[0]".to_string()));
+    assert_eq!((r.status, r.field()), (StatusCode::CONFLICT, "tags[0]".to_string()));
+    assert_eq!(r.json()["error"]["code"], "identifying");
     let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
     assert!(message.contains("as64511"), "the refusal names the words: {message}");
 }
@@ -395,7 +403,7 @@ async fn preview_is_clean_exactly_when_publish_goes_through() {
             assert_eq!(r.status, StatusCode::CREATED, "preview clean but publish refused: {narrative}: {:?}", r.json());
             clean += 1;
         } else {
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "preview blocked but publish went through");
+            assert_eq!(r.status, StatusCode::CONFLICT, "preview blocked but publish went through");
             assert_eq!(r.field(), blocking[0]["field"].as_str().unwrap());
             let message = r.json()["error"]["message"].as_str().unwrap_or_default().to_string();
             let word = blocking[0]["text"].as_str().unwrap();
@@ -538,6 +546,10 @@ async fn members_vouches_peers_and_sync() {
     assert_eq!(m["candidates"][0]["vouches"], 1);
     let r = call(s, "POST", "/api/v1/vouches", Some(MEMBER), Some(json!({"member": "not-a-key"}))).await;
     assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "member".to_string()));
+    // A well-formed key that is this node's own: a conflict with its state, not bad input.
+    let own = signed::member_key(&SigningKey::from_bytes(&[1; 32])).to_hex();
+    let r = call(s, "POST", "/api/v1/vouches", Some(MEMBER), Some(json!({"member": own}))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::CONFLICT, "member".to_string()));
     assert_eq!(call(s, "GET", "/api/v1/peers", Some(MEMBER), None).await.json(), json!([]));
     let sync = call(s, "GET", "/api/v1/sync", Some(MEMBER), None).await.json();
     assert_eq!(sync["remaining"], 0);
@@ -612,6 +624,42 @@ async fn only_the_member_token_spends_the_write_budget_and_misses_cost_nothing()
 }
 
 #[tokio::test]
+async fn counts_are_whole_numbers_however_json_writes_them() {
+    let n = node();
+    let s = &n.state;
+    let mut case = example_case();
+    case["impact"] = json!({"customers": 2176.0, "cost_usd": 12});
+    case["resources"] = json!([{"asn": 64496}, {"asn": "AS64497"}, {"asn": 64498.0}]);
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(case.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["id"].as_u64().unwrap();
+    let stored = call(s, "GET", &format!("/api/v1/cases/{id}"), Some(MEMBER), None).await.json();
+    assert_eq!(stored["case"]["impact"]["customers"], 2176);
+    for bad in [json!(2.5), json!(-1), json!(1e30), json!(9_223_372_036_854_775_808_u64)] {
+        case["impact"] = json!({ "customers": bad });
+        let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(case.clone())).await;
+        assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "impact.customers".to_string()), "{bad}");
+    }
+    // The parts of a case are objects: serde alone would read a struct from an array.
+    for (part, value, field) in [
+        ("impact", json!([null, null]), "impact"),
+        ("timeline", json!([["resolved", "2024-02-01"]]), "timeline[0]"),
+        ("resources", json!([[null, 64496]]), "resources[0]"),
+        ("evidence", json!([["email", "", "00"]]), "evidence[0]"),
+    ] {
+        let mut case = example_case();
+        case[part] = value;
+        let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(case)).await;
+        assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, field.to_string()), "{part}");
+    }
+    // Errors inside a part still name their path.
+    let mut case = example_case();
+    case["resources"] = json!([{"asn": "AS1"}, {"asn": "AS-x"}]);
+    let r = call(s, "POST", "/api/v1/cases", Some(MEMBER), Some(case)).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "resources[1].asn".to_string()));
+}
+
+#[tokio::test]
 async fn every_error_is_json_and_api_answers_are_neither_cached_sniffed_nor_framed() {
     let n = node();
     let s = &n.state;
@@ -651,6 +699,12 @@ async fn every_error_is_json_and_api_answers_are_neither_cached_sniffed_nor_fram
     )
     .await;
     assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "body".to_string()));
+    // serde would read a struct from an array; the API takes objects only.
+    let r = call(s, "POST", "/api/v1/redact/preview", Some(MEMBER), Some(json!(["x"]))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "body".to_string()));
+    // A cursor no node gives out.
+    let r = call(s, "GET", "/api/v1/records?after=9223372036854775808", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "after".to_string()));
     // Security headers on API answers.
     let res = router(s.clone())
         .oneshot(

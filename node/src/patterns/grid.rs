@@ -91,6 +91,17 @@ pub const SLOTS: usize = 1
 pub const PAIRS: usize = Category::ALL.len() * (Category::ALL.len() - 1) / 2;
 
 impl Filter {
+    /// Every filter, in slot order (slot 1 onwards).
+    pub fn all() -> impl Iterator<Item = Filter> {
+        let values = Outcome::ALL.iter().map(|&v| Filter::Outcome(v));
+        let values = values.chain(OrgType::ALL.iter().map(|&v| Filter::OrgType(v)));
+        let values = values.chain(Region::ALL.iter().map(|&v| Filter::Region(v)));
+        let values = values.chain(ResourceKind::ALL.iter().map(|&v| Filter::ResourceKind(v)));
+        let values = values.chain(Ipv4Size::ALL.iter().map(|&s| Filter::Resource(ResourceBucket::Ipv4(s))));
+        let values = values.chain(Ipv6Size::ALL.iter().map(|&s| Filter::Resource(ResourceBucket::Ipv6(s))));
+        values.chain(AsnCount::ALL.iter().map(|&c| Filter::Resource(ResourceBucket::Asn(c))))
+    }
+
     pub fn dimension(self) -> Dimension {
         match self {
             Filter::Outcome(_) => Dimension::Outcome,
@@ -275,16 +286,7 @@ mod tests {
     #[test]
     fn filter_slots_are_distinct_and_within_their_dimension() {
         let mut slots = std::collections::BTreeSet::new();
-        let filters = Outcome::ALL
-            .iter()
-            .map(|&v| Filter::Outcome(v))
-            .chain(OrgType::ALL.iter().map(|&v| Filter::OrgType(v)))
-            .chain(Region::ALL.iter().map(|&v| Filter::Region(v)))
-            .chain(ResourceKind::ALL.iter().map(|&v| Filter::ResourceKind(v)))
-            .chain(Ipv4Size::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Ipv4(v))))
-            .chain(Ipv6Size::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Ipv6(v))))
-            .chain(AsnCount::ALL.iter().map(|&v| Filter::Resource(ResourceBucket::Asn(v))));
-        for f in filters {
+        for f in Filter::all() {
             assert!(f.dimension().slots().contains(&f.slot()), "{f:?}");
             assert!(slots.insert(f.slot()), "{f:?} reuses a slot");
         }
