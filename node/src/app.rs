@@ -70,9 +70,18 @@ pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Recei
     }));
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let watcher = status.clone();
+    let federation = parts.federation.clone();
     let events_task = tokio::spawn(async move {
         while let Some(event) = net_events.recv().await {
             watcher.observe(&event);
+            if matches!(event, NetworkEvent::SyncFinished { .. }) {
+                // A restored store signs again once a catch-up with a member has finished.
+                let (federation, member) = (federation.clone(), federation.member_key());
+                let confirmed = tokio::task::spawn_blocking(move || federation.store().confirm_own_chain(&member));
+                if let Ok(Err(e)) = confirmed.await {
+                    tracing::warn!(error = %e, "could not record that this node caught up with its own chain");
+                }
+            }
             let _ = tx.try_send(event);
         }
     });

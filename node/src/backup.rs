@@ -216,6 +216,10 @@ pub fn restore(from: &Path, to: &Path, mut progress: impl FnMut(u64)) -> Result<
     db.flush()?;
     drop(db);
     // Open it as a store once: checks it belongs to the manifest's federation.
-    dir.open_store()?;
+    let store = dir.open_store()?;
+    // The backup may be older than what this member signed since: sign again only after a
+    // catch-up with a member (`store::own_head`).
+    let held = store.chain(&lantern_protocol::signed::member_key(&dir.member_key()?))?.last().map_or(0, |(s, _)| *s);
+    dir.own_head_file().write(crate::store::own_head::OwnHead { signed: held, confirmed: false })?;
     Ok(dir)
 }

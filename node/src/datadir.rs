@@ -161,12 +161,20 @@ impl DataDir {
     }
 
     pub fn open_store(&self) -> Result<Store, DataDirError> {
-        match Store::open(&self.store_path(), &self.manifest()?) {
+        let store = match Store::open(&self.store_path(), &self.manifest()?) {
             Err(StoreError::Db(e)) if crate::store::is_lock_error(&e) => {
-                Err(DataDirError::InUse(self.root.display().to_string()))
+                return Err(DataDirError::InUse(self.root.display().to_string()));
             }
-            other => Ok(other?),
-        }
+            other => other?,
+        };
+        store.keep_own_head_in(self.own_head_file());
+        Ok(store)
+    }
+
+    /// The highest sequence this member signed here: outside `store/`, so it outlives a wiped or
+    /// rolled-back store (see `store::own_head`).
+    pub fn own_head_file(&self) -> crate::store::own_head::HeadFile {
+        crate::store::own_head::HeadFile::new(self.root.join("own-chain"))
     }
 
     /// The store, manifest and member key together: this node's view of its federation.

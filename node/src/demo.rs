@@ -246,8 +246,8 @@ pub fn generate(
     (manifest, records)
 }
 
-/// Creates the nodes' data dirs and stores (each node holds a third of the records; catch-up
-/// over the network brings them together).
+/// Creates the nodes' data dirs and stores (each node holds a third of the records and its own
+/// member's chain; catch-up over the network brings them together).
 pub fn prepare(opts: &DemoOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<DataDir>> {
     anyhow::ensure!((NODES..=250).contains(&opts.members), "--members must be between {NODES} and 250");
     anyhow::ensure!((1..=1_000_000).contains(&opts.cases), "--cases must be between 1 and 1000000");
@@ -268,7 +268,15 @@ pub fn prepare(opts: &DemoOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<
     for (i, dir) in dirs.iter().enumerate() {
         dir.install_manifest(&manifest)?;
         let federation = dir.federation()?;
-        let share: Vec<&Vec<u8>> = records.iter().skip(i).step_by(NODES).collect();
+        // A third of everyone's records, and the whole chain of the node's own member: a node
+        // signs only after its own chain, never over a part of it (`store::own_head`).
+        let own = signed::member_key(&keys[i]);
+        let share: Vec<&Vec<u8>> = records
+            .iter()
+            .enumerate()
+            .filter(|(n, r)| n % NODES == i || lantern_protocol::signed::open_stored(r).is_ok_and(|e| e.author == own))
+            .map(|(_, r)| r)
+            .collect();
         for outcome in federation.admit(&share)? {
             outcome.context("demo record rejected")?;
         }

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use lantern_node::datadir::{self, DataDir};
 use lantern_node::exchange;
 use lantern_node::publish::{self, Narrative};
+use lantern_node::store::idempotency::Once;
 use lantern_protocol::vocab::{OrgSize, OrgType, PurgeReason, Region, RetractionReason};
 use lantern_protocol::{MemberKey, Policy, RecordId, VerifyContext};
 
@@ -73,6 +74,10 @@ enum Command {
         /// Publish the structured fields only, without the narrative.
         #[arg(long)]
         omit_narrative: bool,
+        /// Sign at most once per key: a retry with the same key answers the first record
+        /// (e.g. a UUID per intended publish; kept 24 hours).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<lantern_node::store::idempotency::IdempotencyKey>,
     },
     /// Retract a published case from every figure.
     Retract {
@@ -421,25 +426,24 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
-        Command::Publish { case_id, omit_narrative } => {
+        Command::Publish { case_id, omit_narrative, idempotency_key } => {
             let dir = dir()?;
             let store = dir.open_store()?;
             let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
-            let rec = publish::publish(
-                &store,
-                &dir.member_key()?,
-                &dir.config()?,
-                case_id,
-                lantern_node::this_month(),
-                narrative,
-            )?;
-            println!("{}", rec.id());
-            eprintln!(
-                "published case {case_id} as record {} ({}, sequence {})",
-                rec.id().short(),
-                rec.envelope().body.kind(),
-                rec.sequence()
-            );
+            let (key, config) = (dir.member_key()?, dir.config()?);
+            let sign = || publish::publish(&store, &key, &config, case_id, lantern_node::this_month(), narrative);
+            let (id, kind, sequence) = match idempotency_key {
+                None => {
+                    let rec = sign()?;
+                    (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence())
+                }
+                Some(k) => match store.sign_once(&k, publish::request(case_id, narrative, false).as_bytes(), sign)? {
+                    Once::Signed(rec) => (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence()),
+                    Once::Again(first) => (first.record, first.kind, first.sequence),
+                },
+            };
+            println!("{id}");
+            eprintln!("published case {case_id} as record {} ({kind}, sequence {sequence})", id.short());
             Ok(())
         }
         Command::Retract { case_id, reason } => {

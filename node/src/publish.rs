@@ -32,6 +32,12 @@ pub enum PublishError {
     Residual { id: u64, field: String, words: String },
 }
 
+/// What a publish asks for, as an idempotency key's request: the same for the API and the CLI.
+pub fn request(case_id: u64, narrative: Narrative, amend: bool) -> String {
+    let omit = matches!(narrative, Narrative::Omit);
+    format!("{} {case_id} omit_narrative={omit}", if amend { "amend" } else { "publish" })
+}
+
 /// A span of text that would leave the node and that the check before signing refuses.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Blocking {

@@ -95,8 +95,17 @@ impl Remote {
 
     /// POST `body` as JSON to `path`.
     pub fn post(&self, path: &str, body: &Value) -> Result<Value, RemoteError> {
+        self.post_once(path, body, None)
+    }
+
+    /// `post` with an `Idempotency-Key`, if given.
+    pub fn post_once(&self, path: &str, body: &Value, key: Option<&str>) -> Result<Value, RemoteError> {
         let url = format!("{}{path}", self.base);
-        let r = self.agent.post(&url).header("Authorization", &format!("Bearer {}", self.token)).send_json(body);
+        let mut request = self.agent.post(&url).header("Authorization", &format!("Bearer {}", self.token));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let r = request.send_json(body);
         let text = self.finish(&url, r)?;
         serde_json::from_str(&text).map_err(|e| RemoteError::Refused(format!("unreadable answer: {e}")))
     }

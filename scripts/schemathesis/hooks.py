@@ -4,7 +4,9 @@ Every other rule is in the OpenAPI document itself (node/src/api/schemas.rs). Th
 between values, which the server checks and answers with a 400 or 422 naming the field:
 - a period `FROM..TO` must not end before it starts and spans at most 600 months;
 - a timeline stage is not dated before the case's `opened` day, nor more than 50 years after it;
-- a narrative fits the federation's byte limit (LANTERN_MAX_NARRATIVE_BYTES, 4000 by default).
+- a narrative fits the federation's byte limit (LANTERN_MAX_NARRATIVE_BYTES, 4000 by default);
+- an `Idempotency-Key` names one intended request: the same key with another request is a 422
+  (as the IETF idempotency-key draft says), so each call gets a fresh key.
 
 Generated values that break a relation are put right just before the call (every phase passes
 through `before_call`; the coverage phase skips generation hooks). Only values in the document's
@@ -13,6 +15,7 @@ own grammar are touched, so a request generated to break the schema still breaks
 
 import os
 import re
+import uuid
 
 import schemathesis
 
@@ -66,10 +69,20 @@ def _put_timeline_right(body):
                 stage["date"] = opened
 
 
+KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _fresh_idempotency_key(headers):
+    for name in list(headers or {}):
+        if name.lower() == "idempotency-key" and isinstance(headers[name], str) and KEY.match(headers[name]):
+            headers[name] = str(uuid.uuid4())
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
     _put_period_right(case.query)
     _put_timeline_right(case.body)
+    _fresh_idempotency_key(case.headers)
 
 
 @schemathesis.hook

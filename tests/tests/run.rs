@@ -65,3 +65,16 @@ fn while_a_node_runs_cli_commands_act_through_its_api() {
     // Stopped: the CLI opens the store itself again.
     assert!(ok(lantern(&dir, &["case", "list"])).contains("1"));
 }
+
+#[test]
+fn a_p2p_port_in_use_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    ok(lantern(&dir, &["init"]));
+    ok(lantern(&dir, &["federation", "create", "--name", "taken"]));
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = format!("/ip4/127.0.0.1/tcp/{}", holder.local_addr().unwrap().port());
+    let e = fails(lantern(&dir, &["run", "--listen", &listen, "--api", "127.0.0.1:0"]));
+    assert!(e.contains(&listen) && e.contains("in use"), "{e}");
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+}

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use lantern_protocol::VerifiedRecord;
 use lantern_protocol::summary::CaseSummary;
 use lantern_protocol::vocab::{PurgeReason, RetractionReason};
@@ -17,6 +17,7 @@ use crate::patterns::similar::Similar;
 use crate::publish::CaseState;
 use crate::publish::{self, Narrative};
 use crate::redact::Redacted;
+use crate::store::idempotency::{IdempotencyKey, Once};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CaseStatus {
@@ -268,21 +269,61 @@ pub async fn preview(
 
 async fn publish_case(
     state: &AppState,
+    headers: &HeaderMap,
     id: u64,
     body: PublishRequest,
     amend: bool,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let config = state.config.clone();
-    let record = state
-        .blocking(move |fed| {
-            if amend && fed.store().published_for(id)?.is_empty() {
-                return Err(ApiError::conflict(format!("case {id} has not been published; publish it first")));
-            }
-            let narrative = if body.omit_narrative { Narrative::Omit } else { Narrative::Redact };
-            Ok(fed.publish(&config, id, narrative)?)
-        })
-        .await?;
-    Ok(announce(state, record).await)
+    let narrative = if body.omit_narrative { Narrative::Omit } else { Narrative::Redact };
+    let request = publish::request(id, narrative, amend);
+    sign_once(state, idempotency_key(headers)?, request, move |fed| {
+        if amend && fed.store().published_for(id)?.is_empty() {
+            return Err(ApiError::conflict(format!("case {id} has not been published; publish it first")));
+        }
+        Ok(fed.publish(&config, id, narrative)?)
+    })
+    .await
+}
+
+/// A retry with the same key and request gets the first answer (kept 24 hours).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documents the header; read by `idempotency_key`
+pub struct IdempotencyHeader {
+    #[param(rename = "Idempotency-Key", pattern = "^[A-Za-z0-9._:-]{1,128}$")]
+    idempotency_key: Option<String>,
+}
+
+/// The optional `Idempotency-Key` header of a signing write.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().and_then(|v| v.parse().ok());
+    key.map(Some).ok_or_else(|| {
+        ApiError::bad_request("Idempotency-Key", "1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'")
+    })
+}
+
+/// Signs with `sign`, once per idempotency key: a retry with the key and the same request
+/// (`request`: the operation, case and options) gets the first answer again, 201 and all.
+async fn sign_once(
+    state: &AppState,
+    key: Option<IdempotencyKey>,
+    request: String,
+    sign: impl FnOnce(&Federation) -> Result<VerifiedRecord, ApiError> + Send + 'static,
+) -> Result<(StatusCode, Json<Published>), ApiError> {
+    let Some(key) = key else {
+        let record = state.blocking(sign).await?;
+        return Ok(announce(state, record).await);
+    };
+    let once = state.blocking(move |fed| fed.store().sign_once(&key, request.as_bytes(), || sign(fed))).await?;
+    match once {
+        Once::Signed(record) => Ok(announce(state, record).await),
+        Once::Again(first) => Ok((
+            StatusCode::CREATED,
+            Json(Published { record: first.record.to_hex(), kind: first.kind, sequence: first.sequence }),
+        )),
+    }
 }
 
 /// Hands a new record of ours to gossip (catch-up delivers it later if that fails now) and
@@ -303,7 +344,7 @@ pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (Statu
 }
 
 /// Publishes the case's summary (or, if published before, an amendment), signed by this member.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/publish", tag = "cases", params(("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/publish", tag = "cases", params(("id" = u64, Path), IdempotencyHeader),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "The case was retracted or purged, is invalid as stored (`invalid`), or its text still identifies someone (`identifying`); `field` names what to edit"),
@@ -313,13 +354,14 @@ pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (Statu
 pub async fn publish(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
+    headers: HeaderMap,
     body: Option<ApiJson<PublishRequest>>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
-    publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), false).await
+    publish_case(&state, &headers, id, body.map(|b| b.0).unwrap_or_default(), false).await
 }
 
 /// Publishes an amendment of a case published before.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/amend", tag = "cases", params(("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/amend", tag = "cases", params(("id" = u64, Path), IdempotencyHeader),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Not published yet, retracted, or the case cannot be published as it is (see publish)"), (status = 422, body = ErrorBody)),
@@ -327,13 +369,14 @@ pub async fn publish(
 pub async fn amend(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
+    headers: HeaderMap,
     body: Option<ApiJson<PublishRequest>>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
-    publish_case(&state, id, body.map(|b| b.0).unwrap_or_default(), true).await
+    publish_case(&state, &headers, id, body.map(|b| b.0).unwrap_or_default(), true).await
 }
 
 /// Retracts every version of a published case from every figure.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/retract", tag = "cases", params(("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/retract", tag = "cases", params(("id" = u64, Path), IdempotencyHeader),
     request_body = RetractRequest,
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -341,15 +384,16 @@ pub async fn amend(
 pub async fn retract(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<RetractRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
-    let record = state.blocking(move |fed| Ok(fed.retract(id, body.reason)?)).await?;
-    Ok(announce(&state, record).await)
+    let request = format!("retract {id} {}", body.reason.label());
+    sign_once(&state, idempotency_key(&headers)?, request, move |fed| Ok(fed.retract(id, body.reason)?)).await
 }
 
 /// Purges every published version of a case: a signed purge that makes every node delete the
 /// versions' bytes and withdraw the case from every figure. For text that identifies someone.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/purge", tag = "cases", params(("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/purge", tag = "cases", params(("id" = u64, Path), IdempotencyHeader),
     request_body = PurgeRequest,
     responses((status = 201, body = Published), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "Not published yet, or purged already"),
@@ -358,10 +402,11 @@ pub async fn retract(
 pub async fn purge(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PurgeRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
-    let record = state.blocking(move |fed| Ok(fed.purge(id, body.reason)?)).await?;
-    Ok(announce(&state, record).await)
+    let request = format!("purge {id} {}", body.reason.label());
+    sign_once(&state, idempotency_key(&headers)?, request, move |fed| Ok(fed.purge(id, body.reason)?)).await
 }
 
 /// Published summaries most like this private case, computed on this node.

@@ -772,3 +772,43 @@ async fn connections_are_capped_and_idle_ones_closed() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// A POST with an `Idempotency-Key` and a JSON body.
+async fn post_once(s: &AppState, uri: &str, key: &str, body: Value) -> Reply {
+    let req = Request::post(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {MEMBER}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", key)
+        .body(HttpBody::from(body.to_string()))
+        .unwrap();
+    raw(s, req).await
+}
+
+#[tokio::test]
+async fn a_publish_retried_with_its_idempotency_key_answers_the_first_record() {
+    let n = node();
+    let s = &n.state;
+    let (one, two) = (add_case(s, example_case()).await, add_case(s, example_case()).await);
+    let records = || n.state.federation.store().record_count();
+    let before = records();
+    let first = post_once(s, &format!("/api/v1/cases/{one}/publish"), "k-1", json!({})).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    // The answer was lost; the client retries: the same answer, no second record (no amendment).
+    let again = post_once(s, &format!("/api/v1/cases/{one}/publish"), "k-1", json!({})).await;
+    assert_eq!((again.status, again.json()), (StatusCode::CREATED, first.json()));
+    assert_eq!(records(), before + 1);
+    // The key for another request is refused, naming the header; so is a malformed key.
+    let other = post_once(s, &format!("/api/v1/cases/{two}/publish"), "k-1", json!({})).await;
+    assert_eq!((other.status, other.field()), (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key".to_string()));
+    let bad = post_once(s, &format!("/api/v1/cases/{two}/publish"), "no spaces", json!({})).await;
+    assert_eq!((bad.status, bad.field()), (StatusCode::BAD_REQUEST, "Idempotency-Key".to_string()));
+    assert_eq!(records(), before + 1);
+    // Without a key, publishing again amends, as before.
+    let r = call(s, "POST", &format!("/api/v1/cases/{one}/publish"), Some(MEMBER), None).await;
+    assert_eq!(r.json()["kind"], "amendment");
+    // Retract takes a key too.
+    let uri = format!("/api/v1/cases/{one}/retract");
+    let a = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;
+    let b = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;
+    assert_eq!((a.status, b.status, a.json()), (StatusCode::CREATED, StatusCode::CREATED, b.json()));
+}

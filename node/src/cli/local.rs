@@ -51,6 +51,11 @@ pub fn info(dir: &DataDir) -> Result<()> {
             println!("records       {}", store.record_count());
             println!("private cases {}", store.cases()?.len());
             println!("equivocators  {}", store.equivocators()?.len());
+            match store.own_head(&member) {
+                Ok(head) => println!("own chain     whole, sequence {}", head.map_or(0, |(s, _)| s)),
+                Err(e) if e.is_own_chain_behind() => println!("own chain     cannot sign: {e}"),
+                Err(e) => return Err(e.into()),
+            }
         }
         Err(e) => println!("federation    none ({e})"),
     }

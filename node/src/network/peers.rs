@@ -102,9 +102,11 @@ impl Backoff {
         now >= self.next
     }
 
-    /// A dial was just started: the next one waits, longer each time.
+    /// A dial was just started: the next one waits, longer each time, by a random half to all
+    /// of the delay, so nodes that lost the same peer do not all redial it at once.
     pub fn tried(&mut self, now: Instant) {
-        self.next = now + self.delay;
+        let share = 0.5 + f64::from(u16::from_le_bytes(crate::keys::random_bytes::<2>())) / f64::from(u16::MAX) / 2.0;
+        self.next = now + self.delay.mul_f64(share);
         self.delay = (self.delay * 2).min(LONGEST_RETRY);
     }
 
@@ -188,20 +190,30 @@ mod tests {
     }
 
     #[test]
-    fn redials_back_off_to_a_cap_and_start_over_once_connected() {
+    fn redials_back_off_to_a_cap_with_jitter_and_start_over_once_connected() {
         let mut b = Backoff::now();
         let t0 = Instant::now();
         assert!(b.due(t0));
-        let mut waits = Vec::new();
+        let mut caps = Vec::new();
         for _ in 0..10 {
+            let cap = b.delay;
             b.tried(t0);
-            waits.push(b.next - t0);
+            let wait = b.next - t0;
+            assert!(wait >= cap / 2 && wait <= cap, "{wait:?} within half to all of {cap:?}");
+            caps.push(cap);
         }
-        assert_eq!(waits[0], FIRST_RETRY);
-        assert_eq!(waits[1], FIRST_RETRY * 2);
-        assert_eq!(*waits.last().unwrap(), LONGEST_RETRY, "never more than the cap, never given up");
+        assert_eq!((caps[0], caps[1]), (FIRST_RETRY, FIRST_RETRY * 2));
+        assert_eq!(*caps.last().unwrap(), LONGEST_RETRY, "never more than the cap, never given up");
+        // Nodes that lost the same peer spread their redials out.
+        let waits: std::collections::BTreeSet<Duration> = (0..20)
+            .map(|_| {
+                let mut b = Backoff { next: t0, delay: LONGEST_RETRY };
+                b.tried(t0);
+                b.next - t0
+            })
+            .collect();
+        assert!(waits.len() > 10, "{waits:?}");
         b.reset();
-        b.tried(t0);
-        assert_eq!(b.next - t0, FIRST_RETRY);
+        assert_eq!(b.delay, FIRST_RETRY);
     }
 }

@@ -104,6 +104,27 @@ fn gossipsub(topic: &IdentTopic, max_record_bytes: usize) -> Result<gossipsub::B
     Ok(behaviour)
 }
 
+/// libp2p listens with SO_REUSEPORT, so a second node on a taken TCP port would silently share
+/// it; bind the port plainly first, and say who holds it.
+fn refuse_a_taken_port(address: &Multiaddr) -> Result<(), NetworkError> {
+    use libp2p::multiaddr::Protocol;
+    let mut parts = address.iter();
+    let ip: std::net::IpAddr = match parts.next() {
+        Some(Protocol::Ip4(ip)) => ip.into(),
+        Some(Protocol::Ip6(ip)) => ip.into(),
+        _ => return Ok(()),
+    };
+    let Some(Protocol::Tcp(port)) = parts.next() else { return Ok(()) };
+    if port == 0 {
+        return Ok(());
+    }
+    std::net::TcpListener::bind((ip, port)).map(drop).map_err(|e| {
+        NetworkError::Failed(format!(
+            "cannot listen on {address}: {e} (another process holds the port? pick another with --listen)"
+        ))
+    })
+}
+
 /// Builds the swarm, starts listening and dialling, and spawns its task.
 pub fn spawn(
     federation: Arc<Federation>,
@@ -154,6 +175,7 @@ pub fn spawn(
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
     for address in &config.listen {
+        refuse_a_taken_port(address)?;
         swarm.listen_on(address.clone()).map_err(|e| fail(&e))?;
     }
     let p2p_metrics = config

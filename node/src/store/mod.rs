@@ -28,7 +28,9 @@
 
 mod blocks;
 mod chains;
+pub mod idempotency;
 mod keys;
+pub mod own_head;
 mod peers;
 mod purge;
 
@@ -71,6 +73,36 @@ pub enum StoreError {
         "the store was written by an older Lantern (layout 1); export its records with that version and import them"
     )]
     OldLayout,
+    #[error("{0} is damaged: it should read `signed N`; if the store is whole, delete the file and it is rewritten")]
+    BadHeadFile(String),
+    #[error(
+        "this node holds {held} of its own records but has signed up to sequence {head}: it must catch up from a \
+         member before it signs again (signing now would fork its own chain)"
+    )]
+    OwnChainIncomplete { held: u64, head: u64 },
+    #[error(
+        "this node signed up to sequence {signed} ({file}) but its store holds its chain only to {held}: the store \
+         was wiped or rolled back; restore the latest backup (`lantern restore`), or import this member's records \
+         from another member's `lantern export` (`lantern import`) before it signs again"
+    )]
+    OwnChainBehind { held: u64, signed: u64, file: String },
+    #[error(
+        "this store was restored from a backup that may be older than what this node signed since: it signs again \
+         once it has caught up with a member (run it with a bootstrap)"
+    )]
+    OwnChainUnconfirmed,
+    #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
+    IdempotencyKeyReused,
+}
+
+impl StoreError {
+    /// Refusals that clear once the node has caught up with its own records.
+    pub fn is_own_chain_behind(&self) -> bool {
+        matches!(
+            self,
+            StoreError::OwnChainIncomplete { .. } | StoreError::OwnChainBehind { .. } | StoreError::OwnChainUnconfirmed
+        )
+    }
 }
 
 impl From<TransactionError<StoreError>> for StoreError {
@@ -137,6 +169,8 @@ pub struct Store {
     purged: sled::Tree,
     purge_wanted: sled::Tree,
     peers: sled::Tree,
+    idempotency: sled::Tree,
+    idempotency_lock: Mutex<()>,
     meta: sled::Tree,
     ctx: VerifyContext,
     writer: Mutex<Writer>,
@@ -147,6 +181,8 @@ pub struct Store {
     count: AtomicU64,
     /// Cases purges withdrew, not yet taken by the live figures.
     withdrawn: Mutex<Vec<Withdrawal>>,
+    /// Where this member's signed head is kept beside the store (data dirs set it).
+    head_file: std::sync::OnceLock<own_head::HeadFile>,
 }
 
 /// State only the writer touches.
@@ -207,12 +243,15 @@ impl Store {
             purged: tree("purged")?,
             purge_wanted: tree("purge_wanted")?,
             peers: tree("peers")?,
+            idempotency: tree("idempotency")?,
+            idempotency_lock: Mutex::new(()),
             meta,
             ctx: VerifyContext::for_manifest(manifest),
             writer: Mutex::new(Writer { next_block, held }),
             index: RwLock::new(index),
             count: AtomicU64::new(count),
             withdrawn: Mutex::new(Vec::new()),
+            head_file: std::sync::OnceLock::new(),
             db,
         };
         let given = manifest.id();
@@ -604,7 +643,7 @@ impl Store {
     ) -> Result<VerifiedRecord, StoreError> {
         let mut writer = self.lock_writer();
         let author = signed::member_key(key);
-        let last = self.chain(&author)?.pop();
+        let last = self.own_head(&author)?;
         let envelope = Envelope {
             format: lantern_protocol::WIRE_FORMAT,
             federation: self.ctx.federation,
@@ -616,6 +655,9 @@ impl Store {
         };
         let record = signed::sign(&envelope, key, &self.ctx)?;
         self.write_locked(&mut writer, vec![record.clone()])?;
+        if let Some(file) = self.head_file.get() {
+            file.write(own_head::OwnHead { signed: envelope.sequence, confirmed: true })?;
+        }
         if let Some(case_id) = case {
             let mut key = case_id.to_be_bytes().to_vec();
             key.extend_from_slice(&envelope.sequence.to_be_bytes());
@@ -623,6 +665,53 @@ impl Store {
         }
         self.db.flush()?;
         Ok(record)
+    }
+
+    /// Keeps what this member signs in `file` too (beside the store, so it outlives a wiped or
+    /// rolled-back store) and refuses to sign while the store holds less than that.
+    pub fn keep_own_head_in(&self, file: own_head::HeadFile) {
+        let _ = self.head_file.set(file);
+    }
+
+    /// The last link of this member's own chain, if it may sign after it: the chain must be
+    /// whole (no sequence missing) and reach what the head file says was signed.
+    pub fn own_head(&self, author: &MemberKey) -> Result<Option<(u64, RecordId)>, StoreError> {
+        let mut chain = self.chain(author)?;
+        let last = chain.last().copied();
+        let head = last.map_or(0, |(s, _)| s);
+        // Distinct sequences: an old equivocation holds two records at one.
+        chain.dedup_by_key(|(s, _)| *s);
+        let held = chain.len() as u64;
+        if held != head {
+            return Err(StoreError::OwnChainIncomplete { held, head });
+        }
+        if let Some(file) = self.head_file.get()
+            && let Some(signed) = file.read()?
+        {
+            if !signed.confirmed {
+                return Err(StoreError::OwnChainUnconfirmed);
+            }
+            if head < signed.signed {
+                return Err(StoreError::OwnChainBehind {
+                    held: head,
+                    signed: signed.signed,
+                    file: file.path().display().to_string(),
+                });
+            }
+        }
+        Ok(last)
+    }
+
+    /// After a finished catch-up with a member: a restored store may sign again (from the head
+    /// it now holds, if whole).
+    pub fn confirm_own_chain(&self, author: &MemberKey) -> Result<(), StoreError> {
+        let Some(file) = self.head_file.get() else { return Ok(()) };
+        let Some(head) = file.read()? else { return Ok(()) };
+        if head.confirmed {
+            return Ok(());
+        }
+        let held = self.chain(author)?.last().map_or(0, |(s, _)| *s);
+        file.write(own_head::OwnHead { signed: head.signed.max(held), confirmed: true })
     }
 
     /// The ids this member published for a private case, oldest first.

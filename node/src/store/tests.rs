@@ -364,3 +364,67 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+fn summary_body(variant: u64) -> Body {
+    let mut rng = Rng::new(variant);
+    let summary = sample::summary(&mut rng, "2024-01".parse().unwrap(), 12);
+    Body::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary })
+}
+
+#[test]
+fn a_node_never_signs_over_a_gap_in_its_own_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // Holds its own records 1 and 3 (2 is elsewhere): signing 4 now would fork nothing, but
+    // it cannot know 3 is the head, and a store holding 1 only would sign a second 2.
+    store.ingest_verified(vec![record(1, 1, 1), record(1, 3, 3)]).unwrap();
+    let err = store.append_own(&key(1), "2026-03".parse().unwrap(), summary_body(9), None).unwrap_err();
+    assert!(matches!(err, StoreError::OwnChainIncomplete { held: 2, head: 3 }), "{err}");
+    assert!(err.is_own_chain_behind());
+    store.ingest_verified(vec![record(1, 2, 2)]).unwrap();
+    let next = store.append_own(&key(1), "2026-03".parse().unwrap(), summary_body(9), None).unwrap();
+    assert_eq!(next.sequence(), 4);
+}
+
+#[test]
+fn a_wiped_or_rolled_back_store_signs_only_after_catching_up_with_what_it_signed() {
+    let data = tempfile::tempdir().unwrap();
+    let head = || own_head::HeadFile::new(data.path().join("own-chain"));
+    let month = || "2026-03".parse::<Month>().unwrap();
+    let signed: Vec<VerifiedRecord> = {
+        let store = open(&data.path().join("store"));
+        store.keep_own_head_in(head());
+        (0..3).map(|i| store.append_own(&key(1), month(), summary_body(i), None).unwrap()).collect()
+    };
+    assert_eq!(head().read().unwrap(), Some(own_head::OwnHead { signed: 3, confirmed: true }));
+    // The store is wiped; the head file beside it is not.
+    std::fs::remove_dir_all(data.path().join("store")).unwrap();
+    let store = open(&data.path().join("store"));
+    store.keep_own_head_in(head());
+    let err = store.append_own(&key(1), month(), summary_body(7), None).unwrap_err();
+    assert!(matches!(err, StoreError::OwnChainBehind { held: 0, signed: 3, .. }), "{err}");
+    assert!(err.to_string().contains("own-chain"), "names the file: {err}");
+    // Catch-up brings two of its three records back: still behind.
+    store.ingest_verified(signed[..2].to_vec()).unwrap();
+    assert!(store.append_own(&key(1), month(), summary_body(7), None).unwrap_err().is_own_chain_behind());
+    store.ingest_verified(signed[2..].to_vec()).unwrap();
+    assert_eq!(store.append_own(&key(1), month(), summary_body(7), None).unwrap().sequence(), 4);
+    assert!(store.equivocators().unwrap().is_empty());
+}
+
+#[test]
+fn a_restored_store_signs_again_once_a_catch_up_confirmed_its_chain() {
+    let data = tempfile::tempdir().unwrap();
+    let head = own_head::HeadFile::new(data.path().join("own-chain"));
+    head.write(own_head::OwnHead { signed: 0, confirmed: false }).unwrap();
+    let store = open(&data.path().join("store"));
+    store.keep_own_head_in(head.clone());
+    let month = "2026-03".parse::<Month>().unwrap();
+    let err = store.append_own(&key(1), month, summary_body(1), None).unwrap_err();
+    assert!(matches!(err, StoreError::OwnChainUnconfirmed), "{err}");
+    // The catch-up brought the record it signed after the backup was taken.
+    store.ingest_verified(vec![record(1, 1, 1)]).unwrap();
+    store.confirm_own_chain(&signed::member_key(&key(1))).unwrap();
+    assert_eq!(head.read().unwrap(), Some(own_head::OwnHead { signed: 1, confirmed: true }));
+    assert_eq!(store.append_own(&key(1), month, summary_body(2), None).unwrap().sequence(), 2);
+}
