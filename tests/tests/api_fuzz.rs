@@ -24,11 +24,12 @@ fn schemathesis_finds_no_failure_against_a_running_node() {
         .current_dir(tmp.path()) // its cache and reports stay out of the repository
         .env("SCHEMATHESIS_HOOKS", "hooks")
         .env("PYTHONPATH", &config)
+        .env("LANTERN_TOKEN", token.trim())
         .arg("--no-color")
         .arg("--config-file")
         .arg(config.join("schemathesis.toml"))
         .args(["run", &format!("{api}/api/v1/openapi.json"), "--checks", "all", "--seed", "1"])
-        .args(["--max-examples", "40", "-H", &format!("Authorization: Bearer {}", token.trim())])
+        .args(["--max-examples", "40"])
         .output()
         .expect("schemathesis runs");
     terminate(&mut node);
