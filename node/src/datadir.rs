@@ -25,6 +25,16 @@ use crate::store::{Store, StoreError};
 pub enum DataDirError {
     #[error("data dir {0} does not exist; create it with `lantern init --data-dir {0}`")]
     Missing(String),
+    #[error(
+        "data dir {0} has no member.key: restore it from a backup (`lantern restore`); without it this node cannot \
+         sign as its member (`lantern init` in another dir makes a new member, who must be vouched in)"
+    )]
+    NoMemberKey(String),
+    #[error(
+        "{0} is missing: `lantern node-key new` makes a fresh one (the node gets a new peer id and binds it to \
+         your member at its next start)"
+    )]
+    NoNodeKey(String),
     #[error("cannot create data dir {path}: {source}")]
     Create { path: String, source: std::io::Error },
     #[error(
@@ -63,8 +73,11 @@ pub struct DataDir {
 impl DataDir {
     /// A data dir that must already exist.
     pub fn existing(root: &Path) -> Result<Self, DataDirError> {
-        if !root.join("member.key").exists() {
+        if !root.exists() {
             return Err(DataDirError::Missing(root.display().to_string()));
+        }
+        if !root.join("member.key").exists() {
+            return Err(DataDirError::NoMemberKey(root.display().to_string()));
         }
         Ok(Self { root: root.to_path_buf() })
     }
@@ -123,7 +136,20 @@ impl DataDir {
     }
 
     pub fn node_key(&self) -> Result<SigningKey, DataDirError> {
-        Ok(keys::read(&self.node_key_path())?)
+        let path = self.node_key_path();
+        if !path.exists() {
+            return Err(DataDirError::NoNodeKey(path.display().to_string()));
+        }
+        Ok(keys::read(&path)?)
+    }
+
+    /// A fresh transport key, for one that was lost (or, with `replace`, one to retire).
+    pub fn new_node_key(&self, replace: bool) -> Result<(), DataDirError> {
+        let path = self.node_key_path();
+        if replace && path.exists() {
+            std::fs::remove_file(&path).map_err(|e| KeyError::Write { path: path.display().to_string(), source: e })?;
+        }
+        Ok(keys::write_new(&path, &keys::generate())?)
     }
 
     pub fn config(&self) -> Result<NodeConfig, DataDirError> {

@@ -36,6 +36,15 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+pub enum NodeKeyCmd {
+    /// Write a fresh node key where one was lost; `--replace` retires the current one.
+    New {
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Start a local demo federation (three nodes, synthetic cases from many members) and its UI.
     Demo {
@@ -58,6 +67,9 @@ enum Command {
     Init(InitArgs),
     /// Show this node's member key, federation and record counts.
     Info,
+    /// The node's transport key (not the member key).
+    #[command(subcommand)]
+    NodeKey(NodeKeyCmd),
     /// Copy this (stopped) node's keys, settings and store into the new directory DIR.
     Backup { dir: PathBuf },
     /// Make the data dir (--data-dir, which must not exist) from the backup in DIR.
@@ -410,6 +422,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => cli::local::init(&data_dir, args),
         Command::Demo { members, cases, seed, dir, api } => cli::node::demo(members, cases, seed, dir, api),
         Command::Info => cli::local::info(&dir()?),
+        Command::NodeKey(NodeKeyCmd::New { replace }) => {
+            let dir = dir()?;
+            dir.new_node_key(replace)?;
+            eprintln!(
+                "wrote a new node key to {}; the node binds it to your member at its next start",
+                dir.node_key_path().display()
+            );
+            Ok(())
+        }
         Command::Backup { dir: to } => {
             let bar = cli::node::entries_bar("backing up");
             let n = lantern_node::backup::backup(&dir()?, &to, |n| bar.set_position(n))?;

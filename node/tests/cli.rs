@@ -163,6 +163,26 @@ fn missing_data_dir_is_a_one_line_error() {
     assert!(e.contains("does not exist") && e.contains("lantern init"), "{e}");
 }
 
+#[test]
+fn lost_keys_are_named_with_their_fix_and_a_node_key_can_be_replaced() {
+    let (_tmp, dir) = node();
+    let peer = |out: &str| out.lines().find(|l| l.starts_with("peer id")).unwrap().to_string();
+    let before = peer(&ok(lantern(&dir, &["info"])));
+    std::fs::rename(dir.join("member.key"), dir.join("member.key.away")).unwrap();
+    let e = err(lantern(&dir, &["info"]));
+    assert!(e.contains("has no member.key") && e.contains("lantern restore"), "{e}");
+    std::fs::rename(dir.join("member.key.away"), dir.join("member.key")).unwrap();
+    std::fs::remove_file(dir.join("node.key")).unwrap();
+    let e = err(lantern(&dir, &["info"]));
+    assert!(e.contains("node.key is missing") && e.contains("lantern node-key new"), "{e}");
+    ok(lantern(&dir, &["node-key", "new"]));
+    let renewed = peer(&ok(lantern(&dir, &["info"])));
+    assert_ne!(renewed, before, "a new transport key, a new peer id");
+    assert!(err(lantern(&dir, &["node-key", "new"])).contains("refusing to overwrite"));
+    ok(lantern(&dir, &["node-key", "new", "--replace"]));
+    assert_ne!(peer(&ok(lantern(&dir, &["info"]))), renewed);
+}
+
 /// `lantern run --config FILE` refuses to start on a bad config, naming the problem.
 #[test]
 fn run_refuses_a_bad_config_with_the_documented_message() {

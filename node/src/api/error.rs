@@ -78,6 +78,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NoSuchCase(_) | StoreError::NoSuchRecord(_) => ApiError::not_found(e.to_string()),
+            e if e.is_disk_full() => {
+                tracing::error!(error = %e, "a write failed: the disk is full");
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", e.to_string())
+            }
             StoreError::IdempotencyKeyReused => ApiError::invalid("Idempotency-Key", e.to_string()),
             e if e.is_own_chain_behind() => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "catching_up", e.to_string())

@@ -146,9 +146,13 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let fed = state.federation.clone();
-    let store = tokio::task::spawn_blocking(move || fed.store().contains(&lantern_protocol::RecordId([0; 32])).is_ok())
-        .await
-        .unwrap_or(false);
+    // The store answers reads, and takes writes (after a disk-full failure, a probe write tells).
+    let store = tokio::task::spawn_blocking(move || {
+        let store = fed.store();
+        store.contains(&lantern_protocol::RecordId([0; 32])).is_ok() && store.probe_writable()
+    })
+    .await
+    .unwrap_or(false);
     let network = match &state.network {
         Some(net) => net.listeners().await.is_ok(),
         None => false,

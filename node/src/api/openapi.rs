@@ -52,6 +52,7 @@ impl Modify for EdgeResponses {
                 if write {
                     add("400", "Malformed JSON or parameter");
                     add("415", "The body is not JSON (Content-Type: application/json)");
+                    add("507", "The node's disk is full: nothing of the write was kept (`code: disk_full`)");
                     if secured {
                         add("429", "The member token's write budget is spent (see Retry-After)");
                     }

@@ -812,3 +812,10 @@ async fn a_publish_retried_with_its_idempotency_key_answers_the_first_record() {
     let b = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;
     assert_eq!((a.status, b.status, a.json()), (StatusCode::CREATED, StatusCode::CREATED, b.json()));
 }
+
+#[test]
+fn a_full_disk_is_a_507_with_a_json_reason() {
+    let e = super::error::ApiError::from(crate::store::StoreError::Io(std::io::Error::from_raw_os_error(28)));
+    let res = axum::response::IntoResponse::into_response(e);
+    assert_eq!(res.status(), StatusCode::INSUFFICIENT_STORAGE);
+}

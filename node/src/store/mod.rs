@@ -55,9 +55,9 @@ use keys::*;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("store: {0}")]
+    #[error("store: {}", describe_db(.0))]
     Db(#[from] sled::Error),
-    #[error("store: {0}")]
+    #[error("store: {}", describe_io(.0))]
     Io(#[from] std::io::Error),
     #[error("the store belongs to federation {stored}, not {given}")]
     WrongFederation { stored: String, given: String },
@@ -95,7 +95,41 @@ pub enum StoreError {
     IdempotencyKeyReused,
 }
 
+fn describe_io(e: &std::io::Error) -> String {
+    if is_disk_full_io(e) {
+        "the disk is full (no space left on device); nothing of this write was kept: free space, then restart \
+         the node (its store takes no more writes after a failed one)"
+            .to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+fn describe_db(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => describe_io(io),
+        sled::Error::Corruption { at, .. } => format!(
+            "the store's files are damaged{}; restore the latest backup (`lantern restore`)",
+            at.map(|at| format!(" (at {at:?})")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn is_disk_full_io(e: &std::io::Error) -> bool {
+    // ENOSPC, and EDQUOT (a quota is a full disk for this node).
+    e.kind() == std::io::ErrorKind::StorageFull || matches!(e.raw_os_error(), Some(28) | Some(122))
+}
+
 impl StoreError {
+    /// A write failed for lack of disk space.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Io(e) | StoreError::Db(sled::Error::Io(e)) => is_disk_full_io(e),
+            _ => false,
+        }
+    }
+
     /// Refusals that clear once the node has caught up with its own records.
     pub fn is_own_chain_behind(&self) -> bool {
         matches!(
@@ -183,6 +217,8 @@ pub struct Store {
     withdrawn: Mutex<Vec<Withdrawal>>,
     /// Where this member's signed head is kept beside the store (data dirs set it).
     head_file: std::sync::OnceLock<own_head::HeadFile>,
+    /// The last write failed for lack of disk space.
+    disk_full: std::sync::atomic::AtomicBool,
 }
 
 /// State only the writer touches.
@@ -252,6 +288,7 @@ impl Store {
             count: AtomicU64::new(count),
             withdrawn: Mutex::new(Vec::new()),
             head_file: std::sync::OnceLock::new(),
+            disk_full: std::sync::atomic::AtomicBool::new(false),
             db,
         };
         let given = manifest.id();
@@ -346,6 +383,37 @@ impl Store {
 
     /// The write path; the caller holds `writer`.
     fn write_locked(&self, writer: &mut Writer, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
+        let written = self.write_records(writer, records);
+        self.note_write(&written);
+        written
+    }
+
+    /// Whether the last write failed for lack of disk space (cleared by the next that succeeds,
+    /// or by `probe_writable`).
+    pub fn writes_failing(&self) -> bool {
+        self.disk_full.load(Ordering::SeqCst)
+    }
+
+    fn note_write<T>(&self, result: &Result<T, StoreError>) {
+        match result {
+            Ok(_) => self.disk_full.store(false, Ordering::SeqCst),
+            Err(e) if e.is_disk_full() => self.disk_full.store(true, Ordering::SeqCst),
+            Err(_) => {}
+        }
+    }
+
+    /// After a write failed for lack of space: one small durable write, to see whether space
+    /// came back (for readiness, which must recover without a restart).
+    pub fn probe_writable(&self) -> bool {
+        if self.writes_failing() {
+            let probe =
+                self.meta.insert("probe", &[1u8][..]).map_err(StoreError::from).and_then(|_| Ok(self.db.flush()?));
+            self.note_write(&probe);
+        }
+        !self.writes_failing()
+    }
+
+    fn write_records(&self, writer: &mut Writer, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
         let mut outcomes = Vec::with_capacity(records.len());
         let mut plan: Vec<(VerifiedRecord, Vec<RecordId>)> = Vec::new();
         let mut seen: HashSet<RecordId> = HashSet::new();
@@ -736,6 +804,12 @@ impl Store {
     // ---- private cases ----
 
     pub fn insert_case(&self, case: &PrivateCase) -> Result<u64, StoreError> {
+        let inserted = self.insert_case_once(case);
+        self.note_write(&inserted);
+        inserted
+    }
+
+    fn insert_case_once(&self, case: &PrivateCase) -> Result<u64, StoreError> {
         let id = self
             .meta
             .update_and_fetch("next_case", |old| {

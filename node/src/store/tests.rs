@@ -428,3 +428,19 @@ fn a_restored_store_signs_again_once_a_catch_up_confirmed_its_chain() {
     assert_eq!(head.read().unwrap(), Some(own_head::OwnHead { signed: 1, confirmed: true }));
     assert_eq!(store.append_own(&key(1), month, summary_body(2), None).unwrap().sequence(), 2);
 }
+
+#[test]
+fn a_full_disk_is_named_and_marks_the_store_not_writable_until_a_write_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let full = StoreError::Db(sled::Error::Io(std::io::Error::from_raw_os_error(28)));
+    assert!(full.is_disk_full());
+    assert!(full.to_string().contains("the disk is full"), "{full}");
+    assert!(!StoreError::NoSuchCase(1).is_disk_full());
+    assert!(!store.writes_failing());
+    store.note_write::<()>(&Err(full));
+    assert!(store.writes_failing(), "readiness says the store takes no writes");
+    // Space is back (this disk has some): the probe write succeeds and readiness returns.
+    assert!(store.probe_writable());
+    assert!(!store.writes_failing());
+}
