@@ -8,7 +8,8 @@
 //! - [`derive`]: private case → structured summary fields (months, buckets).
 //! - [`redact`]: free text → text with typed placeholders (normalisation, detectors, allow-list).
 //! - [`publish`]: the one check before signing; publish, amend, retract and purge.
-//! - [`store`]: the sled store: private cases, verified records, their indexes, purges.
+//! - [`store`]: the sled store: private cases, verified records, their indexes, purges, the
+//!   own-chain head kept beside it, idempotency keys, and a rescue export of the private cases.
 //! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
 //!
 //! Federation:

@@ -302,6 +302,12 @@ enum CaseCmd {
     List,
     /// Show one private case in full.
     Show { id: u64 },
+    /// Write every private case as JSON lines `{"id", "case"}` (to stdout or --out), even from a
+    /// store that no longer opens for anything else. The node must be stopped.
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

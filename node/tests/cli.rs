@@ -164,6 +164,36 @@ fn missing_data_dir_is_a_one_line_error() {
 }
 
 #[test]
+fn private_cases_can_be_exported_from_a_store_that_no_longer_opens() {
+    let (tmp, dir) = node();
+    ok(lantern(&dir, &["case", "add", examples().join("case.json").to_str().unwrap()]));
+    ok(lantern(&dir, &["case", "add", examples().join("case.toml").to_str().unwrap()]));
+    ok(lantern(&dir, &["publish", "1", "--omit-narrative"]));
+    // Damage the record index: the store no longer opens for anything else.
+    {
+        let db = sled::open(dir.join("store")).unwrap();
+        db.open_tree("chains").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    let e = err(lantern(&dir, &["case", "list"]));
+    assert!(e.contains("corrupt entry in tree `chains`"), "{e}");
+    let out = tmp.path().join("cases.jsonl");
+    ok(lantern(&dir, &["case", "export", "--out", out.to_str().unwrap()]));
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["id"].as_u64(), lines[1]["id"].as_u64()), (Some(1), Some(2)));
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(examples().join("case.json")).unwrap()).unwrap();
+    assert_eq!(lines[0]["case"]["title"], original["title"]);
+    // Each line's case is a case file again.
+    let one = tmp.path().join("one.json");
+    std::fs::write(&one, lines[1]["case"].to_string()).unwrap();
+    let (_tmp2, fresh) = node();
+    ok(lantern(&fresh, &["case", "add", one.to_str().unwrap()]));
+}
+
+#[test]
 fn lost_keys_are_named_with_their_fix_and_a_node_key_can_be_replaced() {
     let (_tmp, dir) = node();
     let peer = |out: &str| out.lines().find(|l| l.starts_with("peer id")).unwrap().to_string();

@@ -102,6 +102,9 @@ pub fn federation(root: &Path, cmd: FederationCmd) -> Result<()> {
 }
 
 pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
+    if let CaseCmd::Export { out } = cmd {
+        return export_cases(dir, out);
+    }
     let store = dir.open_store()?;
     match cmd {
         CaseCmd::Add { file } => {
@@ -127,6 +130,7 @@ pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
             }
             Ok(())
         }
+        CaseCmd::Export { .. } => unreachable!("handled above"),
         CaseCmd::Show { id } => {
             let case = store.case(id)?;
             println!("{}", serde_json::to_string_pretty(&case)?);
@@ -190,4 +194,25 @@ pub fn print_report(what: &str, r: &exchange::Report) {
     for (line, reason) in &r.rejections {
         eprintln!("  line {line}: {reason}");
     }
+}
+
+/// The private cases, read from the store's case tree alone (see `store::rescue`).
+fn export_cases(dir: &DataDir, out: Option<PathBuf>) -> Result<()> {
+    let mut sink: Box<dyn std::io::Write> = match &out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let done = match lantern_node::store::rescue::export_cases(&dir.store_path(), &mut sink) {
+        Err(lantern_node::store::StoreError::Db(e)) if lantern_node::store::is_lock_error(&e) => {
+            bail!("the store in {} is in use by a running node; stop it first", dir.root().display())
+        }
+        other => other?,
+    };
+    eprintln!("exported {} private cases", done.written);
+    if !done.unreadable.is_empty() {
+        eprintln!("could not read cases {:?}: their stored bytes are damaged", done.unreadable);
+    }
+    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::{CaseCmd, Command, PatternsArgs, PatternsCmd, RecordsCmd};
 pub fn routable(command: &Command) -> bool {
     matches!(
         command,
-        Command::Case(_)
+        Command::Case(CaseCmd::Add { .. } | CaseCmd::List | CaseCmd::Show { .. })
             | Command::Publish { .. }
             | Command::Retract { .. }
             | Command::Purge { .. }

@@ -33,6 +33,7 @@ mod keys;
 pub mod own_head;
 mod peers;
 mod purge;
+pub mod rescue;
 
 pub use purge::Withdrawal;
 
