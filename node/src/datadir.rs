@@ -187,9 +187,23 @@ impl DataDir {
     }
 
     pub fn open_store(&self) -> Result<Store, DataDirError> {
-        let store = match Store::open(&self.store_path(), &self.manifest()?) {
+        let manifest = self.manifest()?;
+        let store = match Store::open(&self.store_path(), &manifest) {
             Err(StoreError::Db(e)) if crate::store::is_lock_error(&e) => {
                 return Err(DataDirError::InUse(self.root.display().to_string()));
+            }
+            // A torn write (a full disk): rebuild from the block log, then open the result.
+            Err(StoreError::IndexDisagrees { indexed, logged }) => {
+                let rebuilt = crate::store::repair::rebuild(&self.store_path(), &manifest)?;
+                tracing::warn!(
+                    indexed,
+                    logged,
+                    kept = rebuilt.records,
+                    dropped = rebuilt.dropped,
+                    damaged_copy = %rebuilt.damaged_copy.display(),
+                    "the store's record index disagreed with its block log (a torn write?): rebuilt it from the log"
+                );
+                Store::open(&self.store_path(), &manifest)?
             }
             other => other?,
         };

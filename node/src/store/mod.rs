@@ -33,6 +33,7 @@ mod keys;
 pub mod own_head;
 mod peers;
 mod purge;
+pub mod repair;
 pub mod rescue;
 
 pub use purge::Withdrawal;
@@ -64,6 +65,12 @@ pub enum StoreError {
     WrongFederation { stored: String, given: String },
     #[error("corrupt entry in tree `{tree}`: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    #[error(
+        "the record index disagrees with the block log ({indexed} records indexed, {logged} in the log): a write \
+         was torn, e.g. by a full disk; opening it through its data dir rebuilds the index from the log (that \
+         needs free space for a copy of the store)"
+    )]
+    IndexDisagrees { indexed: u64, logged: u64 },
     #[error("no private case with id {0}")]
     NoSuchCase(u64),
     #[error("no record with id {0}")]
@@ -265,7 +272,7 @@ impl Store {
         }
         let (index, held) = load_chains(&chains)?;
         if index.len() as u64 != count {
-            return Err(corrupt("chains", &format!("{} records indexed, {count} in the block log", index.len())));
+            return Err(StoreError::IndexDisagrees { indexed: index.len() as u64, logged: count });
         }
         let store = Store {
             cases: tree("cases")?,
