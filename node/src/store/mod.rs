@@ -229,6 +229,18 @@ pub struct Store {
     disk_full: std::sync::atomic::AtomicBool,
 }
 
+/// After a write failed for lack of space, sled's last flush on drop can wait for its flusher
+/// thread for ever (seen: imports that printed their error and never exited). The process is
+/// then leaving or the store is being given up: leak one handle, so that flush never runs. What
+/// was acknowledged was flushed already; what was not is what failed.
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.writes_failing() {
+            std::mem::forget(self.db.clone());
+        }
+    }
+}
+
 /// State only the writer touches.
 struct Writer {
     next_block: u64,

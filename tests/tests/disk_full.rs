@@ -1,0 +1,118 @@
+//! Full disks, for real: small tmpfs mounts in a mount namespace of the test's own (`unshare
+//! -Urm`, so no root is needed where user namespaces are allowed). Imports and publishes run until
+//! the disk is full; the test asserts that no command hangs, that the store opens afterwards with
+//! every acknowledged record, and that it takes writes again once space is back.
+
+use std::io::Write;
+use std::process::Command;
+
+use lantern_protocol::VerifyContext;
+use lantern_protocol::sample::{self, Rng};
+use lantern_tests::*;
+
+const SCRIPT: &str = r#"
+set -u
+L=$1; M=$2; R=$3; CASE=$4; W=$5
+records() { "$L" --data-dir "$1" info 2>>"$W/err" | awk '/^records/ {print $2}'; }
+for size in 5 7 9; do
+  mnt="$W/import$size"; mkdir -p "$mnt"
+  mount -t tmpfs -o size=${size}m tmpfs "$mnt" || { echo "no-mount"; exit 0; }
+  d="$mnt/n"
+  "$L" --data-dir "$d" init >/dev/null 2>&1; "$L" --data-dir "$d" federation join "$M" >/dev/null 2>&1
+  timeout 60 "$L" --data-dir "$d" import "$R" >/dev/null 2>>"$W/err"; rc=$?
+  mount -o remount,size=256m "$mnt"
+  held=$(records "$d")
+  timeout 60 "$L" --data-dir "$d" import "$R" >/dev/null 2>>"$W/err"; again=$?
+  echo "import size=$size rc=$rc held=${held:-none} again=$again total=$(records "$d")"
+done
+mnt="$W/publish"; mkdir -p "$mnt"; mount -t tmpfs -o size=4m tmpfs "$mnt"
+d="$mnt/n"
+"$L" --data-dir "$d" init >/dev/null 2>&1; "$L" --data-dir "$d" federation create --name full >/dev/null 2>&1
+"$L" --data-dir "$d" info >/dev/null 2>&1
+# Leave a little room, then publish until the disk is full.
+avail=$(df --output=avail -k "$mnt" | tail -1)
+dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - 160)) 2>/dev/null
+ok=0
+for i in $(seq 1 300); do
+  id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") || break
+  timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err" || break
+  ok=$((ok + 1))
+done
+last=$?
+rm -f "$mnt/filler"
+held=$(records "$d")
+chain=$("$L" --data-dir "$d" info 2>>"$W/err" | grep '^own chain')
+id=$("$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") && "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err"
+echo "publish ok=$ok last=$last held=${held:-none} again=$? chain=$chain"
+"#;
+
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let start = line.find(&format!("{name}=")).unwrap_or_else(|| panic!("{name} in {line}")) + name.len() + 1;
+    line[start..].split_whitespace().next().unwrap_or("")
+}
+
+#[test]
+fn full_disks_lose_no_acknowledged_write_and_the_store_always_opens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = net::manifest(8);
+    let manifest_path = tmp.path().join("manifest.json");
+    std::fs::write(&manifest_path, serde_json::to_string(&manifest).unwrap()).unwrap();
+    // 16 000 records: several MiB of store, more than the smaller disks hold.
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let mut rng = Rng::new(11);
+    let records_path = tmp.path().join("records.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&records_path).unwrap());
+    let mut total = 0;
+    for n in 0..8 {
+        let summaries: Vec<_> = (0..2000).map(|_| sample::summary(&mut rng, "2025-01".parse().unwrap(), 12)).collect();
+        for r in sample::signed_chain(&net::member_key(n), &ctx, summaries, &mut rng) {
+            writeln!(out, "{}", serde_json::json!({ "record": hex(r.bytes()) })).unwrap();
+            total += 1;
+        }
+    }
+    out.flush().unwrap();
+    drop(out);
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let case = repo().join("docs/examples/case.json");
+    let run = Command::new("unshare")
+        .args(["-Urm", "bash", "-c", SCRIPT, "disk-full"])
+        .arg(lantern_bin())
+        .args([&manifest_path, &records_path, &case, &work])
+        .output()
+        .expect("unshare runs");
+    let report = String::from_utf8_lossy(&run.stdout).to_string();
+    let errors = std::fs::read_to_string(work.join("err")).unwrap_or_default();
+    assert!(
+        run.status.success() && !report.contains("no-mount"),
+        "could not mount a tmpfs: {report}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    println!("{report}");
+
+    let imports: Vec<&str> = report.lines().filter(|l| l.starts_with("import")).collect();
+    assert_eq!(imports.len(), 3, "{report}");
+    assert!(imports.iter().any(|l| field(l, "rc") != "0"), "some disk was too small: {report}");
+    for line in &imports {
+        assert_ne!(field(line, "rc"), "124", "an import on a full disk hung: {line}\n{errors}");
+        assert_ne!(field(line, "held"), "none", "the store did not open after a full disk: {line}\n{errors}");
+        assert_eq!(field(line, "again"), "0", "the store took no writes once space was back: {line}\n{errors}");
+        assert_eq!(field(line, "total"), total.to_string(), "{line}");
+    }
+    assert!(errors.contains("the disk is full"), "a full disk is named: {errors}");
+
+    let publish = report.lines().find(|l| l.starts_with("publish")).expect("the publish run");
+    let acknowledged: u64 = field(publish, "ok").parse().unwrap();
+    let held: u64 = field(publish, "held").parse().unwrap_or_else(|_| panic!("the store opens: {publish}\n{errors}"));
+    assert!(acknowledged > 0 && acknowledged < 300, "the disk filled after some publishes: {publish}");
+    // Every acknowledged publish is kept (a refused one may have been kept too: it is then
+    // the node's own next record, not an equivocation).
+    assert!(held >= acknowledged, "acknowledged publishes lost: {publish}\n{errors}");
+    assert!(publish.contains("own chain     whole"), "{publish}");
+    assert_eq!(field(publish, "again"), "0", "publishing works again once space is back: {publish}\n{errors}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
