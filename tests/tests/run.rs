@@ -78,3 +78,51 @@ fn a_p2p_port_in_use_is_a_one_line_error() {
     assert!(e.contains(&listen) && e.contains("in use"), "{e}");
     assert_eq!(e.trim().lines().count(), 1, "{e}");
 }
+
+/// Waits (with a deadline) until `wanted` holds for the node's proven peers.
+fn until_proven_peers(api: &str, token: &str, what: &str, wanted: impl Fn(usize) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let peers = http::get(&format!("{api}/api/v1/peers"), Some(token)).json();
+        let proven = peers.as_array().unwrap().iter().filter(|p| p["member"].is_string()).count();
+        if wanted(proven) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A peer that freezes (SIGSTOP: its connection stays open, nothing answers) is found by the
+/// ping timeout and dropped; when it thaws, the redial finds it again.
+#[test]
+fn a_frozen_peer_is_dropped_and_found_again_when_it_thaws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    ok(lantern(&a, &["init"]));
+    let b_key = ok(lantern(&b, &["init"]));
+    let manifest = tmp.path().join("manifest.json");
+    ok(lantern(
+        &a,
+        &["federation", "create", "--name", "frozen", "--founder", b_key.trim(), "--out", manifest.to_str().unwrap()],
+    ));
+    for dir in [&a, &b] {
+        ok(lantern(dir, &["federation", "join", manifest.to_str().unwrap()]));
+    }
+    let (mut node_a, out_a) = run(&a, &[]);
+    let address = wait_line(&out_a, "node a's address", |l| l.starts_with("/ip4/127.0.0.1/tcp/"));
+    let (mut node_b, out_b) = run(&b, &["--bootstrap", &address]);
+    let api_b = lantern_tests::process::wait_api(&out_b);
+    let token_b = std::fs::read_to_string(b.join("api.token")).unwrap();
+    until_proven_peers(&api_b, token_b.trim(), "the members to connect", |n| n == 1);
+
+    let signal = |sig: &str, child: &std::process::Child| {
+        assert!(std::process::Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap().success());
+    };
+    signal("-STOP", &node_a);
+    until_proven_peers(&api_b, token_b.trim(), "the frozen peer to be dropped", |n| n == 0);
+    signal("-CONT", &node_a);
+    until_proven_peers(&api_b, token_b.trim(), "the thawed peer to be found again", |n| n == 1);
+    terminate(&mut node_b);
+    terminate(&mut node_a);
+}

@@ -373,6 +373,12 @@ impl Task {
                 self.proven.remove(&peer_id);
                 self.sessions.remove(&peer_id);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error) })) => {
+                // A frozen or stuck peer keeps its TCP connection open but stops answering pings:
+                // close it, so catch-up goes to a live peer and the redial finds it again later.
+                debug!(%peer, %error, "ping failed: closing the connection");
+                self.swarm.close_connection(connection);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Hello(event)) => self.on_hello(event),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync(event),
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
