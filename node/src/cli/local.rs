@@ -102,12 +102,12 @@ pub fn federation(root: &Path, cmd: FederationCmd) -> Result<()> {
 }
 
 pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
-    if let CaseCmd::Export { out } = cmd {
-        return export_cases(dir, out);
-    }
-    let store = dir.open_store()?;
+    // Export reads the case tree alone; everything else opens the whole store.
+    let store = || dir.open_store();
     match cmd {
+        CaseCmd::Export { out } => export_cases(dir, out),
         CaseCmd::Add { file } => {
+            let store = store()?;
             let mut case = PrivateCase::from_file(&file)?;
             case.validate(store.context().max_narrative_bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -117,6 +117,7 @@ pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
             Ok(())
         }
         CaseCmd::List => {
+            let store = store()?;
             println!("{:>6}  {:<10}  {:<22}  {:<9}  {:>8}  TITLE", "ID", "REGISTRY", "OUTCOME", "STATE", "RECORDS");
             for (id, case) in store.cases()? {
                 let (state, _, records) = publish::status(&store, id)?;
@@ -130,8 +131,8 @@ pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
             }
             Ok(())
         }
-        CaseCmd::Export { .. } => unreachable!("handled above"),
         CaseCmd::Show { id } => {
+            let store = store()?;
             let case = store.case(id)?;
             println!("{}", serde_json::to_string_pretty(&case)?);
             for rid in store.published_for(id)? {

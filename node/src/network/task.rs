@@ -373,9 +373,13 @@ impl Task {
                 self.proven.remove(&peer_id);
                 self.sessions.remove(&peer_id);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error) })) => {
-                // A frozen or stuck peer keeps its TCP connection open but stops answering pings:
-                // close it, so catch-up goes to a live peer and the redial finds it again later.
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error) }))
+                if !matches!(error, ping::Failure::Unsupported) =>
+            {
+                // A frozen or stuck peer keeps its TCP connection open but stops answering pings
+                // (a timeout, or a stream that never opens): close it, so catch-up goes to a live
+                // peer and the redial finds it again later. A peer that does not speak ping at
+                // all (an outsider's tool) is left to the handshake rules.
                 debug!(%peer, %error, "ping failed: closing the connection");
                 self.swarm.close_connection(connection);
             }
