@@ -48,7 +48,7 @@ pub struct CaseDetail {
     pub status: CaseStatus,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Created {
     pub id: u64,
 }
@@ -192,19 +192,32 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CaseListItem
 }
 
 /// Adds a private case. It stays on this node; only its summary is ever published.
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", params(IdempotencyHeader),
     request_body(content = crate::case::PrivateCase, description = "A private case, like docs/examples/case.json"),
     responses((status = 201, body = Created), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(case): ApiJson<PrivateCase>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let key = idempotency_key(&headers)?;
     state
         .blocking(move |fed| {
-            let case = checked(fed, case)?;
-            Ok((StatusCode::CREATED, Json(Created { id: fed.store().insert_case(&case)? })))
+            let add = || -> Result<Created, ApiError> {
+                let case = checked(fed, case.clone())?;
+                Ok(Created { id: fed.store().insert_case(&case)? })
+            };
+            let created = match key {
+                // A retried add answers the first id instead of adding the case twice.
+                Some(key) => {
+                    let request = format!("create {}", serde_json::to_string(&case).map_err(ApiError::internal)?);
+                    fed.store().once(&key, request.as_bytes(), add)?.0
+                }
+                None => add()?,
+            };
+            Ok((StatusCode::CREATED, Json(created)))
         })
         .await
 }

@@ -806,6 +806,17 @@ async fn a_publish_retried_with_its_idempotency_key_answers_the_first_record() {
     // Without a key, publishing again amends, as before.
     let r = call(s, "POST", &format!("/api/v1/cases/{one}/publish"), Some(MEMBER), None).await;
     assert_eq!(r.json()["kind"], "amendment");
+    // Adding a case takes a key too: a retried add answers the first id.
+    let cases = |s: &AppState| s.federation.store().cases().unwrap().len();
+    let before_cases = cases(s);
+    let a = post_once(s, "/api/v1/cases", "add-1", example_case()).await;
+    let b = post_once(s, "/api/v1/cases", "add-1", example_case()).await;
+    assert_eq!((a.status, b.status, a.json()), (StatusCode::CREATED, StatusCode::CREATED, b.json()));
+    assert_eq!(cases(s), before_cases + 1);
+    let mut other = example_case();
+    other["title"] = json!("another case");
+    let r = post_once(s, "/api/v1/cases", "add-1", other).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key".to_string()));
     // Retract takes a key too.
     let uri = format!("/api/v1/cases/{one}/retract");
     let a = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;

@@ -1,9 +1,10 @@
-//! Idempotency keys for the writes that sign a record (publish, amend, retract, purge): a client
-//! that retries because the first answer was lost gets that answer again instead of a second
-//! record. `idempotency` tree: key → the request's fingerprint, the record it made and when.
-//! Kept 24 hours and at most 10 000 keys.
+//! Idempotency keys for writes that must not happen twice (publish, amend, retract, purge, adding
+//! a case): a client that retries because the first answer was lost gets that answer again
+//! instead of a second record or case. `idempotency` tree: key → the request's fingerprint, the
+//! first answer and when. Kept 24 hours and at most 10 000 keys.
 
 use lantern_protocol::{RecordId, VerifiedRecord};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError};
@@ -41,7 +42,7 @@ pub struct FirstAnswer {
 #[derive(Serialize, Deserialize)]
 struct Entry {
     fingerprint: [u8; 32],
-    answer: FirstAnswer,
+    answer: serde_json::Value,
     at: u64,
 }
 
@@ -57,39 +58,58 @@ fn now() -> u64 {
 }
 
 impl Store {
-    /// Runs `sign` unless `key` was used before: then answers what the first request made, if
-    /// `request` (what the client asked, as bytes) is the same, else refuses. Callers hold no
-    /// other lock; two requests with one key never both sign.
+    /// Runs `write` unless `key` was used before: then answers what the first request got, if
+    /// `request` (what the client asked, as bytes) is the same, else refuses. The flag says
+    /// whether `write` ran. Two requests with one key never both run.
+    pub fn once<T: Serialize + DeserializeOwned, E: From<StoreError>>(
+        &self,
+        key: &IdempotencyKey,
+        request: &[u8],
+        write: impl FnOnce() -> Result<T, E>,
+    ) -> Result<(T, bool), E> {
+        let _one_at_a_time = self.idempotency_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let fingerprint = *blake3::hash(request).as_bytes();
+        let damaged = || StoreError::Corrupt { tree: "idempotency", detail: "entry".into() };
+        if let Some(bytes) = self.idempotency.get(key.0.as_bytes()).map_err(StoreError::from)? {
+            let entry: Entry = serde_json::from_slice(&bytes).map_err(|_| damaged())?;
+            if now().saturating_sub(entry.at) < KEEP_SECONDS {
+                if entry.fingerprint != fingerprint {
+                    return Err(StoreError::IdempotencyKeyReused.into());
+                }
+                return Ok((serde_json::from_value(entry.answer).map_err(|_| damaged())?, false));
+            }
+        }
+        let answer = write()?;
+        let entry = Entry { fingerprint, answer: serde_json::to_value(&answer).map_err(|_| damaged())?, at: now() };
+        self.forget_old_keys()?;
+        let bytes = serde_json::to_vec(&entry).map_err(|_| damaged())?;
+        self.idempotency.insert(key.0.as_bytes(), bytes).map_err(StoreError::from)?;
+        self.idempotency.flush().map_err(StoreError::from)?;
+        Ok((answer, true))
+    }
+
+    /// [`Store::once`] for a write that signs a record: the first time, the record itself.
     pub fn sign_once<E: From<StoreError>>(
         &self,
         key: &IdempotencyKey,
         request: &[u8],
         sign: impl FnOnce() -> Result<VerifiedRecord, E>,
     ) -> Result<Once, E> {
-        let _one_at_a_time = self.idempotency_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let fingerprint = *blake3::hash(request).as_bytes();
-        if let Some(bytes) = self.idempotency.get(key.0.as_bytes()).map_err(StoreError::from)? {
-            let entry: Entry = serde_json::from_slice(&bytes)
-                .map_err(|_| StoreError::Corrupt { tree: "idempotency", detail: "entry".into() })?;
-            if now().saturating_sub(entry.at) < KEEP_SECONDS {
-                if entry.fingerprint != fingerprint {
-                    return Err(StoreError::IdempotencyKeyReused.into());
-                }
-                return Ok(Once::Again(entry.answer));
-            }
-        }
-        let record = sign()?;
-        let answer = FirstAnswer {
-            record: record.id(),
-            kind: record.envelope().body.kind().into(),
-            sequence: record.sequence(),
-        };
-        let entry = Entry { fingerprint, answer, at: now() };
-        self.forget_old_keys()?;
-        let bytes = serde_json::to_vec(&entry).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-        self.idempotency.insert(key.0.as_bytes(), bytes).map_err(StoreError::from)?;
-        self.idempotency.flush().map_err(StoreError::from)?;
-        Ok(Once::Signed(record))
+        let mut signed = None;
+        let (first, fresh) = self.once(key, request, || -> Result<FirstAnswer, E> {
+            let record = sign()?;
+            let first = FirstAnswer {
+                record: record.id(),
+                kind: record.envelope().body.kind().into(),
+                sequence: record.sequence(),
+            };
+            signed = Some(record);
+            Ok(first)
+        })?;
+        Ok(match signed {
+            Some(record) if fresh => Once::Signed(record),
+            _ => Once::Again(first),
+        })
     }
 
     fn forget_old_keys(&self) -> Result<(), StoreError> {
