@@ -4,20 +4,24 @@
 use lantern_tests::process::{run, terminate, wait_line};
 use lantern_tests::*;
 
+/// Data dirs `a` and `b` under `root`, founders of one federation named `name`.
+fn two_founders(root: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (root.join("a"), root.join("b"));
+    ok(lantern(&a, &["init"]));
+    let b_key = ok(lantern(&b, &["init"]));
+    let manifest = root.join("manifest.json");
+    let manifest = manifest.to_str().unwrap();
+    ok(lantern(&a, &["federation", "create", "--name", name, "--founder", b_key.trim(), "--out", manifest]));
+    for dir in [&a, &b] {
+        ok(lantern(dir, &["federation", "join", manifest]));
+    }
+    (a, b)
+}
+
 #[test]
 fn a_second_node_catches_up_from_the_first_and_both_stop_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    ok(lantern(&a, &["init"]));
-    let b_key = ok(lantern(&b, &["init"]));
-    let manifest = tmp.path().join("manifest.json");
-    ok(lantern(
-        &a,
-        &["federation", "create", "--name", "pair", "--founder", b_key.trim(), "--out", manifest.to_str().unwrap()],
-    ));
-    for dir in [&a, &b] {
-        ok(lantern(dir, &["federation", "join", manifest.to_str().unwrap()]));
-    }
+    let (a, b) = two_founders(tmp.path(), "pair");
     let case = ok(lantern(&a, &["case", "add", repo().join("docs/examples/case.json").to_str().unwrap()]));
     let record = ok(lantern(&a, &["publish", case.trim()]));
 
@@ -98,17 +102,7 @@ fn until_proven_peers(api: &str, token: &str, what: &str, wanted: impl Fn(usize)
 #[test]
 fn a_frozen_peer_is_dropped_and_found_again_when_it_thaws() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    ok(lantern(&a, &["init"]));
-    let b_key = ok(lantern(&b, &["init"]));
-    let manifest = tmp.path().join("manifest.json");
-    ok(lantern(
-        &a,
-        &["federation", "create", "--name", "frozen", "--founder", b_key.trim(), "--out", manifest.to_str().unwrap()],
-    ));
-    for dir in [&a, &b] {
-        ok(lantern(dir, &["federation", "join", manifest.to_str().unwrap()]));
-    }
+    let (a, b) = two_founders(tmp.path(), "frozen");
     let (mut node_a, out_a) = run(&a, &[]);
     let address = wait_line(&out_a, "node a's address", |l| l.starts_with("/ip4/127.0.0.1/tcp/"));
     let (mut node_b, out_b) = run(&b, &["--bootstrap", &address]);
