@@ -371,6 +371,15 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Utility at realistic density: the share of cases the default dashboard represents, for
+    /// synthetic federations of 10, 20, 50 and 200 operators (about 3 cases each a year).
+    Utility {
+        /// Federations averaged per size.
+        #[arg(long, default_value_t = 20)]
+        federations: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Redaction throughput (MB/s of narrative text, one core).
     Redact {
         /// Megabytes of synthetic narratives to redact.
@@ -611,6 +620,20 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&r)?)
             } else {
                 print!("{}", r.table())
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Utility { federations, json }) => {
+            anyhow::ensure!(federations > 0, "--federations must be positive");
+            let last = lantern_node::this_month();
+            let rows: Vec<_> = [10, 20, 50, 200]
+                .into_iter()
+                .map(|n| lantern_node::patterns::utility::measure(n, federations, last))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?)
+            } else {
+                print!("{}", lantern_node::patterns::utility::table(&rows))
             }
             Ok(())
         }

@@ -163,7 +163,7 @@ async function dashboard(params) {
   try {
     const [matrix, trends, emerging] = await Promise.all([
       api("GET", `/patterns/matrix?${q}`),
-      api("GET", `/patterns/trends?${q}&by=category&step=month`),
+      api("GET", `/patterns/trends?${q}&by=category&step=quarter`),
       api("GET", `/patterns/emerging${until && /^\d{4}-\d{2}$/.test(until) ? `?until=${until}` : ""}`),
     ]);
     root.lastChild.remove();
@@ -174,31 +174,53 @@ async function dashboard(params) {
 }
 
 function heatmap(matrix, show) {
-  const shown = matrix.cells.filter((c) => !c.suppressed);
-  const registries = state.vocab.registries.filter((r) => shown.some((c) => c.registry === r));
-  const categories = state.vocab.categories.filter((c) => shown.some((x) => x.category === c));
-  const max = Math.max(1, ...shown.map((c) => c[show]));
+  const shown = (x) => !x.suppressed;
+  const rowTotal = new Map(matrix.registries.map((t) => [t.registry, t]));
+  const colTotal = new Map(matrix.categories.map((t) => [t.category, t]));
+  const cells = matrix.cells.filter(shown);
+  // A registry or category appears when any of its cells, or its total, can be shown.
+  const registries = state.vocab.registries.filter((r) => cells.some((c) => c.registry === r) || shown(rowTotal.get(r)));
+  const categories = state.vocab.categories.filter((c) => cells.some((x) => x.category === c) || shown(colTotal.get(c)));
+  const max = Math.max(1, ...cells.map((c) => c[show]));
+  const what = show === "cases" ? "cases" : "operators";
   const card = h("section", { class: "card", "aria-labelledby": "heat-title" },
-    h("h2", { id: "heat-title" }, `Registry × incident category: distinct ${show === "cases" ? "cases" : "operators"}, ${matrix.period}${matrix.filter ? `, ${matrix.filter}` : ""}`));
-  if (!shown.length) {
-    card.append(h("p", { class: "muted", id: "heatmap-empty" }, `No group reaches ${matrix.k} distinct operators in this period; every cell is suppressed.`));
+    h("h2", { id: "heat-title" }, `Registry × incident category: distinct ${what}, ${matrix.period}${matrix.filter ? `, ${matrix.filter}` : ""}`));
+  const widen = matrix.filter ? "Remove the filter or choose a longer period to see more." : "A longer period shows more.";
+  if (!registries.length) {
+    card.append(h("p", { class: "muted", id: "heatmap-empty" },
+      `No group reaches ${matrix.k} distinct operators in this period, not even a registry's or a category's total. ${widen}`));
     return card;
   }
   const byKey = new Map(matrix.cells.map((c) => [`${c.registry}|${c.category}`, c]));
+  const figure = (x, label, attrs, shade) => {
+    if (!shown(x)) {
+      return h("td", { class: "cell suppressed", ...attrs, "data-suppressed": "true", title: `${label}: hidden, fewer than ${matrix.k} operators` },
+        h("span", { class: "sr-only" }, "hidden"), "·");
+    }
+    const alpha = shade ? 0.12 + 0.78 * (x[show] / max) : 0;
+    return h("td", { class: shade ? "cell" : "cell total", ...attrs, "data-operators": x.operators, "data-cases": x.cases,
+      style: shade ? `background: rgba(180, 83, 9, ${alpha.toFixed(2)}); color: ${alpha > 0.55 ? "#fff" : "inherit"}` : "",
+      title: `${label}: ${x.operators} operators, ${x.cases} cases` }, String(x[show]));
+  };
   const table = h("table", { class: "heatmap", id: "heatmap" },
-    h("caption", { class: "muted" }, `Hatched cells are suppressed: fewer than ${matrix.k} distinct operators. Hover a cell for its figures.`),
-    h("thead", {}, h("tr", {}, h("th", {}, "Registry"), categories.map((c) => h("th", { class: "col", scope: "col" }, c)))),
-    h("tbody", {}, registries.map((r) => h("tr", {}, h("th", { scope: "row" }, r), categories.map((c) => {
-      const cell = byKey.get(`${r}|${c}`);
-      if (cell.suppressed) {
-        return h("td", { class: "cell suppressed", "data-registry": r, "data-category": c, "data-suppressed": "true", title: `${r} × ${c}: suppressed (fewer than ${matrix.k} operators)` }, "·");
-      }
-      const alpha = 0.12 + 0.78 * (cell[show] / max);
-      return h("td", { class: "cell", "data-registry": r, "data-category": c, "data-operators": cell.operators, "data-cases": cell.cases,
-        style: `background: rgba(180, 83, 9, ${alpha.toFixed(2)}); color: ${alpha > 0.55 ? "#fff" : "inherit"}`,
-        title: `${r} × ${c}: ${cell.operators} operators, ${cell.cases} cases` }, String(cell[show]));
-    })))));
+    h("caption", { class: "muted" },
+      `Hatched: fewer than ${matrix.k} distinct operators, so hidden. Figures carry a little random noise (usually ±1–2) so that no group ` +
+      `smaller than ${matrix.k} operators can be worked out by comparing figures; totals count each case once. ${widen}`),
+    h("thead", {}, h("tr", {}, h("th", {}, "Registry"), categories.map((c) => h("th", { class: "col", scope: "col" }, c)), h("th", { class: "col", scope: "col" }, "All categories"))),
+    h("tbody", {},
+      registries.map((r) => h("tr", {}, h("th", { scope: "row" }, r),
+        categories.map((c) => figure(byKey.get(`${r}|${c}`), `${r} × ${c}`, { "data-registry": r, "data-category": c }, true)),
+        figure(rowTotal.get(r), `${r}, all categories`, { "data-registry": r, "data-total": "registry" }, false))),
+      h("tr", { class: "totals" }, h("th", { scope: "row" }, "All registries"),
+        categories.map((c) => figure(colTotal.get(c), `${c}, all registries`, { "data-category": c, "data-total": "category" }, false)),
+        h("td", {}))));
   card.append(h("div", { class: "scroll" }, table));
+  // Hidden and empty look alike on purpose: which registries have a few cases is itself a secret.
+  const hidden = state.vocab.registries.filter((r) => !registries.includes(r));
+  if (hidden.length) {
+    card.append(h("p", { class: "muted", id: "heatmap-hidden" },
+      `Not shown: ${hidden.join(", ")}: each has fewer than ${matrix.k} operators here, or none. ${widen}`));
+  }
   return card;
 }
 
@@ -206,9 +228,9 @@ function trendCard(trends) {
   const totals = trends.series.map((s) => [s, s.points.reduce((a, p) => a + (p.cases || 0), 0)]).filter(([, t]) => t > 0);
   totals.sort((a, b) => b[1] - a[1]);
   const top = totals.slice(0, 6).map(([s]) => ({ name: s.name, points: s.points.map((p) => ({ period: p.period, value: p.suppressed ? null : p.cases })) }));
-  const card = h("section", { class: "card" }, h("h2", {}, `Trends: cases per month, top categories (${trends.period})`));
-  if (!top.length) card.append(h("p", { class: "muted" }, "Nothing to show: every month of every category is suppressed."));
-  else card.append(lineChart(top, { label: `Cases per month for the ${top.length} largest categories` }));
+  const card = h("section", { class: "card" }, h("h2", {}, `Trends: cases per quarter, top categories (${trends.period})`));
+  if (!top.length) card.append(h("p", { class: "muted" }, `Nothing to show: no category reaches ${trends.k} operators in any quarter. A longer period shows more.`));
+  else card.append(lineChart(top, { label: `Cases per quarter for the ${top.length} largest categories` }));
   return card;
 }
 

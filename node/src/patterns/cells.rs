@@ -174,7 +174,7 @@ mod tests {
         keys.extend((0..PAIRS as u8).map(|p| CellKey::new(Family::Pair, NO_FILTER, 3, p, 24_300)));
         let mut page = cells.page(3, 24_300);
         for (n, key) in keys.iter().enumerate() {
-            page.cell(*key).add(n as u32, false, None);
+            page.cell(*key).add(n as u32, n as u64, false, None);
         }
         for (n, key) in keys.iter().enumerate() {
             assert_eq!(cells.get(*key).unwrap().authors().collect::<Vec<_>>(), vec![n as u32], "{key:?}");

@@ -1,94 +1,136 @@
-//! Disclosure control: which base cells may be shown, and figures built from shown cells only.
+//! Disclosure control: how a figure is released, or held back.
 //!
-//! 1. **Threshold.** A base cell (one month of one registry × category, unfiltered or with one
-//!    filter value) is shown only if its cases come from at least k distinct operators.
-//! 2. **Complementary suppression.** A filtered cell has siblings (the other values of its
-//!    dimension) and a parent (the unfiltered cell). If the parent is shown and the siblings held
-//!    back cover fewer than k operators, parent minus shown siblings would expose them; so more
-//!    siblings are held back, smallest first, until those held back cover k operators.
-//! 3. **Composition.** Every figure over several cells (a quarter, a year, a range, a whole
-//!    row) adds up shown base cells only. What is held back never enters any figure, so no
-//!    difference of figures (totals minus cells, overlapping periods, neighbouring filters)
-//!    can bring it back.
+//! 1. **Release units.** A figure is released over one *unit* of time: a calendar month, quarter
+//!    or year, or any twelve consecutive months (the dashboard's default). A longer or ragged
+//!    period is cut into whole years, quarters and months ([`super::query::Period::units`]) and
+//!    its figure is built from the released figures of those units only.
+//! 2. **Floor.** A unit's figure is held back unless its cases come from at least k distinct
+//!    operators: no figure is ever about fewer.
+//! 3. **Noise.** Its operators and cases are released with discrete Laplace noise
+//!    ([`super::noise`]), and it is held back too when the noisy operator count is below k.
+//!    Differences of figures (a total minus its parts, a period minus a shorter one, a filter
+//!    minus another, a figure before and after one record arrives) then leave a noisy number
+//!    that cannot tell one operator's cases from none.
+//! 4. **Same cases, same answer.** The noise is drawn from the counted cases' record ids, so
+//!    every node and every repeat gives the same figure for the same cases, whatever the query
+//!    that reached them: repeating or rephrasing a question yields no fresh sample to average.
+//! 5. **Composite figures add released units only** and give as their operators the largest of
+//!    their units' (a lower bound): no union of operators across units is ever counted, so
+//!    overlaps of operator sets cannot be subtracted out.
 
 use super::Patterns;
-use super::grid::{Cell, CellKey, Dimension, NO_FILTER, RESOLUTION_BINS};
+use super::grid::{Cell, CellKey, RESOLUTION_BINS};
+use super::noise::{self, Purpose};
+use super::query::Period;
+
+/// The true content of one figure over one unit. Never leaves this module except as a
+/// [`Released`] figure.
+pub(crate) struct Content {
+    pub cases: u64,
+    pub operators: Operators,
+    pub digest: u64,
+    pub resolution: [u64; RESOLUTION_BINS],
+}
+
+/// A unit's figure as it may be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Released {
+    pub operators: u64,
+    pub cases: u64,
+}
+
+/// Which count of a cell a figure adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counting {
+    /// Every case of the cell (a case counts in each of its categories).
+    All,
+    /// Only cases whose lowest category is the cell's: a figure over all categories counts each
+    /// case once.
+    Primary,
+}
 
 impl Patterns {
-    fn cell(&self, key: CellKey) -> Option<&Cell> {
-        self.cells.get(key).filter(|c| !c.is_empty())
-    }
-
-    fn passes_threshold(&self, key: CellKey) -> bool {
-        self.cell(key).is_some_and(|c| c.operators() >= self.k)
-    }
-
-    /// Whether the base cell `key` may be shown (and so count in any figure).
-    pub fn is_shown(&self, key: CellKey) -> bool {
-        let slot = key.slot();
-        if slot == NO_FILTER {
-            return self.passes_threshold(key);
-        }
-        let dimension = Dimension::of_slot(slot).expect("slot of a dimension");
-        self.shown_values(key, dimension) & 1 << (slot - dimension.slots().start) != 0
-    }
-
-    /// The values of `dimension` shown for the cell of `key` (any slot): bit i is slot
-    /// `dimension.slots().start + i`. Decided for the whole family at once.
-    pub fn shown_values(&self, key: CellKey, dimension: Dimension) -> u64 {
-        let first = dimension.slots().start;
-        let (mut shown, mut held_back) = (0u64, 0u64);
-        for slot in dimension.slots() {
-            let Some(cell) = self.cell(key.with_slot(slot)) else { continue };
-            if cell.operators() < self.k {
-                held_back |= 1 << (slot - first);
-            } else {
-                shown |= 1 << (slot - first);
-            }
-        }
-        if held_back == 0 || !self.passes_threshold(key.with_slot(NO_FILTER)) {
-            return shown;
-        }
-        let mut held = Operators::new(self.authors.len());
-        let mut candidates: Vec<(usize, u32, u8, &Cell)> = Vec::new();
-        for slot in dimension.slots() {
-            let Some(cell) = self.cell(key.with_slot(slot)) else { continue };
-            if held_back & 1 << (slot - first) != 0 {
-                held.add(cell);
-            } else {
-                candidates.push((cell.operators(), cell.cases, slot, cell));
-            }
-        }
-        if held.count() >= self.k {
-            return shown;
-        }
-        // Hold back shown values, smallest first (then by slot), until k operators are held.
-        candidates.sort_by_key(|(operators, cases, slot, _)| (*operators, *cases, *slot));
-        for (_, _, slot, cell) in candidates {
-            held.add(cell);
-            shown &= !(1 << (slot - first));
-            if held.count() >= self.k {
-                break;
-            }
-        }
-        shown
-    }
-
-    /// Adds the shown cells among `keys` into a tally.
-    pub(crate) fn compose(&self, keys: impl IntoIterator<Item = CellKey>) -> Tally {
-        let mut tally = Tally::new(self.authors.len());
-        for key in keys {
-            if self.is_shown(key) {
-                let cell = self.cells.get(key).expect("a shown cell exists");
-                tally.cases += u64::from(cell.cases);
-                tally.primary_cases += u64::from(cell.primary_cases);
-                tally.operators.add(cell);
+    /// The content of the cells `keys` names for each month of `unit`.
+    pub(crate) fn content(&self, unit: Period, keys: &impl Fn(u32, &mut Vec<CellKey>), counting: Counting) -> Content {
+        let mut content = Content {
+            cases: 0,
+            operators: Operators::new(self.authors.len()),
+            digest: 0,
+            resolution: [0; RESOLUTION_BINS],
+        };
+        let mut month_keys = Vec::new();
+        for month in unit.months() {
+            month_keys.clear();
+            keys(month, &mut month_keys);
+            for &key in &month_keys {
+                let Some(cell) = self.cells.get(key).filter(|c| !c.is_empty()) else { continue };
+                let (cases, digest) = match counting {
+                    Counting::All => (cell.cases, cell.digest),
+                    Counting::Primary => (cell.primary_cases, cell.primary_digest),
+                };
+                if cases == 0 {
+                    continue;
+                }
+                content.cases += u64::from(cases);
+                content.digest ^= digest;
+                content.operators.add(cell);
                 for (bin, n) in cell.resolution().iter().enumerate() {
-                    tally.resolution[bin] += u64::from(*n);
+                    content.resolution[bin] += u64::from(*n);
                 }
             }
         }
-        tally
+        content
+    }
+
+    /// Rules 2–4: the unit's figure, or `None` when it is held back.
+    pub(crate) fn release(&self, content: &Content) -> Option<Released> {
+        let operators = content.operators.count() as i64;
+        let k = self.k as i64;
+        if operators < k {
+            return None;
+        }
+        let noisy_operators = operators + noise::draw(content.digest, Purpose::Operators);
+        if noisy_operators < k {
+            return None;
+        }
+        // Each operator has at least one case: the released cases never undercut the operators.
+        let noisy_cases = (content.cases as i64 + noise::draw(content.digest, Purpose::Cases)).max(noisy_operators);
+        Some(Released { operators: noisy_operators as u64, cases: noisy_cases as u64 })
+    }
+
+    /// Rule 5: a figure over `period`, from the released figures of its units.
+    pub(crate) fn figure_over(
+        &self,
+        period: Period,
+        keys: impl Fn(u32, &mut Vec<CellKey>),
+        counting: Counting,
+    ) -> Option<Released> {
+        let mut total: Option<Released> = None;
+        for unit in period.units() {
+            if let Some(r) = self.release(&self.content(unit, &keys, counting)) {
+                let t = total.get_or_insert(Released { operators: 0, cases: 0 });
+                t.operators = t.operators.max(r.operators);
+                t.cases += r.cases;
+            }
+        }
+        total
+    }
+
+    /// The released units of `period` with their content, for figures that need more than
+    /// counts (durations).
+    pub(crate) fn released_units(
+        &self,
+        period: Period,
+        keys: impl Fn(u32, &mut Vec<CellKey>),
+    ) -> Vec<(Released, Content)> {
+        period
+            .units()
+            .into_iter()
+            .filter_map(|unit| {
+                let content = self.content(unit, &keys, Counting::All);
+                self.release(&content).map(|r| (r, content))
+            })
+            .collect()
     }
 }
 
@@ -109,20 +151,5 @@ impl Operators {
 
     pub fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
-    }
-}
-
-/// Sums over shown base cells.
-#[derive(Debug, Clone)]
-pub(crate) struct Tally {
-    pub cases: u64,
-    pub primary_cases: u64,
-    pub operators: Operators,
-    pub resolution: [u64; RESOLUTION_BINS],
-}
-
-impl Tally {
-    fn new(authors: usize) -> Self {
-        Self { cases: 0, primary_cases: 0, operators: Operators::new(authors), resolution: [0; RESOLUTION_BINS] }
     }
 }

@@ -2,7 +2,7 @@
 //! baseline.
 //!
 //! Method: for each pair, X = cases in the last `recent` months and B = cases in the `baseline`
-//! months before them (shown base cells only). Under "nothing changed", X is Poisson with mean
+//! months before them (released figures, so with their noise; see [`super::disclosure`]). Under "nothing changed", X is Poisson with mean
 //! μ = recent × (B + 0.5) / baseline (the 0.5 keeps a pair with an empty baseline from looking
 //! infinitely surprising). The pair is flagged when P(Poisson(μ) ≥ X) is below α / pairs tested
 //! (Bonferroni, α = 0.01), X is at least twice μ, and the recent months' cases come from at
@@ -120,16 +120,14 @@ impl Patterns {
         let mut pairs = Vec::new();
         for &registry in Registry::ALL {
             for &category in Category::ALL {
-                let (recent_counts, recent_tally) =
-                    self.monthly_cases(registry, category, Period { first: recent_first, last: until });
-                let operators = recent_tally.operators.count();
-                if operators < self.k {
+                let Some(released) = self.pair_figure(registry, category, Period { first: recent_first, last: until })
+                else {
                     continue;
-                }
-                let recent: u64 = recent_counts.iter().sum();
-                let (base_counts, _) =
-                    self.monthly_cases(registry, category, Period { first: base_first, last: base_last });
-                let baseline: u64 = base_counts.iter().sum();
+                };
+                let (recent, operators) = (released.cases, released.operators);
+                let baseline = self
+                    .pair_figure(registry, category, Period { first: base_first, last: base_last })
+                    .map_or(0, |r| r.cases);
                 if let Some((expected, p_value)) = is_spike(recent, baseline, windows, threshold) {
                     pairs.push(EmergingPair {
                         registry,
@@ -139,7 +137,7 @@ impl Patterns {
                         expected,
                         ratio: recent as f64 / expected,
                         p_value,
-                        operators: operators as u64,
+                        operators,
                     });
                 }
             }

@@ -63,7 +63,7 @@ impl Fact {
     }
 
     /// The filter slots this case falls in: none, its outcome, profile, resource kinds and sizes.
-    fn slots(&self) -> impl Iterator<Item = u8> + '_ {
+    pub fn slots(&self) -> impl Iterator<Item = u8> + '_ {
         use lantern_protocol::vocab::{OrgType, Outcome, Region, ResourceKind};
         let fixed = [
             NO_FILTER,

@@ -189,6 +189,12 @@ impl CellKey {
     }
 }
 
+/// A counted case's share of a cell digest: 64 bits of its record id, which no analyst sees.
+pub fn record_digest(id: &lantern_protocol::RecordId) -> u64 {
+    let b = id.as_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
 /// Months to resolution, in bins of one month; the last bin holds everything longer.
 pub const RESOLUTION_BINS: usize = 37;
 
@@ -198,6 +204,10 @@ pub struct Cell {
     pub cases: u32,
     /// Cases whose lowest category is this cell's: lets per-registry figures count a case once.
     pub primary_cases: u32,
+    /// XOR of the [`record_digest`]s of the cases counted, and of the primary ones: what the
+    /// figure's noise is drawn from, the same wherever the same cases are counted.
+    pub digest: u64,
+    pub primary_digest: u64,
     /// (author, cases), unordered: most cells hold a few operators, kept inline, and a short
     /// linear scan beats keeping them sorted.
     authors: SmallVec<[(u32, u32); 4]>,
@@ -214,9 +224,10 @@ impl Cell {
         self.authors.iter().map(|(a, _)| *a)
     }
 
-    pub fn add(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
+    pub fn add(&mut self, author: u32, digest: u64, primary: bool, resolution: Option<u8>) {
         self.cases += 1;
         self.primary_cases += u32::from(primary);
+        self.toggle_digest(digest, primary);
         match self.authors.iter_mut().find(|(a, _)| *a == author) {
             Some(entry) => entry.1 += 1,
             None => self.authors.push((author, 1)),
@@ -227,9 +238,10 @@ impl Cell {
         }
     }
 
-    pub fn remove(&mut self, author: u32, primary: bool, resolution: Option<u8>) {
+    pub fn remove(&mut self, author: u32, digest: u64, primary: bool, resolution: Option<u8>) {
         self.cases = self.cases.saturating_sub(1);
         self.primary_cases = self.primary_cases.saturating_sub(u32::from(primary));
+        self.toggle_digest(digest, primary);
         if let Some(i) = self.authors.iter().position(|(a, _)| *a == author) {
             self.authors[i].1 -= 1;
             if self.authors[i].1 == 0 {
@@ -239,6 +251,14 @@ impl Cell {
         if let (Some(months), Some(bins)) = (resolution, self.resolution.as_mut()) {
             let bin = &mut bins[usize::from(months).min(RESOLUTION_BINS - 1)];
             *bin = bin.saturating_sub(1);
+        }
+    }
+
+    /// XOR is its own inverse: adding and removing a case are the same step.
+    fn toggle_digest(&mut self, digest: u64, primary: bool) {
+        self.digest ^= digest;
+        if primary {
+            self.primary_digest ^= digest;
         }
     }
 
@@ -298,14 +318,16 @@ mod tests {
     #[test]
     fn a_cell_counts_distinct_operators_through_removals() {
         let mut cell = Cell::default();
-        cell.add(7, true, Some(3));
-        cell.add(7, false, None);
-        cell.add(2, true, Some(50));
+        cell.add(7, 0b001, true, Some(3));
+        cell.add(7, 0b010, false, None);
+        cell.add(2, 0b100, true, Some(50));
         assert_eq!((cell.cases, cell.primary_cases, cell.operators()), (3, 2, 2));
-        cell.remove(7, true, Some(3));
+        assert_eq!((cell.digest, cell.primary_digest), (0b111, 0b101));
+        cell.remove(7, 0b001, true, Some(3));
         assert_eq!(cell.operators(), 2);
-        cell.remove(7, false, None);
+        cell.remove(7, 0b010, false, None);
         assert_eq!((cell.cases, cell.operators()), (1, 1));
+        assert_eq!((cell.digest, cell.primary_digest), (0b100, 0b100));
         assert_eq!(cell.resolution()[RESOLUTION_BINS - 1], 1);
         assert_eq!(cell.resolution()[3], 0);
     }

@@ -4,26 +4,34 @@
 //! - [`grid`]: the fixed grid of base cells (one calendar month each) and their counters.
 //! - [`cells`]: where the cells live: pages of one (registry, month).
 //! - [`fact`]: a summary reduced to the fields the queries read.
-//! - [`disclosure`]: which base cells may be shown (threshold + complementary suppression), and
-//!   how figures are composed from shown cells only.
+//! - [`disclosure`]: how a figure is released: per unit of time, from k operators, with noise
+//!   drawn from the cases it counts.
+//! - [`noise`]: that noise: discrete Laplace, the same for the same cases everywhere.
 //! - [`query`]: periods, filters and the answers: matrix, trends, durations, co-occurrence.
 //! - [`emerging`]: the spike test behind "emerging patterns".
 //! - [`similar`]: published summaries most like one of the member's private cases.
 //! - [`live`]: the aggregates as the node holds them: built in the background, kept current.
+//! - [`synthetic`]: small federations as they really start, for the utility figures and tests.
+//! - [`utility`]: the share of cases the default dashboard represents, measured on them.
 //!
 //! The method is in docs/patterns.md.
 
+#[cfg(test)]
+mod attacks;
 pub mod cells;
 pub mod disclosure;
 pub mod emerging;
 pub mod fact;
 pub mod grid;
 pub mod live;
+pub mod noise;
 pub mod query;
 pub mod report;
 pub mod similar;
+pub mod synthetic;
 #[cfg(test)]
 mod tests;
+pub mod utility;
 
 use std::collections::HashSet;
 use std::collections::hash_map::Entry;
@@ -37,6 +45,7 @@ use lantern_protocol::{MemberKey, RecordId};
 use crate::store::{Store, StoreError, Withdrawal};
 use cells::Cells;
 use fact::Fact;
+use grid::record_digest;
 
 /// Where one case (author, case ref) stands.
 #[derive(Debug, Clone, Copy)]
@@ -88,15 +97,20 @@ impl Facts {
         }
     }
 
-    fn release(&mut self, slot: u32) -> Fact {
+    fn release(&mut self, slot: u32) -> (Fact, u64) {
         let fact = self.facts[slot as usize];
         self.facts[slot as usize].author = FREE;
         self.free.push(slot);
-        fact
+        (fact, record_digest(&self.record_ids[slot as usize]))
     }
 
     fn live(&self) -> impl Iterator<Item = &Fact> {
         self.facts.iter().filter(|f| f.author != FREE)
+    }
+
+    /// Live facts with their record digests.
+    fn live_with_digests(&self) -> impl Iterator<Item = (&Fact, u64)> {
+        self.facts.iter().zip(&self.record_ids).filter(|(f, _)| f.author != FREE).map(|(f, id)| (f, record_digest(id)))
     }
 }
 
@@ -161,19 +175,19 @@ impl Patterns {
     /// follow are then applied page by page (in order within a page, where they do not commute),
     /// so a page's cells are fetched into the cache once per batch rather than once per record.
     pub fn apply_batch<'a>(&mut self, records: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
-        let mut updates: Vec<(Fact, bool)> = Vec::new();
+        let mut updates: Vec<(Fact, u64, bool)> = Vec::new();
         for (id, envelope) in records {
             self.settle(&id, envelope, &mut updates);
         }
         // Stable: within a page, the updates keep their order.
-        updates.sort_by_key(|(fact, _)| (fact.registry, fact.month));
-        for (fact, add) in &updates {
-            count(&mut self.cells, fact, *add);
+        updates.sort_by_key(|(fact, _, _)| (fact.registry, fact.month));
+        for (fact, digest, add) in &updates {
+            count(&mut self.cells, fact, *digest, *add);
         }
     }
 
     /// Updates the case's state for one record; pushes the cell updates it implies.
-    fn settle(&mut self, id: &RecordId, envelope: &Envelope, updates: &mut Vec<(Fact, bool)>) {
+    fn settle(&mut self, id: &RecordId, envelope: &Envelope, updates: &mut Vec<(Fact, u64, bool)>) {
         let (case, summary) = match &envelope.body {
             Body::Summary(b) => (b.case, Some(&b.summary)),
             Body::Retraction(b) => (b.case, None),
@@ -193,15 +207,15 @@ impl Patterns {
             Entry::Vacant(entry) => entry.insert(CaseState { sequence: 0, retracted: false, slot: None }),
         };
         if let Some(slot) = state.slot.take() {
-            let old = self.facts.release(slot);
+            let (old, digest) = self.facts.release(slot);
             if counted {
-                updates.push((old, false));
+                updates.push((old, digest, false));
             }
         }
         state.slot = summary.map(|s| {
             let fact = Fact::of(author, s);
             if counted {
-                updates.push((fact, true));
+                updates.push((fact, record_digest(id), true));
             }
             self.facts.take(fact, *id)
         });
@@ -224,8 +238,8 @@ impl Patterns {
             self.counted[a as usize] = !self.counted[a as usize];
             flipped[a as usize] = true;
         }
-        for fact in self.facts.live().filter(|f| flipped[f.author as usize]) {
-            count(&mut self.cells, fact, self.counted[fact.author as usize]);
+        for (fact, digest) in self.facts.live_with_digests().filter(|(f, _)| flipped[f.author as usize]) {
+            count(&mut self.cells, fact, digest, self.counted[fact.author as usize]);
         }
     }
 
@@ -264,15 +278,15 @@ pub fn as_retraction(w: &Withdrawal, federation: lantern_protocol::FederationId)
 }
 
 /// Adds a fact to (or removes it from) every base cell it falls in: all in one page.
-fn count(cells: &mut Cells, fact: &Fact, add: bool) {
+fn count(cells: &mut Cells, fact: &Fact, digest: u64, add: bool) {
     let mut keys: smallvec::SmallVec<[(grid::CellKey, bool); 32]> = smallvec::SmallVec::new();
     fact.cells(|key, primary| keys.push((key, primary)));
     cells.page(fact.registry, fact.month).update_all(&keys, |key, primary, cell| {
         let resolution = if key.slot() == grid::NO_FILTER { fact.resolution } else { None };
         if add {
-            cell.add(fact.author, primary, resolution);
+            cell.add(fact.author, digest, primary, resolution);
         } else {
-            cell.remove(fact.author, primary, resolution);
+            cell.remove(fact.author, digest, primary, resolution);
         }
     });
 }

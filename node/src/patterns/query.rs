@@ -11,7 +11,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::Patterns;
-use super::disclosure::Tally;
+use super::disclosure::{Counting, Released};
 use super::grid::{CellKey, Family, Filter, NO_FILTER, RESOLUTION_BINS, pair_index};
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -46,6 +46,12 @@ impl Period {
         Self { first: Month::from_index(last.index() - 11).unwrap_or(last), last }
     }
 
+    /// The months of the period, in order.
+    pub fn units_of_months(&self) -> impl Iterator<Item = Month> + use<> {
+        let (first, last) = (self.first.index(), self.last.index());
+        (first..=last).filter_map(|m| Month::from_index(m).ok())
+    }
+
     /// Month indexes (months since 0000-01), in order.
     pub fn months(&self) -> impl Iterator<Item = u32> + Clone {
         self.first.index() as u32..=self.last.index() as u32
@@ -57,6 +63,26 @@ impl Period {
 
     pub fn is_empty(&self) -> bool {
         false
+    }
+
+    /// The release units this period is answered from (docs/patterns.md): itself when it is a
+    /// month, a calendar quarter or year, or twelve consecutive months; otherwise whole years,
+    /// then quarters, then months, from its first month on.
+    pub fn units(&self) -> Vec<Period> {
+        let (first, last) = (self.first.index(), self.last.index());
+        let aligned = |width: i64| first.rem_euclid(width) == 0 && last - first + 1 == width;
+        if first == last || last - first + 1 == 12 || aligned(3) {
+            return vec![*self];
+        }
+        let mut units = Vec::new();
+        let mut m = first;
+        while m <= last {
+            let width = [12, 3, 1].into_iter().find(|&w| m.rem_euclid(w) == 0 && m + w - 1 <= last).unwrap_or(1);
+            let (Ok(a), Ok(b)) = (Month::from_index(m), Month::from_index(m + width - 1)) else { break };
+            units.push(Period { first: a, last: b });
+            m += width;
+        }
+        units
     }
 }
 
@@ -142,7 +168,8 @@ impl fmt::Display for Filter {
     }
 }
 
-/// One figure: distinct operators and cases, or suppressed.
+/// One figure: distinct operators and cases (with noise, see docs/patterns.md), or suppressed.
+/// Over a period of several release units, `operators` is the largest unit's: a lower bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Figure {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,16 +183,15 @@ pub struct Figure {
 impl Figure {
     pub const SUPPRESSED: Figure = Figure { operators: None, cases: None, suppressed: true };
 
-    fn of(operators: usize, cases: u64, k: usize) -> Self {
-        if operators >= k && operators > 0 {
-            Figure { operators: Some(operators as u64), cases: Some(cases), suppressed: false }
-        } else {
-            Self::SUPPRESSED
+    fn of(released: Option<Released>) -> Self {
+        match released {
+            Some(r) => Figure { operators: Some(r.operators), cases: Some(r.cases), suppressed: false },
+            None => Self::SUPPRESSED,
         }
     }
 
-    fn from_tally(t: &Tally, k: usize) -> Self {
-        Self::of(t.operators.count(), t.cases, k)
+    pub fn is_shown(&self) -> bool {
+        !self.suppressed
     }
 }
 
@@ -205,12 +231,34 @@ pub struct MatrixCell {
     pub figure: Figure,
 }
 
+/// A registry's figure over all categories (each case once).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RegistryTotal {
+    #[schema(value_type = String)]
+    pub registry: Registry,
+    #[serde(flatten)]
+    pub figure: Figure,
+}
+
+/// A category's figure over all registries.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CategoryTotal {
+    #[schema(value_type = String)]
+    pub category: Category,
+    #[serde(flatten)]
+    pub figure: Figure,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Matrix {
     pub period: String,
     pub filter: Option<String>,
     pub k: usize,
     pub cells: Vec<MatrixCell>,
+    /// Row totals: where a registry's cells are too thin to show, its total often is not.
+    pub registries: Vec<RegistryTotal>,
+    /// Column totals.
+    pub categories: Vec<CategoryTotal>,
 }
 
 /// What a trend is drawn per.
@@ -269,8 +317,9 @@ pub struct DurationRow {
     pub category: Category,
     pub operators: u64,
     pub cases: u64,
-    /// Closed cases with a known time to resolution.
-    pub resolved: u64,
+    /// Closed cases with a known time to resolution, when they come from at least k operators
+    /// (then the median and p90 are given).
+    pub resolved: Option<u64>,
     pub median_months: Option<u32>,
     pub p90_months: Option<u32>,
     /// Shares among shown outcome groups.
@@ -319,18 +368,44 @@ fn quantile(hist: &[u64; RESOLUTION_BINS], q: f64) -> Option<u32> {
     })
 }
 
+pub(crate) fn registry_total_keys(slot: u8, registry: Registry) -> impl Fn(u32, &mut Vec<CellKey>) {
+    move |m, out: &mut Vec<CellKey>| out.extend(Category::ALL.iter().map(|&c| category_key(slot, registry, c, m)))
+}
+
+pub(crate) fn category_total_keys(slot: u8, category: Category) -> impl Fn(u32, &mut Vec<CellKey>) {
+    move |m, out: &mut Vec<CellKey>| out.extend(Registry::ALL.iter().map(|&r| category_key(slot, r, category, m)))
+}
+
+pub(crate) fn cell_keys(slot: u8, registry: Registry, category: Category) -> impl Fn(u32, &mut Vec<CellKey>) {
+    move |m, out: &mut Vec<CellKey>| out.push(category_key(slot, registry, category, m))
+}
+
 impl Patterns {
-    /// Registry × category: distinct operators and cases.
+    /// Registry × category, with registry and category totals: distinct operators and cases.
     pub fn matrix(&self, scope: Scope) -> Matrix {
-        let slot = scope.slot();
+        let (slot, period) = (scope.slot(), scope.period);
         let mut cells = Vec::with_capacity(Registry::ALL.len() * Category::ALL.len());
         for &registry in Registry::ALL {
             for &category in Category::ALL {
-                let tally = self.compose(scope.period.months().map(|m| category_key(slot, registry, category, m)));
-                cells.push(MatrixCell { registry, category, figure: Figure::from_tally(&tally, self.k) });
+                let figure = Figure::of(self.figure_over(period, cell_keys(slot, registry, category), Counting::All));
+                cells.push(MatrixCell { registry, category, figure });
             }
         }
-        Matrix { period: scope.period.to_string(), filter: scope.describe(), k: self.k, cells }
+        let registries = Registry::ALL
+            .iter()
+            .map(|&registry| RegistryTotal {
+                registry,
+                figure: Figure::of(self.figure_over(period, registry_total_keys(slot, registry), Counting::Primary)),
+            })
+            .collect();
+        let categories = Category::ALL
+            .iter()
+            .map(|&category| CategoryTotal {
+                category,
+                figure: Figure::of(self.figure_over(period, category_total_keys(slot, category), Counting::All)),
+            })
+            .collect();
+        Matrix { period: period.to_string(), filter: scope.describe(), k: self.k, cells, registries, categories }
     }
 
     /// Counts over time, one series per category (all registries) or per registry (all
@@ -338,71 +413,64 @@ impl Patterns {
     pub fn trends(&self, scope: Scope, by: TrendBy, step: Step) -> Trends {
         let slot = scope.slot();
         let buckets = steps(scope.period, step);
+        let points = |keys: &dyn Fn(u32, &mut Vec<CellKey>), counting: Counting| -> Vec<TrendPoint> {
+            buckets
+                .iter()
+                .map(|b| TrendPoint { period: b.to_string(), figure: Figure::of(self.figure_over(*b, keys, counting)) })
+                .collect()
+        };
         let series = match by {
             TrendBy::Category => Category::ALL
                 .iter()
                 .map(|&c| Series {
                     name: c.label().to_string(),
-                    points: self.points(
-                        &buckets,
-                        |m, out: &mut Vec<CellKey>| {
-                            out.extend(Registry::ALL.iter().map(|&r| category_key(slot, r, c, m)))
-                        },
-                        false,
-                    ),
+                    points: points(&category_total_keys(slot, c), Counting::All),
                 })
                 .collect(),
             TrendBy::Registry => Registry::ALL
                 .iter()
                 .map(|&r| Series {
                     name: r.label().to_string(),
-                    points: self.points(
-                        &buckets,
-                        |m, out: &mut Vec<CellKey>| {
-                            out.extend(Category::ALL.iter().map(|&c| category_key(slot, r, c, m)))
-                        },
-                        true,
-                    ),
+                    points: points(&registry_total_keys(slot, r), Counting::Primary),
                 })
                 .collect(),
         };
         Trends { by, step, period: scope.period.to_string(), filter: scope.describe(), k: self.k, series }
     }
 
-    fn points(&self, buckets: &[Period], keys: impl Fn(u32, &mut Vec<CellKey>), primary: bool) -> Vec<TrendPoint> {
-        buckets
-            .iter()
-            .map(|b| {
-                let mut all = Vec::new();
-                for m in b.months() {
-                    keys(m, &mut all);
-                }
-                let t = self.compose(all);
-                let cases = if primary { t.primary_cases } else { t.cases };
-                TrendPoint { period: b.to_string(), figure: Figure::of(t.operators.count(), cases, self.k) }
-            })
-            .collect()
-    }
-
     /// Median and p90 months to resolution, and outcome shares, per registry × category, over
-    /// all cases of the period (unfiltered). Only groups that can be shown are listed.
+    /// all cases of the period (unfiltered). Only groups that can be shown are listed; the
+    /// median and p90 only where the resolved cases themselves come from k operators.
     pub fn durations(&self, period: Period) -> Durations {
         let mut rows = Vec::new();
         for &registry in Registry::ALL {
             for &category in Category::ALL {
-                let t = self.compose(period.months().map(|m| category_key(NO_FILTER, registry, category, m)));
-                let operators = t.operators.count();
-                if operators < self.k {
+                let units = self.released_units(period, cell_keys(NO_FILTER, registry, category));
+                if units.is_empty() {
                     continue;
+                }
+                let operators = units.iter().map(|(r, _)| r.operators).max().unwrap_or(0);
+                let cases = units.iter().map(|(r, _)| r.cases).sum();
+                // The resolved cases of each released unit, released under the same rules.
+                let (mut resolved, mut hist) = (None, [0u64; RESOLUTION_BINS]);
+                for unit in period.units() {
+                    let closed = self.content(unit, &closed_keys(registry, category), Counting::All);
+                    if let Some(r) = self.release(&closed) {
+                        *resolved.get_or_insert(0) += r.cases;
+                        let all = self.content(unit, &cell_keys(NO_FILTER, registry, category), Counting::All);
+                        for (h, n) in hist.iter_mut().zip(all.resolution) {
+                            *h += n;
+                        }
+                    }
                 }
                 rows.push(DurationRow {
                     registry,
                     category,
-                    operators: operators as u64,
-                    cases: t.cases,
-                    resolved: t.resolution.iter().sum(),
-                    median_months: quantile(&t.resolution, 0.5),
-                    p90_months: quantile(&t.resolution, 0.9),
+                    operators,
+                    cases,
+                    resolved,
+                    median_months: resolved.and_then(|_| quantile(&hist, 0.5)),
+                    p90_months: resolved.and_then(|_| quantile(&hist, 0.9)),
                     outcomes: self.outcome_shares(period, registry, category),
                 });
             }
@@ -410,25 +478,19 @@ impl Patterns {
         Durations { period: period.to_string(), k: self.k, rows }
     }
 
+    /// Shares among the outcome groups that can be shown.
     fn outcome_shares(&self, period: Period, registry: Registry, category: Category) -> Vec<OutcomeShare> {
-        let dimension = super::grid::Dimension::Outcome;
-        let mut counts = [0u64; 16];
-        for m in period.months() {
-            let key = category_key(NO_FILTER, registry, category, m);
-            let shown = self.shown_values(key, dimension);
-            for (i, &o) in Outcome::ALL.iter().enumerate() {
-                if shown & 1 << i != 0 {
-                    counts[i] +=
-                        self.cells.get(key.with_slot(Filter::Outcome(o).slot())).map_or(0, |c| u64::from(c.cases));
-                }
-            }
-        }
-        let total: u64 = counts.iter().sum();
-        Outcome::ALL
+        let counts: Vec<(Outcome, u64)> = Outcome::ALL
             .iter()
-            .zip(counts)
-            .filter(|(_, n)| *n > 0)
-            .map(|(&outcome, cases)| OutcomeShare { outcome, cases, share: cases as f64 / total as f64 })
+            .filter_map(|&o| {
+                let keys = cell_keys(Filter::Outcome(o).slot(), registry, category);
+                self.figure_over(period, keys, Counting::All).map(|r| (o, r.cases))
+            })
+            .collect();
+        let total: u64 = counts.iter().map(|(_, n)| n).sum();
+        counts
+            .into_iter()
+            .map(|(outcome, cases)| OutcomeShare { outcome, cases, share: cases as f64 / total as f64 })
             .collect()
     }
 
@@ -440,11 +502,11 @@ impl Patterns {
         for (i, &a) in Category::ALL.iter().enumerate() {
             for &b in &Category::ALL[i + 1..] {
                 let p = pair_index(a, b);
-                let keys = registries.iter().flat_map(|r| {
-                    period.months().map(move |m| CellKey::new(Family::Pair, NO_FILTER, r.index() as u8, p, m))
-                });
-                let figure = Figure::from_tally(&self.compose(keys), self.k);
-                if !figure.suppressed {
+                let keys = |m: u32, out: &mut Vec<CellKey>| {
+                    out.extend(registries.iter().map(|r| CellKey::new(Family::Pair, NO_FILTER, r.index() as u8, p, m)))
+                };
+                let figure = Figure::of(self.figure_over(period, keys, Counting::All));
+                if figure.is_shown() {
                     pairs.push(PairRow { categories: [a, b], figure });
                 }
             }
@@ -453,16 +515,21 @@ impl Patterns {
         CoOccurrence { period: period.to_string(), registry, k: self.k, pairs }
     }
 
-    /// Shown cases per month of one registry × category: the input of the spike test.
-    pub(crate) fn monthly_cases(&self, registry: Registry, category: Category, period: Period) -> (Vec<u64>, Tally) {
-        let mut counts = Vec::with_capacity(period.len());
-        let mut keys = Vec::with_capacity(period.len());
-        for m in period.months() {
-            let key = category_key(NO_FILTER, registry, category, m);
-            keys.push(key);
-            counts.push(if self.is_shown(key) { self.cells.get(key).map_or(0, |c| u64::from(c.cases)) } else { 0 });
-        }
-        (counts, self.compose(keys))
+    /// One registry × category over a period, as released: the input of the spike test.
+    pub(crate) fn pair_figure(&self, registry: Registry, category: Category, period: Period) -> Option<Released> {
+        self.figure_over(period, cell_keys(NO_FILTER, registry, category), Counting::All)
+    }
+}
+
+/// The cells of one registry × category's closed cases: one per closed outcome.
+fn closed_keys(registry: Registry, category: Category) -> impl Fn(u32, &mut Vec<CellKey>) {
+    move |m, out: &mut Vec<CellKey>| {
+        out.extend(
+            Outcome::ALL
+                .iter()
+                .filter(|o| o.is_closed())
+                .map(|&o| category_key(Filter::Outcome(o).slot(), registry, category, m)),
+        )
     }
 }
 

@@ -73,7 +73,7 @@ pub fn durations(d: &Durations) -> Table {
             r.category.label().into(),
             r.operators.to_string(),
             r.cases.to_string(),
-            r.resolved.to_string(),
+            num(r.resolved),
             r.median_months.map_or_else(String::new, |m| m.to_string()),
             r.p90_months.map_or_else(String::new, |m| m.to_string()),
             outcomes.join("; "),
