@@ -39,7 +39,7 @@ fn print<T: Serialize>(args: &PatternsArgs, answer: &T, table: impl Fn(bool) -> 
 pub fn run(dir: &DataDir, args: PatternsArgs) -> Result<()> {
     let federation = dir.federation()?;
     let k = usize::from(federation.manifest().policy.k_threshold);
-    let rule = format!("groups of fewer than {k} operators are suppressed");
+    let rule = format!("groups of fewer than {k} operators are suppressed; figures carry noise of about ±1-2");
     match &args.query {
         PatternsCmd::Matrix(s) => {
             let scope = scope(s)?;

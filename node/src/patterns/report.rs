@@ -13,12 +13,27 @@ fn figure_cells(f: &Figure) -> [String; 3] {
     [num(f.operators), num(f.cases), if f.suppressed { "suppressed".into() } else { String::new() }]
 }
 
-/// Every cell when `all` (CSV), else only shown ones (text).
+/// The label of a total over all registries or all categories.
+const ALL: &str = "(all)";
+
+/// Every cell when `all` (CSV), else only shown ones (text); then the registry totals and the
+/// category totals, as rows whose other column is "(all)".
 pub fn matrix(m: &Matrix, all: bool) -> Table {
     let mut t = Table::new(&["registry", "category", "operators", "cases", "note"]);
-    for c in m.cells.iter().filter(|c| all || !c.figure.suppressed) {
-        let [o, n, s] = figure_cells(&c.figure);
-        t.row(vec![c.registry.label().into(), c.category.label().into(), o, n, s]);
+    let mut row = |registry: &str, category: &str, f: &Figure| {
+        if all || f.is_shown() {
+            let [o, n, s] = figure_cells(f);
+            t.row(vec![registry.into(), category.into(), o, n, s]);
+        }
+    };
+    for c in &m.cells {
+        row(c.registry.label(), c.category.label(), &c.figure);
+    }
+    for r in &m.registries {
+        row(r.registry.label(), ALL, &r.figure);
+    }
+    for c in &m.categories {
+        row(ALL, c.category.label(), &c.figure);
     }
     t
 }
