@@ -25,6 +25,8 @@ pub struct NodeParts {
     pub tokens: Tokens,
     pub network: NetworkConfig,
     pub api: SocketAddr,
+    /// The data dir to keep the analysts' query log in; `None` keeps none.
+    pub query_log: Option<std::path::PathBuf>,
 }
 
 pub struct RunningNode {
@@ -62,8 +64,11 @@ pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Recei
             "the API listens beyond this machine: anyone who can reach it may try tokens; put it behind TLS and a firewall"
         );
     }
-    let state =
+    let mut state =
         AppState::new(parts.federation.clone(), parts.config, parts.tokens, Some(client.clone()), status.clone());
+    if let Some(root) = &parts.query_log {
+        state = state.with_query_log(root);
+    }
     let (stop_api, stopped) = oneshot::channel::<()>();
     let api_task = tokio::spawn(api::serve(listener, state, async {
         let _ = stopped.await;

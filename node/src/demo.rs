@@ -312,6 +312,7 @@ pub async fn start(dirs: &[DataDir], api: SocketAddr) -> anyhow::Result<Vec<Runn
                 ..Default::default()
             },
             api: if i == 0 { api } else { SocketAddr::from(([127, 0, 0, 1], 0)) },
+            query_log: Some(dir.root().to_path_buf()),
         };
         let (node, mut events) = app::start(parts).await?;
         if i == 0 {

@@ -3,7 +3,8 @@
 //! # Layout
 //! Data and records:
 //! - [`datadir`]: where keys, manifest, settings and store live in a node's data directory.
-//! - [`keys`]: member and node key files (0600, never overwritten); [`tokens`]: API tokens.
+//! - [`keys`]: member and node key files (0600, never overwritten); [`tokens`]: API tokens;
+//!   [`query_log`]: what analysts asked.
 //! - [`case`]: the member's private case and its file formats (TOML, JSON).
 //! - [`derive`]: private case → structured summary fields (months, buckets).
 //! - [`redact`]: free text → text with typed placeholders (normalisation, detectors, allow-list).
@@ -43,6 +44,7 @@ pub mod metrics;
 pub mod network;
 pub mod patterns;
 pub mod publish;
+pub mod query_log;
 pub mod redact;
 pub mod remote;
 pub mod status;

@@ -164,6 +164,17 @@ enum TokenCmd {
     Analyst { name: String },
     /// Revoke an analyst token (a running node picks this up at restart).
     Revoke { name: String },
+    /// What analysts asked this node, oldest first.
+    Log {
+        /// One analyst's queries only.
+        #[arg(long)]
+        analyst: Option<String>,
+        /// The last N entries.
+        #[arg(long, default_value_t = 50)]
+        last: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -591,6 +602,14 @@ fn run(cli: Cli) -> Result<()> {
                         bail!("no analyst token named `{name}`");
                     }
                     eprintln!("revoked analyst token `{name}`; restart the node to apply");
+                }
+                TokenCmd::Log { analyst, last, json } => {
+                    let entries = lantern_node::query_log::read(dir.root(), analyst.as_deref(), last)?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&entries)?);
+                    } else {
+                        print!("{}", lantern_node::query_log::table(&entries));
+                    }
                 }
             }
             Ok(())

@@ -37,6 +37,23 @@ pub enum Role {
     Analyst,
 }
 
+/// The holder of a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Member,
+    /// An analyst token, by the name it was issued under.
+    Analyst(String),
+}
+
+impl Caller {
+    pub fn role(&self) -> Role {
+        match self {
+            Caller::Member => Role::Member,
+            Caller::Analyst(_) => Role::Analyst,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Tokens {
     member: blake3::Hash,
@@ -193,19 +210,18 @@ impl Tokens {
 
     /// The role a presented token grants, if any.
     pub fn role(&self, presented: &str) -> Option<Role> {
+        self.caller(presented).map(|c| c.role())
+    }
+
+    /// Who presented the token, if anyone we know.
+    pub fn caller(&self, presented: &str) -> Option<Caller> {
         let h = blake3::hash(presented.trim().as_bytes());
         self.refresh();
         // Every comparison runs, whichever matches.
         let member = h == self.member;
         let analysts = self.analysts.read().unwrap_or_else(|p| p.into_inner());
-        let analyst = analysts.hashes.iter().fold(false, |found, (_, a)| found | (h == *a));
-        if member {
-            Some(Role::Member)
-        } else if analyst {
-            Some(Role::Analyst)
-        } else {
-            None
-        }
+        let analyst = analysts.hashes.iter().fold(None, |found, (name, a)| if h == *a { Some(name) } else { found });
+        if member { Some(Caller::Member) } else { analyst.map(|name| Caller::Analyst(name.clone())) }
     }
 }
 

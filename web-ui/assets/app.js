@@ -203,9 +203,7 @@ function heatmap(matrix, show) {
       title: `${label}: ${x.operators} operators, ${x.cases} cases` }, String(x[show]));
   };
   const table = h("table", { class: "heatmap", id: "heatmap" },
-    h("caption", { class: "muted" },
-      `Hatched: fewer than ${matrix.k} distinct operators, so hidden. Figures carry a little random noise (usually ±1–2) so that no group ` +
-      `smaller than ${matrix.k} operators can be worked out by comparing figures; totals count each case once. ${widen}`),
+    h("caption", { class: "sr-only" }, "Registry by incident category, with totals"),
     h("thead", {}, h("tr", {}, h("th", {}, "Registry"), categories.map((c) => h("th", { class: "col", scope: "col" }, c)), h("th", { class: "col", scope: "col" }, "All categories"))),
     h("tbody", {},
       registries.map((r) => h("tr", {}, h("th", { scope: "row" }, r),
@@ -214,7 +212,9 @@ function heatmap(matrix, show) {
       h("tr", { class: "totals" }, h("th", { scope: "row" }, "All registries"),
         categories.map((c) => figure(colTotal.get(c), `${c}, all registries`, { "data-category": c, "data-total": "category" }, false)),
         h("td", {}))));
-  card.append(h("div", { class: "scroll" }, table));
+  card.append(h("div", { class: "scroll" }, table), h("p", { class: "muted", id: "heatmap-note" },
+    `Hatched: fewer than ${matrix.k} distinct operators, so hidden. Figures carry a little random noise (usually ±1–2), so that no group ` +
+    `smaller than ${matrix.k} operators can be worked out by comparing figures; totals count each case once. ${widen}`));
   // Hidden and empty look alike on purpose: which registries have a few cases is itself a secret.
   const hidden = state.vocab.registries.filter((r) => !registries.includes(r));
   if (hidden.length) {
@@ -461,8 +461,9 @@ async function similarPage(params) {
 async function nodePage() {
   const root = page("Node", h("p", { class: "muted" }, "Loading…"));
   try {
-    const [info, ready, peers, sync, members] = await Promise.all([
-      api("GET", "/node"), fetch("/api/v1/ready").then((r) => r.json()), api("GET", "/peers"), api("GET", "/sync"), api("GET", "/members")]);
+    const [info, ready, peers, sync, members, queries] = await Promise.all([
+      api("GET", "/node"), fetch("/api/v1/ready").then((r) => r.json()), api("GET", "/peers"), api("GET", "/sync"), api("GET", "/members"),
+      api("GET", "/analysts/log?limit=20")]);
     const kv = (rows) => h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))));
     const vouchOut = h("span", { role: "alert" });
     const vouchForm = h("form", { class: "row", onsubmit: async (e) => {
@@ -484,7 +485,12 @@ async function nodePage() {
       h("section", { class: "card" }, h("h2", {}, `Members (${members.members.length}; ${members.vouches_needed} vouches admit a new one)`),
         h("table", {}, h("tbody", {}, members.members.map((m) => h("tr", {}, h("td", { title: m.key }, short(m.key)), h("td", {}, m.founder ? "founder" : `${m.vouches} vouches`), h("td", {}, m.vouched_by_me ? "vouched by me" : ""))))),
         members.candidates.length ? h("div", {}, h("h2", {}, "Waiting for vouches"), h("ul", {}, members.candidates.map((c) => h("li", { title: c.key }, `${short(c.key)}: ${c.vouches} of ${members.vouches_needed}`)))) : null,
-        h("h2", {}, "Vouch"), vouchForm)));
+        h("h2", {}, "Vouch"), vouchForm),
+      h("section", { class: "card", id: "analyst-queries" }, h("h2", {}, "Analysts' last queries"), queries.entries.length
+        ? h("table", {}, h("thead", {}, h("tr", {}, ["When (UTC)", "Analyst", "Status", "Query"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, queries.entries.slice().reverse().map((q) => h("tr", {}, h("td", {}, new Date(q.at * 1000).toISOString().slice(0, 19).replace("T", " ")),
+            h("td", {}, q.analyst), h("td", { class: "num" }, q.status), h("td", { class: "wrap" }, q.query)))))
+        : h("p", { class: "muted" }, "No analyst has queried this node. Issue a token with `lantern token analyst NAME`."))));
   } catch (e) { root.lastChild.replaceWith(errorBox(e)); }
 }
 

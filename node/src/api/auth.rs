@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::tokens::Role;
+use crate::tokens::{Caller, Role};
 
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +87,8 @@ fn bearer(req: &Request) -> Option<&str> {
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let needed = access(req.uri().path());
     if needed != Access::Public {
-        let role = match bearer(&req).map(|t| state.tokens.role(t)) {
-            Some(Some(role)) => role,
+        let caller = match bearer(&req).map(|t| state.tokens.caller(t)) {
+            Some(Some(caller)) => caller,
             Some(None) => {
                 return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token").into_response();
             }
@@ -101,9 +101,12 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                 .into_response();
             }
         };
-        if needed == Access::Member && role != Role::Member {
+        if needed == Access::Member && caller.role() != Role::Member {
             return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an analyst token allows pattern queries only")
                 .into_response();
+        }
+        if let Caller::Analyst(name) = caller {
+            return analyst_read(&state, &name, req, next).await;
         }
     }
     // The write budget belongs to the member token: only requests that passed the token check
@@ -121,6 +124,45 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let response = next.run(req).await;
     if write && !matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
         state.writes.spend();
+    }
+    response
+}
+
+/// Reads per analyst token: 20 at once, then 2 a second.
+pub const ANALYST_BURST: u32 = 20;
+pub const ANALYST_PER_SEC: f64 = 2.0;
+
+/// An analyst's request: within its own read budget, and written to the query log.
+async fn analyst_read(state: &AppState, name: &str, req: Request, next: Next) -> Response {
+    // The URI as the client sent it: inside the nested API router the prefix is stripped.
+    let uri = req.extensions().get::<axum::extract::OriginalUri>().map_or(req.uri(), |o| &o.0);
+    let query = uri.path_and_query().map_or_else(|| uri.path().to_string(), |q| q.as_str().to_string());
+    let budget = {
+        let mut budgets = state.analyst_reads.lock().unwrap_or_else(|p| p.into_inner());
+        // One bucket per analyst name: bounded by the analyst tokens file.
+        budgets
+            .entry(name.to_string())
+            .or_insert_with(|| std::sync::Arc::new(RateLimit::new(ANALYST_BURST, ANALYST_PER_SEC)))
+            .clone()
+    };
+    let response = match budget.take() {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many queries for analyst `{name}`; retry in {wait} s"),
+            )
+            .into_response();
+            if let Ok(v) = wait.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+    };
+    if let Some(log) = &state.query_log {
+        // One short append: done here, so the entry exists when the answer leaves.
+        log.record(name, &query, response.status().as_u16());
     }
     response
 }

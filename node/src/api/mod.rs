@@ -52,6 +52,10 @@ pub struct AppState {
     pub network: Option<Client>,
     pub status: Arc<NodeStatus>,
     pub writes: Arc<auth::RateLimit>,
+    /// Each analyst token's read budget, by name.
+    pub analyst_reads: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<auth::RateLimit>>>>,
+    /// Where analysts' queries are written; `None` keeps no log (tests, demos).
+    pub query_log: Option<Arc<crate::query_log::QueryLog>>,
     pub started: Instant,
 }
 
@@ -71,8 +75,16 @@ impl AppState {
             status,
             // 30 writes at once, then 10 a second.
             writes: Arc::new(auth::RateLimit::new(30, 10.0)),
+            analyst_reads: Arc::default(),
+            query_log: None,
             started: Instant::now(),
         }
+    }
+
+    /// Keeps the analysts' query log in the data dir at `root`.
+    pub fn with_query_log(mut self, root: &std::path::Path) -> Self {
+        self.query_log = Some(Arc::new(crate::query_log::QueryLog::new(root)));
+        self
     }
 
     /// Runs store work off the async threads.
@@ -113,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/vouches", post(node::vouch))
         .route("/peers", get(node::peers))
         .route("/sync", get(node::sync))
+        .route("/analysts/log", get(node::analyst_log))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
     Router::new()

@@ -260,3 +260,48 @@ pub async fn peers(State(state): State<AppState>) -> Result<Json<Vec<Peer>>, Api
 pub async fn sync(State(state): State<AppState>) -> Json<SyncStatus> {
     Json(state.status.sync())
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AnalystLogQuery {
+    /// One analyst's queries only (the name the token was issued under).
+    #[param(pattern = "^[a-z0-9_-]{1,64}$")]
+    pub analyst: Option<String>,
+    /// The last N entries (default 100, at most 1 000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalystLog {
+    /// Oldest first.
+    pub entries: Vec<crate::query_log::QueryEntry>,
+}
+
+/// What analysts asked this node: one entry per query made with an analyst token.
+#[utoipa::path(get, path = "/api/v1/analysts/log", tag = "node", params(AnalystLogQuery),
+    responses((status = 200, body = AnalystLog), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn analyst_log(
+    State(state): State<AppState>,
+    super::error::ApiQuery(q): super::error::ApiQuery<AnalystLogQuery>,
+) -> Result<Json<AnalystLog>, ApiError> {
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=1000) => n as usize,
+        Some(_) => return Err(ApiError::bad_request("limit", "expected 1 to 1000")),
+    };
+    if let Some(name) = &q.analyst {
+        let valid = (1..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(ApiError::bad_request("analyst", "expected 1-64 characters of a-z, 0-9, '-' and '_'"));
+        }
+    }
+    let Some(log) = state.query_log.clone() else { return Ok(Json(AnalystLog { entries: Vec::new() })) };
+    let entries = tokio::task::spawn_blocking(move || log.entries(q.analyst.as_deref(), limit))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(AnalystLog { entries }))
+}

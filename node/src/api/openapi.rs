@@ -70,6 +70,7 @@ impl Modify for EdgeResponses {
         Errors are JSON: {\"error\": {\"code\", \"message\", \"field\"?}}."),
     paths(
         node::health, node::ready, node::info, node::vocabulary, node::members, node::vouch, node::peers, node::sync,
+        node::analyst_log,
         cases::list, cases::create, cases::get_one, cases::update, cases::delete, cases::preview,
         cases::publish, cases::amend, cases::retract, cases::purge, cases::similar, cases::redact_preview,
         records::list, records::get_one, records::export,

@@ -194,6 +194,40 @@ async fn tokens_are_checked_and_analysts_only_query_patterns() {
 }
 
 #[tokio::test]
+async fn analysts_have_their_own_read_budget_and_every_query_is_logged_for_the_member() {
+    let n = node();
+    let log_dir = tempfile::tempdir().unwrap();
+    let s = &n.state.clone().with_query_log(log_dir.path());
+    for _ in 0..auth::ANALYST_BURST {
+        assert_eq!(
+            call(s, "GET", "/api/v1/patterns/matrix?period=2025", Some(ANALYST), None).await.status,
+            StatusCode::OK
+        );
+    }
+    let r = call(s, "GET", "/api/v1/patterns/trends", Some(ANALYST), None).await;
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("`ana`"));
+    // The member's reads are not the analyst's budget.
+    assert_eq!(call(s, "GET", "/api/v1/patterns/trends", Some(MEMBER), None).await.status, StatusCode::OK);
+    // Only the member reads the log; it holds every analyst query, refused ones too.
+    assert_eq!(call(s, "GET", "/api/v1/analysts/log", Some(ANALYST), None).await.status, StatusCode::FORBIDDEN);
+    let log = call(s, "GET", "/api/v1/analysts/log?analyst=ana&limit=1000", Some(MEMBER), None).await.json();
+    let entries = log["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), auth::ANALYST_BURST as usize + 1, "the member's own reads are not logged");
+    assert_eq!(entries[0]["query"], "/api/v1/patterns/matrix?period=2025");
+    assert_eq!(
+        (entries.last().unwrap()["query"].as_str(), entries.last().unwrap()["status"].as_u64()),
+        (Some("/api/v1/patterns/trends"), Some(429))
+    );
+    let one = call(s, "GET", "/api/v1/analysts/log?limit=1", Some(MEMBER), None).await.json();
+    assert_eq!(one["entries"].as_array().unwrap().len(), 1);
+    for bad in ["limit=0", "limit=1001", "analyst=Ana!", "since=1"] {
+        let r = call(s, "GET", &format!("/api/v1/analysts/log?{bad}"), Some(MEMBER), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn cases_are_created_read_updated_and_deleted() {
     let n = node();
     let s = &n.state;

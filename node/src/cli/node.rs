@@ -41,6 +41,7 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         tokens: lantern_node::tokens::Tokens::load(dir.root())?,
         network,
         api: settings.api,
+        query_log: Some(dir.root().to_path_buf()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
