@@ -362,7 +362,9 @@ async function preview(id, st, out) {
           e.target.disabled = true;
           try {
             const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, {});
-            out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}).`), h("a", { href: `#/browse/${r.record}` }, "View it in Browse"));
+            out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}).`),
+              h("p", { class: "muted" }, `It counts in every dashboard figure that covers it, but a figure shows only once its cases come from ${state.node ? state.node.k_threshold : "k"} or more operators, and with a little noise: a wider period or a registry's total is often where a single case shows.`),
+              h("a", { href: `#/browse/${r.record}` }, "View it in Browse"));
           } catch (err) { e.target.disabled = false; out.append(errorBox(err)); }
         } }, st === "published" ? "Confirm amendment" : "Confirm and publish"),
         h("span", { class: "muted" }, "Edit the case to change anything above.")));

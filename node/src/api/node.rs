@@ -262,6 +262,7 @@ pub async fn sync(State(state): State<AppState>) -> Json<SyncStatus> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalystLogQuery {
     /// One analyst's queries only (the name the token was issued under).
