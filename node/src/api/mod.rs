@@ -201,7 +201,23 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics, for the member token only: ingest counters and API latencies tell when
+/// this node's member publishes, which no one without a token may learn.
+async fn metrics(State(state): State<AppState>, req: Request) -> Response {
+    let member = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer")))
+        .and_then(|(_, token)| state.tokens.role(token));
+    if member != Some(crate::tokens::Role::Member) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "/metrics needs the member token (Authorization: Bearer TOKEN)",
+        )
+        .into_response();
+    }
     let m = &state.status.metrics;
     m.records.set(state.federation.store().record_count() as i64);
     m.members.set(state.federation.members().len() as i64);

@@ -620,7 +620,10 @@ async fn metrics_ui_and_unknown_paths() {
     let n = node();
     let s = &n.state;
     call(s, "GET", "/api/v1/health", None, None).await;
-    let m = call(s, "GET", "/metrics", None, None).await;
+    // Ingest counters tell when the member publishes: no token, no metrics.
+    assert_eq!(call(s, "GET", "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(s, "GET", "/metrics", Some(ANALYST), None).await.status, StatusCode::UNAUTHORIZED);
+    let m = call(s, "GET", "/metrics", Some(MEMBER), None).await;
     let text = String::from_utf8(m.body).unwrap();
     assert!(text.contains("lantern_records 18"), "{text}");
     assert!(text.contains("route=\"/api/v1/health\",method=\"GET\",status=\"200\"} 1"), "{text}");
