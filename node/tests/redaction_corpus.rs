@@ -151,7 +151,12 @@ fn score(corpus: &str) -> Score {
             if !marked.get(f.start..f.end).is_some_and(|m| m.iter().any(|&x| x)) {
                 s.findings_on_nothing += 1;
                 if std::env::var_os("LANTERN_SHOW_FALSE_FINDINGS").is_some() {
-                    eprintln!("  false finding {:?} `{}` in {}", f.kind, &red.source[f.start..f.end], case.id);
+                    let src = &red.source;
+                    let at = |i: usize| (0..=i.min(src.len())).rev().find(|&j| src.is_char_boundary(j)).unwrap_or(0);
+                    let (a, b) = (at(f.start.saturating_sub(40)), at((f.end + 40).min(src.len())));
+                    let context =
+                        format!("{}[{}]{}", &src[a..f.start], &src[f.start..f.end], &src[f.end..b]).replace('\n', " ");
+                    eprintln!("  false finding {:?} `{}` in {}: {context}", f.kind, &src[f.start..f.end], case.id);
                 }
             }
         }
@@ -213,4 +218,4 @@ fn real_text_corpus_meets_the_redaction_goals() {
 /// (docs/redaction.md lists the misses): these guard the levels reached, so neither can get
 /// worse unnoticed.
 const REMOVED_AT_LEAST: f64 = 0.99;
-const FALSE_FINDINGS_AT_MOST: f64 = 0.32;
+const FALSE_FINDINGS_AT_MOST: f64 = 0.30;

@@ -173,7 +173,85 @@ pub fn is_very_common(word: &str, lang: Lang) -> bool {
     }
     // Only inflections of its commonest words: brands ("Vodafone") are listed too, further down.
     lang == GERMAN
-        && GERMAN_COMMON_STEMS.contains(Stemmer::create(Algorithm::German).stem(&word.replace('ß', "ss")).as_ref())
+        && (GERMAN_COMMON_STEMS.contains(Stemmer::create(Algorithm::German).stem(&word.replace('ß', "ss")).as_ref())
+            || is_german_compound(word))
+}
+
+/// Whether a capitalised word beside the field's vocabulary reads as prose: a listed word,
+/// common enough that being also a surname says little ("Policy Manual"), never an
+/// organisation's own word ("Networks Policy").
+pub fn titled_word(word: &str) -> bool {
+    !super::lexicon::ORG_WORDS.contains(word)
+        && rank(word).is_some_and(|r| r <= CAPITALISED_RANK || (r <= TITLED_RANK && !is_personal_name(word)))
+}
+
+/// Rank past which a word beside the field's vocabulary is too rare to be taken for prose.
+const TITLED_RANK: u32 = 20_000;
+
+/// Whether `word` is among the commonest words of German itself (English loans aside).
+fn common_german(word: &str) -> bool {
+    WORDS.get(word).is_some_and(|e| e.common & 1 << GERMAN.0 != 0)
+}
+
+/// Heads that form German surnames and place names ("Neumann", "Rosenberg", "Grünwald"): a
+/// compound ending in one is no ordinary noun.
+const NAME_HEADS: &[&str] = &[
+    "mann", "berg", "feld", "stein", "bach", "dorf", "wald", "burg", "hausen", "heim", "hof", "brunn", "thal", "tal",
+    "kopf", "meier", "mayer", "maier", "müller", "schmidt", "rich", "bert", "fried", "hardt", "hard",
+];
+
+/// Whether a German word is a compound of ordinary words ("Datenverkehr", "Endkundenanbieter",
+/// "Vertragsbruchs"): German writes them as one word, and the lists hold the parts, not every
+/// compound. Its head (last part, inflected or not) must be one of the commonest words and no
+/// name-forming head; the word itself no personal name.
+fn is_german_compound(word: &str) -> bool {
+    let w = word.to_lowercase().replace('ß', "ss");
+    if w.chars().count() < 8 || is_personal_name(&w) || !w.chars().all(char::is_alphabetic) {
+        return false;
+    }
+    let common_head = |head: &str| {
+        head.chars().count() >= 4
+            && !NAME_HEADS.iter().any(|n| head == *n)
+            // Brands are made of org words ("Unitymedia"): such a head makes a name.
+            && !super::lexicon::ORG_WORDS.contains(head)
+            && (common_german(head)
+                || (head.chars().count() >= MIN_STEMMED
+                    && GERMAN_COMMON_STEMS.contains(Stemmer::create(Algorithm::German).stem(head).as_ref())))
+    };
+    // A German word or one of the field's; never an org word ("Hosteurope", "Netcologne").
+    let modifier = |part: &str| {
+        part.chars().count() >= 3
+            && !is_personal_name(part)
+            && !super::lexicon::ORG_WORDS.contains(part)
+            && (WORDS.get(part).is_some_and(|e| e.listed & 1 << GERMAN.0 != 0) || VOCAB.contains(part))
+    };
+    // One split, or two: a modifier (with a linking -s-, -n-, -en-, -es- or -e-), then a head.
+    let splits = |s: &str| s.char_indices().skip(3).map(|(i, _)| i).collect::<Vec<_>>();
+    let linked = |part: &str| {
+        let mut forms = vec![part.to_string()];
+        for link in ["s", "n", "en", "es", "e"] {
+            if let Some(stem) = part.strip_suffix(link) {
+                forms.push(stem.to_string());
+            }
+        }
+        forms
+    };
+    for i in splits(&w) {
+        let (left, right) = w.split_at(i);
+        if !linked(left).iter().any(|f| modifier(f)) {
+            continue;
+        }
+        if common_head(right) {
+            return true;
+        }
+        for j in splits(right) {
+            let (middle, head) = right.split_at(j);
+            if linked(middle).iter().any(|f| modifier(f)) && common_head(head) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Stems of the commonest German words, for capitalised nouns in German text.
@@ -255,8 +333,10 @@ fn is_known_word(b: &str) -> bool {
         || core.strip_suffix("'s").is_some_and(is_common)
 }
 
-/// How the token must be replaced, if it is not safe.
-fn verdict(t: &Token<'_>, next: Option<&str>, lang: Lang) -> Option<Kind> {
+/// How the token must be replaced, if it is not safe. `titled`: it stands in a Title Case phrase
+/// beside a capitalised word of the field's vocabulary ("Consolidated Policy Manual", "IPv4
+/// Exhaustion"), where a capital says nothing of a name.
+fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, lang: Lang) -> Option<Kind> {
     let raw = t.text.trim_matches(|c: char| !c.is_alphanumeric());
     if raw.is_empty() || raw == "&" {
         return None;
@@ -293,7 +373,7 @@ fn verdict(t: &Token<'_>, next: Option<&str>, lang: Lang) -> Option<Kind> {
     } else if capitalised && t.initial {
         known && !name_like && (is_ordinary_initial(core, lang) || VOCAB.contains(core) || core.contains('-'))
     } else if capitalised {
-        is_very_common(core, lang) && !name_like
+        (is_very_common(core, lang) && !name_like) || (titled && titled_word(core))
     } else {
         (known || is_inflection(core, lang)) && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
     };
@@ -310,6 +390,7 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &
         // The word right after, on the same line: what a number counts.
         let next =
             toks.get(i + 1).filter(|n| text[t.end..n.start].chars().all(|c| c == ' ' || c == '\t')).map(|n| n.text);
+        let titled = super::names::beside_titled_vocabulary(text, toks, i);
         // "IRRの今後" is two words: scripts with and without word lists are judged apart.
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for (i, c) in t.text.char_indices() {
@@ -323,7 +404,7 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &
         }
         for (a, b) in runs {
             let sub = Token { text: &t.text[a..b], start: t.start + a, end: t.start + b, initial: t.initial && a == 0 };
-            if let Some(kind) = verdict(&sub, next, lang) {
+            if let Some(kind) = verdict(&sub, next, titled, lang) {
                 let key = text[sub.start..sub.end].to_lowercase();
                 out.push(Span { kind, start: sub.start, end: sub.end, key, replacement: None });
             }
@@ -369,6 +450,24 @@ mod tests {
     fn german_nouns_are_capitalised_words_but_brands_are_not() {
         let text = "Die Kapazitäten der Netze reichten nicht, sagten die Anbieter wie Vodafone oder Unitymedia.";
         assert_eq!(unsafe_words(text), vec!["Vodafone", "Unitymedia"]);
+    }
+
+    #[test]
+    fn german_compounds_of_ordinary_words_are_safe_and_name_shaped_ones_not() {
+        let text = "Der Datenverkehr der Endkundenanbieter stieg, sagte Neumann wegen des Vertragsbruchs.";
+        assert_eq!(unsafe_words(text), vec!["Neumann"]);
+        assert!(
+            !is_german_compound("Rosenberg") && !is_german_compound("Grünwald") && !is_german_compound("Zyxelbach")
+        );
+    }
+
+    #[test]
+    fn title_case_beside_the_fields_vocabulary_is_prose_but_unknown_words_are_not() {
+        assert_eq!(unsafe_words("Amends Art. 3.0 of the Consolidated Policy Manual 1.0 now."), Vec::<String>::new());
+        assert_eq!(unsafe_words("They announced that Phase 2 of IPv4 Exhaustion has begun."), Vec::<String>::new());
+        assert_eq!(unsafe_words("We wrote to the Zyxelbrook Policy team."), vec!["Zyxelbrook"]);
+        // A surname beside vocabulary is still a name.
+        assert_eq!(unsafe_words("We wrote to the Okafor Transfer team."), vec!["Okafor"]);
     }
 
     #[test]

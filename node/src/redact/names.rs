@@ -261,7 +261,9 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
             {
                 first -= 2;
             }
-            if legal == 0 && !after_role && title_case_prose(text, &toks[first..end], lang) {
+            let titled = (first..end).all(|j| super::allow::titled_word(&bare(toks[j].text)))
+                && (beside_titled_vocabulary(text, toks, first) || beside_titled_vocabulary(text, toks, end - 1));
+            if legal == 0 && !after_role && (titled || title_case_prose(text, &toks[first..end], lang)) {
                 i = end;
                 continue;
             }
@@ -323,6 +325,13 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
         }
         i += 1;
     }
+}
+
+/// Whether token `i` stands beside (only spaces between) a capitalised word of the field's
+/// vocabulary: a Title Case phrase about registries ("Consolidated Policy Manual").
+pub fn beside_titled_vocabulary(text: &str, toks: &[Token<'_>], i: usize) -> bool {
+    let titled = |j: usize| toks.get(j).is_some_and(|t| is_cap(t.text) && VOCAB.contains(&bare(t.text)));
+    (i > 0 && adjacent(text, toks, i) && titled(i - 1)) || (adjacent(text, toks, i + 1) && titled(i + 1))
 }
 
 /// Whether only spaces separate token `at` from the one before it: names never run across
