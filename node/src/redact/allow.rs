@@ -211,7 +211,7 @@ fn is_german_compound(word: &str) -> bool {
     }
     let common_head = |head: &str| {
         head.chars().count() >= 4
-            && !NAME_HEADS.iter().any(|n| head == *n)
+            && !NAME_HEADS.contains(&head)
             // Brands are made of org words ("Unitymedia"): such a head makes a name.
             && !super::lexicon::ORG_WORDS.contains(head)
             && (common_german(head)
