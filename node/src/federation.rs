@@ -15,7 +15,7 @@ use crate::datadir::NodeConfig;
 use crate::membership::Membership;
 use crate::patterns::Patterns;
 use crate::patterns::live::LivePatterns;
-use crate::publish::{self, Narrative, PublishError};
+use crate::publish::{self, PublishError};
 use crate::store::{Ingested, Store, StoreError};
 use lantern_protocol::vocab::{PurgeReason, RetractionReason};
 use lantern_protocol::{Envelope, RecordId};
@@ -154,9 +154,9 @@ impl Federation {
         &self,
         config: &NodeConfig,
         case_id: u64,
-        narrative: Narrative,
+        shape: publish::Shape,
     ) -> Result<VerifiedRecord, PublishError> {
-        let record = publish::publish(&self.store, &self.key, config, case_id, crate::this_month(), narrative)?;
+        let record = publish::publish(&self.store, &self.key, config, case_id, crate::this_month(), shape)?;
         self.observe([(record.id(), record.envelope())]);
         Ok(record)
     }

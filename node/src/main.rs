@@ -86,6 +86,10 @@ enum Command {
         /// Publish the structured fields only, without the narrative.
         #[arg(long)]
         omit_narrative: bool,
+        /// Leave the impact out (unknown customers, downtime and cost; no services): more
+        /// operators' summaries then look like this one.
+        #[arg(long)]
+        omit_impact: bool,
         /// Sign at most once per key: a retry with the same key answers the first record
         /// (e.g. a UUID per intended publish; kept 24 hours).
         #[arg(long, value_name = "KEY")]
@@ -473,18 +477,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
-        Command::Publish { case_id, omit_narrative, idempotency_key } => {
+        Command::Publish { case_id, omit_narrative, omit_impact, idempotency_key } => {
             let dir = dir()?;
             let store = dir.open_store()?;
             let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
+            let shape = publish::Shape { narrative, omit_impact };
             let (key, config) = (dir.member_key()?, dir.config()?);
-            let sign = || publish::publish(&store, &key, &config, case_id, lantern_node::this_month(), narrative);
+            let sign = || publish::publish(&store, &key, &config, case_id, lantern_node::this_month(), shape);
             let (id, kind, sequence) = match idempotency_key {
                 None => {
                     let rec = sign()?;
                     (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence())
                 }
-                Some(k) => match store.sign_once(&k, publish::request(case_id, narrative, false).as_bytes(), sign)? {
+                Some(k) => match store.sign_once(&k, publish::request(case_id, shape, false).as_bytes(), sign)? {
                     Once::Signed(rec) => (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence()),
                     Once::Again(first) => (first.record, first.kind, first.sequence),
                 },

@@ -33,9 +33,22 @@ pub enum PublishError {
 }
 
 /// What a publish asks for, as an idempotency key's request: the same for the API and the CLI.
-pub fn request(case_id: u64, narrative: Narrative, amend: bool) -> String {
-    let omit = matches!(narrative, Narrative::Omit);
-    format!("{} {case_id} omit_narrative={omit}", if amend { "amend" } else { "publish" })
+pub fn request(case_id: u64, shape: Shape, amend: bool) -> String {
+    let omit = matches!(shape.narrative, Narrative::Omit);
+    let verb = if amend { "amend" } else { "publish" };
+    format!("{verb} {case_id} omit_narrative={omit} omit_impact={}", shape.omit_impact)
+}
+
+/// What of a case is published: the narrative redacted or left out, the impact given or left
+/// out (customers, downtime and cost "unknown", no services), which widens its crowd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub narrative: Narrative,
+    pub omit_impact: bool,
+}
+
+impl Shape {
+    pub const FULL: Shape = Shape { narrative: Narrative::Redact, omit_impact: false };
 }
 
 /// A span of text that would leave the node and that the check before signing refuses.
@@ -102,13 +115,13 @@ pub fn publish(
     config: &NodeConfig,
     case_id: u64,
     now: Month,
-    narrative: Narrative,
+    shape: Shape,
 ) -> Result<VerifiedRecord, PublishError> {
     let case = store.case(case_id)?;
     let case_err = |source| PublishError::Case { id: case_id, source };
     case.validate(store.context().max_narrative_bytes).map_err(case_err)?;
     // Before signing, look once more at every free-text field that will leave the node.
-    let checked = check(config, &case.narrative, &case.tags, narrative);
+    let checked = check(config, &case.narrative, &case.tags, shape.narrative);
     if let Some(first) = checked.blocking.first() {
         let words: Vec<String> = checked
             .blocking
@@ -125,7 +138,10 @@ pub fn publish(
         return Err(PublishError::Residual { id: case_id, field: first.field.clone(), words: words.join(", ") });
     }
     let text = checked.narrative.text;
-    let summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
+    let mut summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
+    if shape.omit_impact {
+        summary.impact = crate::patterns::crowd::omitted_impact();
+    }
     let supersedes = match latest_own(store, case_id)? {
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
         Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),

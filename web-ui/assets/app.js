@@ -244,6 +244,20 @@ function emergingCard(e) {
   return card;
 }
 
+/** How many held summaries of other operators look like the one about to be signed. */
+function crowdView(c) {
+  const warn = c.alone_from
+    ? `From “${c.alone_from}” on, fewer than ${c.k} other operators' summaries look like this one: anyone holding the matching ticket (the registry itself) could tell it is yours.`
+    : `At least ${c.k} other operators' summaries look like this one in every field.`;
+  return h("section", { id: "crowd" },
+    h("h2", {}, "Who else looks like this"),
+    h("p", { class: c.alone_from ? "error" : "muted" }, warn),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Also matching", "Summaries", "Operators"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, c.levels.map((l) => h("tr", { class: l.operators < c.k ? "thin" : "" }, h("td", {}, `+ ${l.field}`),
+        h("td", { class: "num" }, l.summaries), h("td", { class: "num" }, l.operators))))),
+    h("p", { class: "muted" }, `Without its impact: ${c.without_impact.operators} other operators match every other field. The narrative, if published, is a story only its author and the registry know.`));
+}
+
 // ---------- publish ----------
 
 function caseForm(existing, onSaved) {
@@ -354,14 +368,18 @@ async function preview(id, st, out) {
       h("h2", {}, `Narrative: ${p.narrative.findings} identifier${p.narrative.findings === 1 ? "" : "s"} found and replaced`),
       segmentsView(p.narrative.segments),
       h("details", {}, h("summary", {}, "Published text"), h("p", { class: "narrative", id: "redacted-text" }, p.narrative.redacted)),
+      p.crowd && crowdView(p.crowd),
       p.blocking.length > 0 && h("div", { class: "error", id: "blocking" },
         h("p", {}, "Publishing will refuse this case until these are edited:"),
         h("ul", {}, p.blocking.map((b) => h("li", {}, `${b.field}: “${b.text}” (${b.kind})`)))),
       h("div", { class: "row" },
+        h("label", {}, h("input", { type: "checkbox", id: "omit-impact", checked: Boolean(p.crowd && p.crowd.alone_from) }), " Leave the impact out"),
+        h("label", {}, h("input", { type: "checkbox", id: "omit-narrative" }), " Leave the narrative out"),
         h("button", { type: "button", id: "confirm-publish", disabled: p.blocking.length > 0, onclick: async (e) => {
           e.target.disabled = true;
           try {
-            const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, {});
+            const shape = { omit_impact: $("#omit-impact").checked, omit_narrative: $("#omit-narrative").checked };
+            const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, shape);
             out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}).`),
               h("p", { class: "muted" }, `It counts in every dashboard figure that covers it, but a figure shows only once its cases come from ${state.node ? state.node.k_threshold : "k"} or more operators, and with a little noise: a wider period or a registry's total is often where a single case shows.`),
               h("a", { href: `#/browse/${r.record}` }, "View it in Browse"));

@@ -59,6 +59,10 @@ pub struct PublishRequest {
     /// Publish the structured fields only, without the narrative.
     #[serde(default)]
     pub omit_narrative: bool,
+    /// Leave the impact out (customers, downtime and cost "unknown", no services): the preview's
+    /// crowd says how many more operators' summaries then look like this one.
+    #[serde(default)]
+    pub omit_impact: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -116,6 +120,9 @@ pub struct PublishPreview {
     pub narrative: RedactionPreview,
     /// What publishing would refuse, field by field (empty: publishing will go through).
     pub blocking: Vec<crate::publish::Blocking>,
+    /// How many held summaries of other operators look like this one, field by field; absent
+    /// if the pattern aggregates cannot be built.
+    pub crowd: Option<crate::patterns::crowd::Crowd>,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -275,7 +282,13 @@ pub async fn preview(
             let checked = publish::check(&config, &case.narrative, &case.tags, publish::Narrative::Redact);
             let summary =
                 crate::derive::summary(&case, config.profile, crate::this_month(), checked.narrative.text.clone())?;
-            Ok(Json(PublishPreview { summary, narrative: preview_of(checked.narrative), blocking: checked.blocking }))
+            let crowd = fed.with_patterns(|p| p.crowd(&summary, Some(fed.member_key()))).ok();
+            Ok(Json(PublishPreview {
+                summary,
+                narrative: preview_of(checked.narrative),
+                blocking: checked.blocking,
+                crowd,
+            }))
         })
         .await
 }
@@ -289,12 +302,13 @@ async fn publish_case(
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let config = state.config.clone();
     let narrative = if body.omit_narrative { Narrative::Omit } else { Narrative::Redact };
-    let request = publish::request(id, narrative, amend);
+    let shape = publish::Shape { narrative, omit_impact: body.omit_impact };
+    let request = publish::request(id, shape, amend);
     sign_once(state, idempotency_key(headers)?, request, move |fed| {
         if amend && fed.store().published_for(id)?.is_empty() {
             return Err(ApiError::conflict(format!("case {id} has not been published; publish it first")));
         }
-        Ok(fed.publish(&config, id, narrative)?)
+        Ok(fed.publish(&config, id, shape)?)
     })
     .await
 }

@@ -309,6 +309,13 @@ async fn preview_publish_amend_and_retract() {
     assert_eq!(r.status, StatusCode::CONFLICT, "nothing to amend yet");
     let preview = call(s, "POST", &format!("/api/v1/cases/{id}/preview"), Some(MEMBER), None).await.json();
     assert_eq!(preview["summary"]["registry"], "APNIC");
+    // The other founders' summaries are all RIPE NCC: no one else looks like this case.
+    let crowd = &preview["crowd"];
+    assert_eq!(
+        (crowd["levels"][0]["field"].as_str(), crowd["levels"][0]["operators"].as_u64()),
+        (Some("registry"), Some(0))
+    );
+    assert_eq!(crowd["alone_from"], "registry");
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let first = r.json();
@@ -318,9 +325,22 @@ async fn preview_publish_amend_and_retract() {
     assert_eq!(detail["verified"], true);
     let bytes = hex::decode(detail["bytes"].as_str().unwrap()).unwrap();
     assert_eq!(blake3::hash(&bytes).to_hex().to_string(), record, "the id is the hash of the signed bytes");
-    let r = call(s, "POST", &format!("/api/v1/cases/{id}/amend"), Some(MEMBER), Some(json!({"omit_narrative": true})))
-        .await;
+    let r = call(
+        s,
+        "POST",
+        &format!("/api/v1/cases/{id}/amend"),
+        Some(MEMBER),
+        Some(json!({"omit_narrative": true, "omit_impact": true})),
+    )
+    .await;
     assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("amendment")));
+    // What was signed: no narrative, no impact.
+    let amended = r.json()["record"].as_str().unwrap().to_string();
+    let detail = call(s, "GET", &format!("/api/v1/records/{amended}"), Some(MEMBER), None).await.json();
+    let env = lantern_protocol::signed::open_stored(&hex::decode(detail["bytes"].as_str().unwrap()).unwrap()).unwrap();
+    let lantern_protocol::record::Body::Summary(body) = env.body else { panic!("an amendment is a summary") };
+    assert_eq!(body.summary.narrative, "");
+    assert_eq!(body.summary.impact, crate::patterns::crowd::omitted_impact());
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"})))
         .await;
     assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("retraction")));

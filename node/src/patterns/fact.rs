@@ -1,4 +1,5 @@
-//! A case summary reduced to what the pattern queries read: 20 bytes, no text.
+//! A case summary reduced to what the pattern queries and the crowd count read: 28 bytes, no
+//! text.
 
 use lantern_protocol::CaseSummary;
 use lantern_protocol::summary::ResourceBucket;
@@ -26,6 +27,10 @@ pub struct Fact {
     pub duration: u8,
     /// Months from start to resolution, for closed cases.
     pub resolution: Option<u8>,
+    /// A hash of the timeline (each stage with its month offset): equal timelines, equal hashes.
+    pub timeline: u32,
+    /// The impact buckets and services, packed: equal impacts, equal values.
+    pub impact: u32,
 }
 
 impl Fact {
@@ -42,6 +47,16 @@ impl Fact {
             let months = resolved.or_else(|| s.timeline.last().map(|t| t.month)).unwrap_or(0);
             months.min(255) as u8
         });
+        let timeline = s.timeline.iter().fold(0x811c_9dc5u32, |h, t| {
+            // FNV-1a over (stage, offset): a crowd key, not a secret.
+            let h = (h ^ t.stage.index() as u32).wrapping_mul(0x0100_0193);
+            (h ^ u32::from(t.month)).wrapping_mul(0x0100_0193)
+        });
+        let services = s.impact.services.iter().fold(0u32, |m, v| m | 1 << (v.index() % 16));
+        let impact = (s.impact.customers.index() as u32) << 24
+            | (s.impact.downtime.index() as u32) << 20
+            | (s.impact.cost.index() as u32) << 16
+            | services;
         Self {
             author,
             month: s.start.index() as u32,
@@ -55,6 +70,8 @@ impl Fact {
             region: s.profile.region.index() as u8,
             duration: s.duration.index() as u8,
             resolution,
+            timeline,
+            impact,
         }
     }
 

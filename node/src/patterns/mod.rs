@@ -10,6 +10,7 @@
 //! - [`query`]: periods, filters and the answers: matrix, trends, durations, co-occurrence.
 //! - [`emerging`]: the spike test behind "emerging patterns".
 //! - [`similar`]: published summaries most like one of the member's private cases.
+//! - [`crowd`]: how many held summaries share a summary's quasi-identifiers, before it is signed.
 //! - [`live`]: the aggregates as the node holds them: built in the background, kept current.
 //! - [`synthetic`]: small federations as they really start, for the utility figures and tests.
 //! - [`utility`]: the share of cases the default dashboard represents, measured on them.
@@ -19,6 +20,7 @@
 #[cfg(test)]
 mod attacks;
 pub mod cells;
+pub mod crowd;
 pub mod disclosure;
 pub mod emerging;
 pub mod fact;

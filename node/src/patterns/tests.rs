@@ -384,3 +384,39 @@ fn applying_in_batches_counts_exactly_what_applying_one_by_one_does() {
         assert_eq!(p.case_count(), f.patterns.case_count());
     }
 }
+
+#[test]
+fn a_crowd_counts_other_operators_summaries_field_by_field() {
+    let mut f = Feed::new(3, 10);
+    let mine = summary(RIPE, &[TD], "2026-03");
+    // Four other operators with the same registry, categories and month; two of them with the
+    // same everything; one more with another month; the member's own twin does not count.
+    for a in 1..=4 {
+        let mut s = mine.clone();
+        if a > 2 {
+            s.outcome = Outcome::ResolvedFavourably;
+        }
+        f.publish(a, 1, s);
+    }
+    f.publish(5, 1, summary(RIPE, &[TD], "2026-04"));
+    f.publish(0, 2, mine.clone());
+    let crowd = f.patterns.crowd(&mine, Some(member(0)));
+    let at = |field: &str| {
+        let l = crowd.levels.iter().find(|l| l.field == field).unwrap();
+        (l.summaries, l.operators)
+    };
+    assert_eq!(at("registry"), (5, 5));
+    assert_eq!(at("categories"), (5, 5));
+    assert_eq!(at("start month"), (4, 4));
+    assert_eq!(at("outcome"), (2, 2));
+    assert_eq!(at("profile"), (2, 2));
+    assert_eq!(crowd.alone_from, Some("outcome"), "two operators are fewer than k = 3");
+    // Omitting the impact cannot make the crowd smaller.
+    let mut other_impact = mine.clone();
+    other_impact.impact.cost =
+        if mine.impact.cost == CostBucket::Over1m { CostBucket::Zero } else { CostBucket::Over1m };
+    f.publish(6, 1, other_impact);
+    let crowd = f.patterns.crowd(&mine, Some(member(0)));
+    assert_eq!(crowd.levels.last().unwrap().operators, 2);
+    assert_eq!(crowd.without_impact.operators, 3, "the twin with another impact joins the crowd");
+}
