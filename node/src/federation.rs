@@ -156,9 +156,18 @@ impl Federation {
         case_id: u64,
         shape: publish::Shape,
     ) -> Result<VerifiedRecord, PublishError> {
-        let record = publish::publish(&self.store, &self.key, config, case_id, crate::this_month(), shape)?;
+        let profile = self.profile_to_publish(config)?.profile;
+        let record = publish::publish(&self.store, &self.key, config, case_id, crate::this_month(), shape, profile)?;
         self.observe([(record.id(), record.envelope())]);
         Ok(record)
+    }
+
+    /// The member's profile at the finest level k other members share (docs/patterns.md).
+    pub fn profile_to_publish(
+        &self,
+        config: &NodeConfig,
+    ) -> Result<crate::patterns::profile::ProfileChoice, StoreError> {
+        self.with_patterns(|p| p.generalise(config.profile, Some(self.member_key())))
     }
 
     /// The published summaries most like private case `case_id` (which stays on this node).

@@ -479,11 +479,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
         Command::Publish { case_id, omit_narrative, omit_impact, idempotency_key } => {
             let dir = dir()?;
-            let store = dir.open_store()?;
+            let federation = dir.federation()?;
+            let store = federation.store();
             let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
             let shape = publish::Shape { narrative, omit_impact };
             let (key, config) = (dir.member_key()?, dir.config()?);
-            let sign = || publish::publish(&store, &key, &config, case_id, lantern_node::this_month(), shape);
+            let choice = federation.profile_to_publish(&config)?;
+            eprintln!("profile published at level `{}` (shared by {} other members)", choice.level, choice.members);
+            let sign =
+                || publish::publish(store, &key, &config, case_id, lantern_node::this_month(), shape, choice.profile);
             let (id, kind, sequence) = match idempotency_key {
                 None => {
                     let rec = sign()?;

@@ -116,6 +116,7 @@ pub fn publish(
     case_id: u64,
     now: Month,
     shape: Shape,
+    profile: lantern_protocol::summary::MemberProfile,
 ) -> Result<VerifiedRecord, PublishError> {
     let case = store.case(case_id)?;
     let case_err = |source| PublishError::Case { id: case_id, source };
@@ -138,7 +139,7 @@ pub fn publish(
         return Err(PublishError::Residual { id: case_id, field: first.field.clone(), words: words.join(", ") });
     }
     let text = checked.narrative.text;
-    let mut summary = crate::derive::summary(&case, config.profile, now, text).map_err(case_err)?;
+    let mut summary = crate::derive::summary(&case, profile, now, text).map_err(case_err)?;
     if shape.omit_impact {
         summary.impact = crate::patterns::crowd::omitted_impact();
     }

@@ -363,7 +363,7 @@ async function preview(id, st, out) {
       h("h2", {}, "What would leave this node"),
       h("table", {}, h("tbody", {},
         [["Registry", s.registry], ["Categories", s.categories.join(", ")], ["Start", s.start], ["Duration", s.duration], ["Outcome", s.outcome],
-          ["Resources", s.resources.map((r) => `${r.kind} ${r.size}`).join(", ") || "none"], ["Profile", `${s.profile.org_type}, ${s.profile.region}`],
+          ["Resources", s.resources.map((r) => `${r.kind} ${r.size}`).join(", ") || "none"], ["Profile", `${s.profile.org_type}, ${s.profile.size}, ${s.profile.region} (published at the level “${p.profile.level}”, which ${p.profile.members} other members share)`],
           ["Tags", s.tags.join(", ") || "none"]].map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))))),
       h("h2", {}, `Narrative: ${p.narrative.findings} identifier${p.narrative.findings === 1 ? "" : "s"} found and replaced`),
       segmentsView(p.narrative.segments),

@@ -123,6 +123,8 @@ pub struct PublishPreview {
     /// How many held summaries of other operators look like this one, field by field; absent
     /// if the pattern aggregates cannot be built.
     pub crowd: Option<crate::patterns::crowd::Crowd>,
+    /// The level the member's profile is published at, and how many other members share it.
+    pub profile: crate::patterns::profile::ProfileChoice,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -280,14 +282,16 @@ pub async fn preview(
             let case = fed.store().case(id)?;
             case.validate(fed.store().context().max_narrative_bytes)?;
             let checked = publish::check(&config, &case.narrative, &case.tags, publish::Narrative::Redact);
+            let profile = fed.profile_to_publish(&config)?;
             let summary =
-                crate::derive::summary(&case, config.profile, crate::this_month(), checked.narrative.text.clone())?;
+                crate::derive::summary(&case, profile.profile, crate::this_month(), checked.narrative.text.clone())?;
             let crowd = fed.with_patterns(|p| p.crowd(&summary, Some(fed.member_key()))).ok();
             Ok(Json(PublishPreview {
                 summary,
                 narrative: preview_of(checked.narrative),
                 blocking: checked.blocking,
                 crowd,
+                profile,
             }))
         })
         .await

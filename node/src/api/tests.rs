@@ -316,6 +316,9 @@ async fn preview_publish_amend_and_retract() {
         (Some("registry"), Some(0))
     );
     assert_eq!(crowd["alone_from"], "registry");
+    // The profile shown is the one signed, at the level reported.
+    assert_eq!(preview["summary"]["profile"], preview["profile"]["profile"]);
+    assert!(preview["profile"]["level"].is_string());
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let first = r.json();

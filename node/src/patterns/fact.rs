@@ -23,6 +23,7 @@ pub struct Fact {
     pub registry: u8,
     pub outcome: u8,
     pub org_type: u8,
+    pub size: u8,
     pub region: u8,
     pub duration: u8,
     /// Months from start to resolution, for closed cases.
@@ -67,6 +68,7 @@ impl Fact {
             registry: s.registry.index() as u8,
             outcome: s.outcome.index() as u8,
             org_type: s.profile.org_type.index() as u8,
+            size: s.profile.size.index() as u8,
             region: s.profile.region.index() as u8,
             duration: s.duration.index() as u8,
             resolution,

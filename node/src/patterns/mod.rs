@@ -11,6 +11,7 @@
 //! - [`emerging`]: the spike test behind "emerging patterns".
 //! - [`similar`]: published summaries most like one of the member's private cases.
 //! - [`crowd`]: how many held summaries share a summary's quasi-identifiers, before it is signed.
+//! - [`profile`]: the member's profile, published only at a level k other members share.
 //! - [`live`]: the aggregates as the node holds them: built in the background, kept current.
 //! - [`synthetic`]: small federations as they really start, for the utility figures and tests.
 //! - [`utility`]: the share of cases the default dashboard represents, measured on them.
@@ -27,6 +28,7 @@ pub mod fact;
 pub mod grid;
 pub mod live;
 pub mod noise;
+pub mod profile;
 pub mod query;
 pub mod report;
 pub mod similar;

@@ -420,3 +420,35 @@ fn a_crowd_counts_other_operators_summaries_field_by_field() {
     assert_eq!(crowd.levels.last().unwrap().operators, 2);
     assert_eq!(crowd.without_impact.operators, 3, "the twin with another impact joins the crowd");
 }
+
+#[test]
+fn a_profile_is_published_at_the_finest_level_k_other_members_share() {
+    let declared = lantern_protocol::summary::MemberProfile {
+        org_type: OrgType::Hosting,
+        size: OrgSize::Small,
+        region: Region::Africa,
+    };
+    let mut f = Feed::new(3, 12);
+    let publish_as = |f: &mut Feed, a: u32, org_type, size, region| {
+        let mut s = summary(RIPE, &[TD], "2026-03");
+        s.profile = lantern_protocol::summary::MemberProfile { org_type, size, region };
+        f.publish(a, 1, s);
+    };
+    // Alone: nothing is shared by three others.
+    assert_eq!(f.patterns.generalise(declared, Some(member(0))).level, "none");
+    // Three other African hosting providers of other sizes: type and region are shared.
+    for a in 1..=3 {
+        publish_as(&mut f, a, OrgType::Hosting, OrgSize::Large, Region::Africa);
+    }
+    // The member's own summaries never make a crowd for it.
+    publish_as(&mut f, 0, OrgType::Hosting, OrgSize::Small, Region::Africa);
+    let choice = f.patterns.generalise(declared, Some(member(0)));
+    assert_eq!((choice.level, choice.members), ("type and region", 3));
+    assert_eq!(choice.profile.size, OrgSize::Undisclosed);
+    assert_eq!((choice.profile.org_type, choice.profile.region), (OrgType::Hosting, Region::Africa));
+    // Three more of the same size: the full profile.
+    for a in 4..=6 {
+        publish_as(&mut f, a, OrgType::Hosting, OrgSize::Small, Region::Africa);
+    }
+    assert_eq!(f.patterns.generalise(declared, Some(member(0))).level, "type, size and region");
+}
