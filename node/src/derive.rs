@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use ipnet::IpNet;
 use lantern_protocol::summary::{
-    CaseSummary, EvidenceCommitment, Impact, MemberProfile, ResourceBucket, TimelineEntry,
+    CaseSummary, EvidenceCommitment, Impact, MemberProfile, Precision, ResourceBucket, TimelineEntry,
 };
 use lantern_protocol::vocab::*;
 use lantern_protocol::{Month, SCHEMA_VERSION};
@@ -86,6 +86,7 @@ pub fn summary(
         narrative,
         tags: tags.into_iter().collect(),
         evidence,
+        precision: Precision::default(),
     };
     summary.validate(usize::MAX).map_err(|e| CaseError::new(e.field, e.rule.to_string()))?;
     Ok(summary)

@@ -90,6 +90,12 @@ enum Command {
         /// operators' summaries then look like this one.
         #[arg(long)]
         omit_impact: bool,
+        /// Publish the start as its calendar quarter.
+        #[arg(long)]
+        start_quarter: bool,
+        /// Publish the stages' offsets in whole quarters.
+        #[arg(long)]
+        offsets_in_quarters: bool,
         /// Sign at most once per key: a retry with the same key answers the first record
         /// (e.g. a UUID per intended publish; kept 24 hours).
         #[arg(long, value_name = "KEY")]
@@ -477,12 +483,19 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
-        Command::Publish { case_id, omit_narrative, omit_impact, idempotency_key } => {
+        Command::Publish {
+            case_id,
+            omit_narrative,
+            omit_impact,
+            start_quarter,
+            offsets_in_quarters,
+            idempotency_key,
+        } => {
             let dir = dir()?;
             let federation = dir.federation()?;
             let store = federation.store();
             let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
-            let shape = publish::Shape { narrative, omit_impact };
+            let shape = publish::Shape { narrative, omit_impact, start_quarter, offsets_in_quarters };
             let (key, config) = (dir.member_key()?, dir.config()?);
             let choice = federation.profile_to_publish(&config)?;
             eprintln!("profile published at level `{}` (shared by {} other members)", choice.level, choice.members);

@@ -36,19 +36,47 @@ pub enum PublishError {
 pub fn request(case_id: u64, shape: Shape, amend: bool) -> String {
     let omit = matches!(shape.narrative, Narrative::Omit);
     let verb = if amend { "amend" } else { "publish" };
-    format!("{verb} {case_id} omit_narrative={omit} omit_impact={}", shape.omit_impact)
+    format!(
+        "{verb} {case_id} omit_narrative={omit} omit_impact={} start_quarter={} offsets_in_quarters={}",
+        shape.omit_impact, shape.start_quarter, shape.offsets_in_quarters
+    )
 }
 
 /// What of a case is published: the narrative redacted or left out, the impact given or left
 /// out (customers, downtime and cost "unknown", no services), which widens its crowd.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Coarser dates too: the start as its calendar quarter, the stages' offsets in whole quarters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Shape {
+    #[serde(skip)]
     pub narrative: Narrative,
     pub omit_impact: bool,
+    pub start_quarter: bool,
+    pub offsets_in_quarters: bool,
 }
 
 impl Shape {
-    pub const FULL: Shape = Shape { narrative: Narrative::Redact, omit_impact: false };
+    /// Applies the shape's coarser forms to a derived summary (the narrative is handled before).
+    pub fn coarsen(&self, summary: &mut lantern_protocol::CaseSummary) {
+        use lantern_protocol::summary::Granularity;
+        if self.omit_impact {
+            summary.impact = crate::patterns::crowd::omitted_impact();
+        }
+        if self.start_quarter {
+            // Offsets keep their months: they now count from the quarter's first month.
+            let back = u16::from((summary.start.month - 1) % 3);
+            summary.start.month -= back as u8;
+            for t in &mut summary.timeline {
+                t.month = (t.month + back).min(lantern_protocol::summary::MAX_MONTH_OFFSET);
+            }
+            summary.precision.start = Granularity::Quarter;
+        }
+        if self.offsets_in_quarters {
+            for t in &mut summary.timeline {
+                t.month -= t.month % 3;
+            }
+            summary.precision.offsets = Granularity::Quarter;
+        }
+    }
 }
 
 /// A span of text that would leave the node and that the check before signing refuses.
@@ -95,11 +123,12 @@ pub fn check(config: &NodeConfig, narrative_text: &str, tags: &[String], narrati
 }
 
 /// How to treat the case's free-text narrative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Narrative {
     /// Publish the structured fields only.
     Omit,
     /// Publish the narrative redacted.
+    #[default]
     Redact,
 }
 
@@ -140,9 +169,7 @@ pub fn publish(
     }
     let text = checked.narrative.text;
     let mut summary = crate::derive::summary(&case, profile, now, text).map_err(case_err)?;
-    if shape.omit_impact {
-        summary.impact = crate::patterns::crowd::omitted_impact();
-    }
+    shape.coarsen(&mut summary);
     let supersedes = match latest_own(store, case_id)? {
         Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
         Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),

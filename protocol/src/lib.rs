@@ -40,7 +40,8 @@ pub use summary::CaseSummary;
 /// Version of the wire format; the first byte of every encoded envelope and manifest.
 pub const WIRE_FORMAT: u8 = 1;
 /// Version of the case summary schema carried inside a summary record.
-pub const SCHEMA_VERSION: u16 = 1;
+/// Schema 2 added [`summary::Precision`]; schema 1 summaries are still valid.
+pub const SCHEMA_VERSION: u16 = 2;
 /// Hard upper bound on a signed record's size, whatever a manifest says.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 /// Hard upper bound on a summary's narrative, whatever a manifest says.

@@ -110,6 +110,7 @@ pub fn summary(rng: &mut Rng, first: Month, span_months: u16) -> CaseSummary {
         evidence: (0..rng.below(2))
             .map(|_| EvidenceCommitment { kind: rng.pick(EvidenceKind::ALL), commitment: rng.bytes() })
             .collect(),
+        precision: Precision::default(),
     }
 }
 

@@ -100,8 +100,26 @@ impl EvidenceCommitment {
     }
 }
 
+/// How finely a summary dates its case: the member may publish a coarser form so that the
+/// summary matches more of the registry's tickets (schema 2 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    #[default]
+    Month,
+    /// `start` is the first month of a calendar quarter and stands for the whole quarter;
+    /// offsets are whole quarters (multiples of 3 months, rounded down).
+    Quarter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Encode, Decode, Serialize, Deserialize)]
+pub struct Precision {
+    pub start: Granularity,
+    pub offsets: Granularity,
+}
+
 /// The anonymised summary of one case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CaseSummary {
     /// [`crate::SCHEMA_VERSION`].
     pub schema: u16,
@@ -121,7 +139,62 @@ pub struct CaseSummary {
     /// Lowercase `[a-z0-9-]`, sorted, without duplicates.
     pub tags: Vec<String>,
     pub evidence: Vec<EvidenceCommitment>,
+    /// Schema 2 on (encoded after `evidence`); schema 1 summaries are month-precise.
+    #[serde(default)]
+    pub precision: Precision,
 }
+
+/// Schema 1 is encoded exactly as it always was (its signatures stay valid); schema 2 adds the
+/// precision at the end.
+impl Encode for CaseSummary {
+    fn encode<E: bincode::enc::Encoder>(&self, e: &mut E) -> Result<(), bincode::error::EncodeError> {
+        self.schema.encode(e)?;
+        self.registry.encode(e)?;
+        self.categories.encode(e)?;
+        self.resources.encode(e)?;
+        self.start.encode(e)?;
+        self.timeline.encode(e)?;
+        self.duration.encode(e)?;
+        self.outcome.encode(e)?;
+        self.impact.encode(e)?;
+        self.profile.encode(e)?;
+        self.narrative.encode(e)?;
+        self.tags.encode(e)?;
+        self.evidence.encode(e)?;
+        if self.schema >= 2 {
+            self.precision.encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<Context> Decode<Context> for CaseSummary {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(d: &mut D) -> Result<Self, bincode::error::DecodeError> {
+        let schema = u16::decode(d)?;
+        let mut summary = CaseSummary {
+            schema,
+            registry: Decode::decode(d)?,
+            categories: Decode::decode(d)?,
+            resources: Decode::decode(d)?,
+            start: Decode::decode(d)?,
+            timeline: Decode::decode(d)?,
+            duration: Decode::decode(d)?,
+            outcome: Decode::decode(d)?,
+            impact: Decode::decode(d)?,
+            profile: Decode::decode(d)?,
+            narrative: Decode::decode(d)?,
+            tags: Decode::decode(d)?,
+            evidence: Decode::decode(d)?,
+            precision: Precision::default(),
+        };
+        if schema >= 2 {
+            summary.precision = Decode::decode(d)?;
+        }
+        Ok(summary)
+    }
+}
+
+bincode::impl_borrow_decode!(CaseSummary);
 
 fn check_count(field: &str, got: usize, min: usize, max: usize) -> Result<(), ValidationError> {
     if got < min {
@@ -148,9 +221,23 @@ pub fn is_valid_tag(tag: &str) -> bool {
 impl CaseSummary {
     /// Checks every rule of the schema; `max_narrative_bytes` comes from the manifest's policy.
     pub fn validate(&self, max_narrative_bytes: usize) -> Result<(), ValidationError> {
-        if self.schema != crate::SCHEMA_VERSION {
+        if !(1..=crate::SCHEMA_VERSION).contains(&self.schema) {
             let v = i64::from(crate::SCHEMA_VERSION);
-            return Err(ValidationError::new("schema", Rule::OutOfRange { min: v, max: v, got: self.schema.into() }));
+            return Err(ValidationError::new("schema", Rule::OutOfRange { min: 1, max: v, got: self.schema.into() }));
+        }
+        if self.schema == 1 && self.precision != Precision::default() {
+            return Err(ValidationError::new("precision", Rule::Violated("schema 1 summaries are month-precise")));
+        }
+        if self.precision.start == Granularity::Quarter && self.start.month % 3 != 1 {
+            return Err(ValidationError::new("start", Rule::Violated("a start quarter is its first month")));
+        }
+        if self.precision.offsets == Granularity::Quarter
+            && let Some(i) = self.timeline.iter().position(|t| t.month % 3 != 0)
+        {
+            return Err(ValidationError::new(
+                format!("timeline[{i}].month"),
+                Rule::Violated("offsets in quarters are multiples of 3"),
+            ));
         }
         check_count("categories", self.categories.len(), 1, MAX_CATEGORIES)?;
         check_sorted_unique("categories", &self.categories)?;

@@ -177,6 +177,25 @@ fn validation_errors_name_the_field() {
 }
 
 #[test]
+fn coarse_forms_are_checked_and_only_from_schema_2() {
+    use lantern_protocol::summary::{Granularity, Precision, TimelineEntry};
+    let mut s = sample::summary(&mut sample::Rng::new(2), "2025-07".parse().unwrap(), 1);
+    s.timeline = vec![TimelineEntry { stage: vocab::Stage::RequestSubmitted, month: 0 }];
+    s.precision = Precision { start: Granularity::Quarter, offsets: Granularity::Quarter };
+    s.validate(4000).unwrap();
+    s.timeline.push(TimelineEntry { stage: vocab::Stage::Escalated, month: 4 });
+    assert_eq!(s.validate(4000).unwrap_err().field, "timeline[1].month", "offsets in quarters");
+    s.timeline.pop();
+    s.start = "2025-08".parse().unwrap();
+    assert_eq!(s.validate(4000).unwrap_err().field, "start", "a quarter starts in its first month");
+    s.start = "2025-07".parse().unwrap();
+    s.schema = 1;
+    assert_eq!(s.validate(4000).unwrap_err().field, "precision", "schema 1 has no coarse forms");
+    s.precision = Precision::default();
+    s.validate(4000).unwrap();
+}
+
+#[test]
 fn a_purge_names_one_to_64_distinct_targets_in_order() {
     let mut env = first_record().envelope().clone();
     let purge = |targets: Vec<RecordId>| Body::Purge(PurgeBody { targets, reason: vocab::PurgeReason::Other });

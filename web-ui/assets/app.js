@@ -244,8 +244,18 @@ function emergingCard(e) {
   return card;
 }
 
+/** The coarser forms a summary can be published in, as checkboxes (ids are the API's fields). */
+const SHAPE_FIELDS = [
+  ["omit_impact", "Leave the impact out"], ["start_quarter", "Give the start as its quarter"],
+  ["offsets_in_quarters", "Give the stages in whole quarters"], ["omit_narrative", "Leave the narrative out"],
+];
+
+function shapeBoxes(proposed) {
+  return SHAPE_FIELDS.map(([k, label]) => h("label", {}, h("input", { type: "checkbox", id: k, checked: Boolean(proposed[k]) }), ` ${label}`));
+}
+
 /** How many held summaries of other operators look like the one about to be signed. */
-function crowdView(c) {
+function crowdView(c, forms) {
   const warn = c.alone_from
     ? `From “${c.alone_from}” on, fewer than ${c.k} other operators' summaries look like this one: anyone holding the matching ticket (the registry itself) could tell it is yours.`
     : `At least ${c.k} other operators' summaries look like this one in every field.`;
@@ -255,7 +265,14 @@ function crowdView(c) {
     h("table", {}, h("thead", {}, h("tr", {}, ["Also matching", "Summaries", "Operators"].map((t) => h("th", {}, t)))),
       h("tbody", {}, c.levels.map((l) => h("tr", { class: l.operators < c.k ? "thin" : "" }, h("td", {}, `+ ${l.field}`),
         h("td", { class: "num" }, l.summaries), h("td", { class: "num" }, l.operators))))),
-    h("p", { class: "muted" }, `Without its impact: ${c.without_impact.operators} other operators match every other field. The narrative, if published, is a story only its author and the registry know.`));
+    forms && h("table", { id: "forms" }, h("thead", {}, h("tr", {}, ["Published as", "Operators alike in every field"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, forms.forms.map((f, i) => h("tr", { class: i === forms.proposed ? "proposed" : "" },
+        h("td", {}, [f.shape.omit_impact && "no impact", f.shape.start_quarter && "start quarter", f.shape.offsets_in_quarters && "stages in quarters"].filter(Boolean).join(", ") || "as is"),
+        h("td", { class: "num" }, f.operators))))),
+    forms && h("p", { class: forms.in_crowd ? "muted" : "error" }, forms.in_crowd
+      ? "The boxes below are set to the finest form that keeps this summary among k other operators' summaries."
+      : `Even the coarsest form stays among fewer than ${c.k} other operators' summaries: consider waiting, or publishing only if the registry learning it is yours is acceptable.`),
+    h("p", { class: "muted" }, "The narrative, if published, is a story only its author and the registry know."));
 }
 
 // ---------- publish ----------
@@ -368,17 +385,16 @@ async function preview(id, st, out) {
       h("h2", {}, `Narrative: ${p.narrative.findings} identifier${p.narrative.findings === 1 ? "" : "s"} found and replaced`),
       segmentsView(p.narrative.segments),
       h("details", {}, h("summary", {}, "Published text"), h("p", { class: "narrative", id: "redacted-text" }, p.narrative.redacted)),
-      p.crowd && crowdView(p.crowd),
+      p.crowd && crowdView(p.crowd, p.forms),
       p.blocking.length > 0 && h("div", { class: "error", id: "blocking" },
         h("p", {}, "Publishing will refuse this case until these are edited:"),
         h("ul", {}, p.blocking.map((b) => h("li", {}, `${b.field}: “${b.text}” (${b.kind})`)))),
       h("div", { class: "row" },
-        h("label", {}, h("input", { type: "checkbox", id: "omit-impact", checked: Boolean(p.crowd && p.crowd.alone_from) }), " Leave the impact out"),
-        h("label", {}, h("input", { type: "checkbox", id: "omit-narrative" }), " Leave the narrative out"),
+        ...shapeBoxes(p.forms ? p.forms.forms[p.forms.proposed].shape : {}),
         h("button", { type: "button", id: "confirm-publish", disabled: p.blocking.length > 0, onclick: async (e) => {
           e.target.disabled = true;
           try {
-            const shape = { omit_impact: $("#omit-impact").checked, omit_narrative: $("#omit-narrative").checked };
+            const shape = Object.fromEntries(SHAPE_FIELDS.map(([k]) => [k, $(`#${k}`).checked]));
             const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, shape);
             out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}).`),
               h("p", { class: "muted" }, `It counts in every dashboard figure that covers it, but a figure shows only once its cases come from ${state.node ? state.node.k_threshold : "k"} or more operators, and with a little noise: a wider period or a registry's total is often where a single case shows.`),

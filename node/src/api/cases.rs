@@ -63,6 +63,12 @@ pub struct PublishRequest {
     /// crowd says how many more operators' summaries then look like this one.
     #[serde(default)]
     pub omit_impact: bool,
+    /// Publish the start as its calendar quarter.
+    #[serde(default)]
+    pub start_quarter: bool,
+    /// Publish the stages' offsets in whole quarters.
+    #[serde(default)]
+    pub offsets_in_quarters: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -123,6 +129,10 @@ pub struct PublishPreview {
     /// How many held summaries of other operators look like this one, field by field; absent
     /// if the pattern aggregates cannot be built.
     pub crowd: Option<crate::patterns::crowd::Crowd>,
+    /// The forms the summary can be published in (impact omitted, start as its quarter, offsets
+    /// in quarters), each with its crowd, and the finest that keeps k other operators' summaries
+    /// alike (`proposed`); absent with `crowd`.
+    pub forms: Option<crate::patterns::crowd::Forms>,
     /// The level the member's profile is published at, and how many other members share it.
     pub profile: crate::patterns::profile::ProfileChoice,
 }
@@ -285,12 +295,16 @@ pub async fn preview(
             let profile = fed.profile_to_publish(&config)?;
             let summary =
                 crate::derive::summary(&case, profile.profile, crate::this_month(), checked.narrative.text.clone())?;
-            let crowd = fed.with_patterns(|p| p.crowd(&summary, Some(fed.member_key()))).ok();
+            let me = Some(fed.member_key());
+            let crowds =
+                fed.with_patterns(|p| (p.crowd(&summary, me), p.forms(&summary, publish::Narrative::Redact, me))).ok();
+            let (crowd, forms) = crowds.map_or((None, None), |(c, f)| (Some(c), Some(f)));
             Ok(Json(PublishPreview {
                 summary,
                 narrative: preview_of(checked.narrative),
                 blocking: checked.blocking,
                 crowd,
+                forms,
                 profile,
             }))
         })
@@ -306,7 +320,12 @@ async fn publish_case(
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let config = state.config.clone();
     let narrative = if body.omit_narrative { Narrative::Omit } else { Narrative::Redact };
-    let shape = publish::Shape { narrative, omit_impact: body.omit_impact };
+    let shape = publish::Shape {
+        narrative,
+        omit_impact: body.omit_impact,
+        start_quarter: body.start_quarter,
+        offsets_in_quarters: body.offsets_in_quarters,
+    };
     let request = publish::request(id, shape, amend);
     sign_once(state, idempotency_key(headers)?, request, move |fed| {
         if amend && fed.store().published_for(id)?.is_empty() {

@@ -316,6 +316,10 @@ async fn preview_publish_amend_and_retract() {
         (Some("registry"), Some(0))
     );
     assert_eq!(crowd["alone_from"], "registry");
+    let forms = preview["forms"]["forms"].as_array().unwrap();
+    assert_eq!(forms.len(), 4);
+    assert_eq!(preview["forms"]["in_crowd"], false, "no form puts an APNIC case among RIPE ones");
+    assert_eq!(preview["forms"]["proposed"], 3, "then the coarsest is proposed");
     // The profile shown is the one signed, at the level reported.
     assert_eq!(preview["summary"]["profile"], preview["profile"]["profile"]);
     assert!(preview["profile"]["level"].is_string());
@@ -333,7 +337,7 @@ async fn preview_publish_amend_and_retract() {
         "POST",
         &format!("/api/v1/cases/{id}/amend"),
         Some(MEMBER),
-        Some(json!({"omit_narrative": true, "omit_impact": true})),
+        Some(json!({"omit_narrative": true, "omit_impact": true, "start_quarter": true, "offsets_in_quarters": true})),
     )
     .await;
     assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("amendment")));
@@ -344,6 +348,10 @@ async fn preview_publish_amend_and_retract() {
     let lantern_protocol::record::Body::Summary(body) = env.body else { panic!("an amendment is a summary") };
     assert_eq!(body.summary.narrative, "");
     assert_eq!(body.summary.impact, crate::patterns::crowd::omitted_impact());
+    use lantern_protocol::summary::{Granularity, Precision};
+    assert_eq!(body.summary.precision, Precision { start: Granularity::Quarter, offsets: Granularity::Quarter });
+    assert_eq!(body.summary.start.month % 3, 1, "a quarter's first month");
+    assert!(body.summary.timeline.iter().all(|t| t.month % 3 == 0));
     let r = call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"})))
         .await;
     assert_eq!((r.status, r.json()["kind"].as_str()), (StatusCode::CREATED, Some("retraction")));

@@ -30,25 +30,54 @@ pub struct Crowd {
     /// The first field from which fewer than k other operators' summaries look like this one:
     /// from there on the summary singles its author out to anyone holding the matching ticket.
     pub alone_from: Option<&'static str>,
-    /// The same summary with its impact omitted (publishable as such): its crowd over every field.
-    pub without_impact: CrowdLevel,
+}
+
+/// One publishable form of the summary and its crowd over every field.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Form {
+    #[schema(value_type = Object)]
+    pub shape: crate::publish::Shape,
+    pub summaries: u64,
+    pub operators: u64,
+}
+
+/// The forms a summary can be published in, finest first, and the one proposed: the finest
+/// whose crowd holds k other operators, else the coarsest (and `in_crowd` says it is not).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Forms {
+    pub forms: Vec<Form>,
+    pub proposed: usize,
+    pub in_crowd: bool,
 }
 
 /// Field names, in the order they are added.
 const FIELDS: [&str; 8] =
     ["registry", "categories", "start month", "resources", "timeline", "outcome", "impact", "profile"];
 
+/// How the probe is dated: what a held summary must share with it.
+#[derive(Debug, Clone, Copy)]
+struct Dating {
+    start_quarter: bool,
+    offsets_in_quarters: bool,
+}
+
 /// How many fields, in [`FIELDS`] order, `other` shares with `probe` before the first that
-/// differs. `skip_impact` treats the impact as shared (the summary would omit it).
-fn depth(probe: &Fact, other: &Fact, skip_impact: bool) -> usize {
+/// differs, comparing dates as coarsely as the probe gives them.
+fn depth(probe: &Fact, other: &Fact, dating: Dating) -> usize {
+    let same_start = if dating.start_quarter { probe.month / 3 == other.month / 3 } else { probe.month == other.month };
+    let same_timeline = if dating.offsets_in_quarters {
+        probe.timeline_quarters == other.timeline_quarters
+    } else {
+        probe.timeline == other.timeline
+    };
     let same = [
         probe.registry == other.registry,
         probe.categories == other.categories,
-        probe.month == other.month,
+        same_start,
         probe.kinds == other.kinds && probe.sizes == other.sizes,
-        probe.timeline == other.timeline,
+        same_timeline,
         probe.outcome == other.outcome,
-        skip_impact || probe.impact == other.impact,
+        probe.impact == other.impact || probe.impact == super::fact::pack_impact(&omitted_impact()),
         probe.org_type == other.org_type && probe.region == other.region,
     ];
     same.iter().take_while(|s| **s).count()
@@ -65,25 +94,25 @@ pub fn omitted_impact() -> Impact {
 }
 
 impl Patterns {
-    /// The crowd of `summary` among the held summaries of current members other than `me`.
+    /// The crowd of `summary` (in the form it would be signed) among the held summaries of
+    /// current members other than `me`.
     pub fn crowd(&self, summary: &CaseSummary, me: Option<MemberKey>) -> Crowd {
+        use lantern_protocol::summary::Granularity;
         let probe = Fact::of(FREE, summary);
+        let dating = Dating {
+            start_quarter: summary.precision.start == Granularity::Quarter,
+            offsets_in_quarters: summary.precision.offsets == Granularity::Quarter,
+        };
         let me = me.and_then(|k| self.author_index.get(&k).copied());
-        let mut authors: Vec<Vec<u64>> = vec![vec![0; self.authors.len().div_ceil(64)]; FIELDS.len() + 1];
-        let mut summaries = [0u64; FIELDS.len() + 1];
+        let mut authors: Vec<Vec<u64>> = vec![vec![0; self.authors.len().div_ceil(64)]; FIELDS.len()];
+        let mut summaries = [0u64; FIELDS.len()];
         for fact in self.facts.live() {
             if !self.counted[fact.author as usize] || Some(fact.author) == me {
                 continue;
             }
-            let (full, relaxed) = (depth(&probe, fact, false), depth(&probe, fact, true));
-            for (level, n) in summaries.iter_mut().enumerate().take(full) {
-                *n += 1;
+            for level in 0..depth(&probe, fact, dating) {
+                summaries[level] += 1;
                 authors[level][fact.author as usize / 64] |= 1 << (fact.author % 64);
-            }
-            // The last slot: every field, impact omitted.
-            if relaxed == FIELDS.len() {
-                summaries[FIELDS.len()] += 1;
-                authors[FIELDS.len()][fact.author as usize / 64] |= 1 << (fact.author % 64);
             }
         }
         let count = |level: usize| authors[level].iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
@@ -93,11 +122,29 @@ impl Patterns {
             .map(|(i, &field)| CrowdLevel { field, summaries: summaries[i], operators: count(i) })
             .collect();
         let alone_from = levels.iter().find(|l| l.operators < self.k as u64).map(|l| l.field);
-        let without_impact = CrowdLevel {
-            field: "every field, impact omitted",
-            summaries: summaries[FIELDS.len()],
-            operators: count(FIELDS.len()),
-        };
-        Crowd { k: self.k, levels, alone_from, without_impact }
+        Crowd { k: self.k, levels, alone_from }
+    }
+
+    /// The publishable forms of `summary` (as derived, month-precise), finest first: as is;
+    /// impact omitted; and the start as its quarter; and the offsets in quarters.
+    pub fn forms(&self, summary: &CaseSummary, narrative: crate::publish::Narrative, me: Option<MemberKey>) -> Forms {
+        use crate::publish::Shape;
+        let shapes = [
+            Shape { narrative, ..Shape::default() },
+            Shape { narrative, omit_impact: true, ..Shape::default() },
+            Shape { narrative, omit_impact: true, start_quarter: true, ..Shape::default() },
+            Shape { narrative, omit_impact: true, start_quarter: true, offsets_in_quarters: true },
+        ];
+        let forms: Vec<Form> = shapes
+            .into_iter()
+            .map(|shape| {
+                let mut s = summary.clone();
+                shape.coarsen(&mut s);
+                let all = self.crowd(&s, me).levels.pop().expect("eight levels");
+                Form { shape, summaries: all.summaries, operators: all.operators }
+            })
+            .collect();
+        let found = forms.iter().position(|f| f.operators >= self.k as u64);
+        Forms { proposed: found.unwrap_or(forms.len() - 1), in_crowd: found.is_some(), forms }
     }
 }

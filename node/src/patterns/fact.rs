@@ -1,4 +1,4 @@
-//! A case summary reduced to what the pattern queries and the crowd count read: 28 bytes, no
+//! A case summary reduced to what the pattern queries and the crowd count read: 36 bytes, no
 //! text.
 
 use lantern_protocol::CaseSummary;
@@ -30,6 +30,9 @@ pub struct Fact {
     pub resolution: Option<u8>,
     /// A hash of the timeline (each stage with its month offset): equal timelines, equal hashes.
     pub timeline: u32,
+    /// The same with the offsets in whole quarters from the start's quarter: what a summary in
+    /// the coarse form shares with month-precise ones.
+    pub timeline_quarters: u32,
     /// The impact buckets and services, packed: equal impacts, equal values.
     pub impact: u32,
 }
@@ -48,16 +51,17 @@ impl Fact {
             let months = resolved.or_else(|| s.timeline.last().map(|t| t.month)).unwrap_or(0);
             months.min(255) as u8
         });
-        let timeline = s.timeline.iter().fold(0x811c_9dc5u32, |h, t| {
-            // FNV-1a over (stage, offset): a crowd key, not a secret.
-            let h = (h ^ t.stage.index() as u32).wrapping_mul(0x0100_0193);
-            (h ^ u32::from(t.month)).wrapping_mul(0x0100_0193)
-        });
-        let services = s.impact.services.iter().fold(0u32, |m, v| m | 1 << (v.index() % 16));
-        let impact = (s.impact.customers.index() as u32) << 24
-            | (s.impact.downtime.index() as u32) << 20
-            | (s.impact.cost.index() as u32) << 16
-            | services;
+        // FNV-1a over (stage, offset): a crowd key, not a secret.
+        let hash = |offset: &dyn Fn(u16) -> u16| {
+            s.timeline.iter().fold(0x811c_9dc5u32, |h, t| {
+                let h = (h ^ t.stage.index() as u32).wrapping_mul(0x0100_0193);
+                (h ^ u32::from(offset(t.month))).wrapping_mul(0x0100_0193)
+            })
+        };
+        let timeline = hash(&|m| m);
+        let into_quarter = u16::from((s.start.month.max(1) - 1) % 3);
+        let timeline_quarters = hash(&|m| (m + into_quarter) / 3);
+        let impact = pack_impact(&s.impact);
         Self {
             author,
             month: s.start.index() as u32,
@@ -73,6 +77,7 @@ impl Fact {
             duration: s.duration.index() as u8,
             resolution,
             timeline,
+            timeline_quarters,
             impact,
         }
     }
@@ -114,6 +119,15 @@ impl Fact {
             }
         }
     }
+}
+
+/// An impact as one number: equal impacts, equal numbers.
+pub fn pack_impact(impact: &lantern_protocol::summary::Impact) -> u32 {
+    let services = impact.services.iter().fold(0u32, |m, v| m | 1 << (v.index() % 16));
+    (impact.customers.index() as u32) << 24
+        | (impact.downtime.index() as u32) << 20
+        | (impact.cost.index() as u32) << 16
+        | services
 }
 
 fn first_size_slot() -> u8 {

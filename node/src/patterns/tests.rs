@@ -411,14 +411,46 @@ fn a_crowd_counts_other_operators_summaries_field_by_field() {
     assert_eq!(at("outcome"), (2, 2));
     assert_eq!(at("profile"), (2, 2));
     assert_eq!(crowd.alone_from, Some("outcome"), "two operators are fewer than k = 3");
-    // Omitting the impact cannot make the crowd smaller.
+    // Omitting the impact: a twin with another impact joins the crowd.
     let mut other_impact = mine.clone();
     other_impact.impact.cost =
         if mine.impact.cost == CostBucket::Over1m { CostBucket::Zero } else { CostBucket::Over1m };
     f.publish(6, 1, other_impact);
-    let crowd = f.patterns.crowd(&mine, Some(member(0)));
-    assert_eq!(crowd.levels.last().unwrap().operators, 2);
-    assert_eq!(crowd.without_impact.operators, 3, "the twin with another impact joins the crowd");
+    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(member(0)));
+    assert_eq!((forms.forms[0].operators, forms.forms[1].operators), (2, 3));
+    assert!(forms.forms[1].shape.omit_impact && !forms.forms[1].shape.start_quarter);
+    assert_eq!((forms.proposed, forms.in_crowd), (1, true), "the finest form with k = 3 operators");
+}
+
+#[test]
+fn a_start_quarter_and_offsets_in_quarters_join_the_months_around() {
+    let mut f = Feed::new(3, 10);
+    let with_timeline = |start: &str, offsets: &[u16]| {
+        let mut s = summary(RIPE, &[TD], start);
+        s.timeline = offsets
+            .iter()
+            .zip([Stage::RequestSubmitted, Stage::DocumentsRequested, Stage::Escalated])
+            .map(|(&month, stage)| lantern_protocol::summary::TimelineEntry { stage, month })
+            .collect();
+        s.impact = crate::patterns::crowd::omitted_impact();
+        s
+    };
+    let mine = with_timeline("2026-05", &[0, 1, 4]);
+    // Others in April, May and June whose timelines differ in months but not in quarters once
+    // counted from the quarter's first month (April): for May, +0 is April+1 and +4 is April+5.
+    f.publish(1, 1, with_timeline("2026-04", &[1, 2, 5]));
+    f.publish(2, 1, with_timeline("2026-06", &[0, 0, 2]));
+    f.publish(3, 1, with_timeline("2026-05", &[1, 1, 3]));
+    f.publish(4, 1, with_timeline("2026-08", &[0, 1, 4])); // another quarter
+    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(member(0)));
+    let ops: Vec<u64> = forms.forms.iter().map(|x| x.operators).collect();
+    // As is: no one; the quarter alone: the April twin; quarters for the offsets too: all three.
+    assert_eq!(ops, [0, 0, 1, 3], "{ops:?}");
+    assert_eq!((forms.proposed, forms.in_crowd), (3, true));
+    let mut coarse = mine.clone();
+    forms.forms[3].shape.coarsen(&mut coarse);
+    assert_eq!((coarse.start.to_string().as_str(), coarse.timeline[2].month), ("2026-04", 3));
+    coarse.validate(4000).unwrap();
 }
 
 #[test]

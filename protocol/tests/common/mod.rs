@@ -101,6 +101,7 @@ pub fn arb_summary() -> impl Strategy<Value = CaseSummary> {
                         .into_iter()
                         .map(|(kind, commitment)| EvidenceCommitment { kind, commitment })
                         .collect(),
+                    precision: Precision::default(),
                 }
             },
         )
