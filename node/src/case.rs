@@ -53,7 +53,14 @@ impl Day {
 impl FromStr for Day {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        time::Date::parse(s, DAY_FORMAT).map(Day).map_err(|_| format!("`{s}` is not a date: expected YYYY-MM-DD"))
+        // Exactly YYYY-MM-DD: the parser alone would take a sign ("+2025-01-01").
+        let shaped = s.len() == 10
+            && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        shaped
+            .then(|| time::Date::parse(s, DAY_FORMAT).ok())
+            .flatten()
+            .map(Day)
+            .ok_or_else(|| format!("`{s}` is not a date: expected YYYY-MM-DD"))
     }
 }
 
@@ -337,6 +344,10 @@ impl PrivateCase {
         if self.opened.month().validate("opened").is_err() {
             return Err(CaseError::new("opened", "year out of range"));
         }
+        let today = Day::today();
+        if self.opened > today {
+            return Err(CaseError::new("opened", format!("{} is after today ({today})", self.opened)));
+        }
         if self.resources.len() > MAX_RESOURCES {
             return Err(CaseError::new("resources", format!("at most {MAX_RESOURCES}")));
         }
@@ -349,6 +360,12 @@ impl PrivateCase {
             return Err(CaseError::new("timeline", format!("at most {MAX_TIMELINE} stages")));
         }
         for (i, e) in self.timeline.iter().enumerate() {
+            if e.date > today {
+                return Err(CaseError::new(
+                    format!("timeline[{i}].date"),
+                    format!("{} is after today ({today})", e.date),
+                ));
+            }
             if e.date < self.opened {
                 return Err(CaseError::new(format!("timeline[{i}].date"), "must not be before `opened`"));
             }
@@ -431,6 +448,27 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.field, "2:12");
         assert!(err.message.contains("unknown registry `RIPE`") && err.message.contains("RIPE NCC"), "{err}");
+    }
+
+    #[test]
+    fn dates_are_exactly_yyyy_mm_dd_and_never_after_today() {
+        for bad in ["+2025-01-01", "2025-1-01", " 2025-01-01", "2025-01-01T00:00", "20250101"] {
+            assert!(bad.parse::<Day>().is_err(), "{bad}");
+        }
+        let mut case = PrivateCase::from_toml(
+            "title = \"x\"\nregistry = \"ARIN\"\ncategories = [\"other\"]\nopened = \"2024-01-02\"\n",
+        )
+        .unwrap();
+        let tomorrow = Day(Day::today().0.next_day().unwrap());
+        case.timeline.push(Event { stage: Stage::Escalated, date: tomorrow, note: String::new() });
+        let e = case.validate(4000).unwrap_err();
+        assert_eq!(e.field, "timeline[0].date");
+        assert!(e.message.contains("after today"), "{e}");
+        case.timeline.clear();
+        case.opened = tomorrow;
+        assert_eq!(case.validate(4000).unwrap_err().field, "opened");
+        case.opened = Day::today();
+        assert!(case.validate(4000).is_ok(), "today is fine");
     }
 
     #[test]

@@ -411,6 +411,15 @@ enum BenchCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command whose output is piped into `head` ends quietly when the reader goes, as Unix
+    // tools do (Rust ignores SIGPIPE, so println! would panic). Not the node itself: its sockets
+    // must never kill it.
+    if !matches!(cli.command, Command::Run(_) | Command::Demo { .. }) {
+        // SAFETY: restoring the default disposition of one signal, before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_tracing(cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

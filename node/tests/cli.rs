@@ -157,6 +157,31 @@ fn bad_case_files_get_one_line_errors_naming_the_problem() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (_tmp, dir) = node();
+    // The reader is gone before the command writes: every write gets EPIPE (`… | head` that
+    // has read what it wanted).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["info"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "ended by the broken pipe, as Unix tools are: {:?}",
+        out.status
+    );
+}
+
+#[test]
 fn missing_data_dir_is_a_one_line_error() {
     let tmp = tempfile::tempdir().unwrap();
     let e = err(lantern(&tmp.path().join("nowhere"), &["case", "list"]));

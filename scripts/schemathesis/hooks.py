@@ -4,6 +4,7 @@ Every other rule is in the OpenAPI document itself (node/src/api/schemas.rs). Th
 between values, which the server checks and answers with a 400 or 422 naming the field:
 - a period `FROM..TO` must not end before it starts and spans at most 600 months;
 - a timeline stage is not dated before the case's `opened` day, nor more than 50 years after it;
+- no date of a case is after today (a case cannot have happened yet);
 - a narrative fits the federation's byte limit (LANTERN_MAX_NARRATIVE_BYTES, 4000 by default);
 - an `Idempotency-Key` names one intended request: the same key with another request is a 422
   (as the IETF idempotency-key draft says), so each call gets a fresh key.
@@ -13,6 +14,7 @@ through `before_call`; the coverage phase skips generation hooks). Only values i
 own grammar are touched, so a request generated to break the schema still breaks it.
 """
 
+import datetime
 import os
 import re
 import uuid
@@ -59,13 +61,16 @@ def _put_period_right(query):
 def _put_timeline_right(body):
     if not isinstance(body, dict):
         return
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     opened, timeline = body.get("opened"), body.get("timeline")
+    if isinstance(opened, str) and DAY.match(opened) and opened > today:
+        body["opened"] = opened = today
     if not (isinstance(opened, str) and DAY.match(opened) and isinstance(timeline, list)):
         return
     for stage in timeline:
         date = stage.get("date") if isinstance(stage, dict) else None
         if isinstance(date, str) and DAY.match(date):
-            if date < opened or _months(date) - _months(opened) > MAX_MONTHS:
+            if date < opened or date > today or _months(date) - _months(opened) > MAX_MONTHS:
                 stage["date"] = opened
 
 

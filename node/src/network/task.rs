@@ -53,6 +53,9 @@ const REFUSAL_LOG_PEERS: usize = 4096;
 /// How long a refused peer has to read the reason before the connection is closed.
 const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
+/// Longest a shutdown waits for fetched records being stored (a batch takes well under a second).
+const SHUTDOWN_ADMIT_WAIT: Duration = Duration::from_secs(30);
+
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
     hello: request_response::Behaviour<HelloCodec>,
@@ -208,6 +211,7 @@ pub fn spawn(
         fetches: HashMap::new(),
         admitted_tx,
         admitted,
+        admitting: 0,
         storage: None,
         config,
         p2p_metrics,
@@ -254,6 +258,9 @@ struct Task {
     /// session are fetched and not yet admitted.
     admitted_tx: mpsc::Sender<Admitted>,
     admitted: mpsc::Receiver<Admitted>,
+    /// Admissions started and not yet answered: a shutdown waits for them, so that when it
+    /// returns nothing of the network still writes to (or holds) the store.
+    admitting: usize,
     /// The responder's sealed id set, with the record count it was built at.
     storage: Option<(usize, Arc<NegentropyStorageVector>)>,
     config: NetworkConfig,
@@ -294,6 +301,7 @@ impl Task {
                 event = self.swarm.select_next_some() => self.on_swarm(event),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
+                        self.finish_admissions().await;
                         let _ = reply.send(());
                         break;
                     }
@@ -309,6 +317,20 @@ impl Task {
             }
         }
         info!("network task stopped");
+    }
+
+    /// Waits (bounded) for the admissions in flight to be stored.
+    async fn finish_admissions(&mut self) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_ADMIT_WAIT;
+        while self.admitting > 0 {
+            match tokio::time::timeout_at(deadline, self.admitted.recv()).await {
+                Ok(Some(_)) => self.admitting -= 1,
+                Ok(None) | Err(_) => {
+                    warn!(left = self.admitting, "stopping with fetched records still being stored");
+                    break;
+                }
+            }
+        }
     }
 
     fn emit(&self, event: NetworkEvent) {
@@ -847,8 +869,9 @@ impl Task {
 
     /// Verifies and stores fetched records on a blocking thread; the outcome comes back as
     /// [`Admitted`].
-    fn admit_fetched(&self, peer: PeerId, asked: Vec<[u8; 32]>, records: Vec<Vec<u8>>) {
+    fn admit_fetched(&mut self, peer: PeerId, asked: Vec<[u8; 32]>, records: Vec<Vec<u8>>) {
         let (federation, done) = (self.federation.clone(), self.admitted_tx.clone());
+        self.admitting += 1;
         tokio::task::spawn_blocking(move || {
             let stored = match federation.admit(&records) {
                 Ok(outcomes) => {
@@ -883,12 +906,16 @@ impl Task {
             } else {
                 Vec::new()
             };
+            // Let go of the store before answering: a shutdown that waits for this answer then
+            // leaves nothing of the network holding it.
+            drop(federation);
             // The task may have stopped: then nobody waits for the answer.
             let _ = done.blocking_send(Admitted { peer, stored, missing });
         });
     }
 
     fn on_admitted(&mut self, admitted: Admitted) {
+        self.admitting = self.admitting.saturating_sub(1);
         let Admitted { peer, stored, missing } = admitted;
         let Some(mut session) = self.sessions.remove(&peer) else { return };
         session.fetch_answered();
