@@ -247,6 +247,23 @@ fn a_store_whose_index_disagrees_with_its_log_is_rebuilt_at_open() {
 }
 
 #[test]
+fn a_member_whose_purged_summaries_a_rebuild_could_not_restore_still_signs() {
+    let (_tmp, dir) = node();
+    ok(lantern(&dir, &["case", "add", examples().join("case.json").to_str().unwrap()]));
+    ok(lantern(&dir, &["publish", "1", "--omit-narrative"]));
+    ok(lantern(&dir, &["purge", "1"]));
+    // The index is lost; the rebuild at open finds the purge but not the purged summary's bytes.
+    {
+        let db = sled::open(dir.join("store")).unwrap();
+        db.open_tree("chains").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    ok(lantern(&dir, &["case", "add", examples().join("case.toml").to_str().unwrap()]));
+    let record = ok(lantern(&dir, &["publish", "2", "--omit-narrative"]));
+    assert_eq!(record.trim().len(), 64, "the member signs on after its purged summary");
+}
+
+#[test]
 fn lost_keys_are_named_with_their_fix_and_a_node_key_can_be_replaced() {
     let (_tmp, dir) = node();
     let peer = |out: &str| out.lines().find(|l| l.starts_with("peer id")).unwrap().to_string();

@@ -769,7 +769,10 @@ impl Store {
         let head = last.map_or(0, |(s, _)| s);
         // Distinct sequences: an old equivocation holds two records at one.
         chain.dedup_by_key(|(s, _)| *s);
-        let held = chain.len() as u64;
+        let mut held = chain.len() as u64;
+        if held < head {
+            held += self.own_purged_missing_from(&chain)?;
+        }
         if held != head {
             return Err(StoreError::OwnChainIncomplete { held, head });
         }
@@ -788,6 +791,25 @@ impl Store {
             }
         }
         Ok(last)
+    }
+
+    /// Own summaries that were purged and whose chain entries a rebuild from the block log could
+    /// not bring back (their bytes are gone): the private `published` index still names their
+    /// sequences, and the purges that took them are held. How many are missing from `chain`.
+    fn own_purged_missing_from(&self, chain: &[(u64, RecordId)]) -> Result<u64, StoreError> {
+        let held: std::collections::HashSet<u64> = chain.iter().map(|(s, _)| *s).collect();
+        let mut missing = std::collections::HashSet::new();
+        for entry in self.published.iter() {
+            let (key, value) = entry?;
+            let Some(sequence) = key.get(8..16).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes) else {
+                return Err(corrupt("published", "key"));
+            };
+            let id = RecordId::from_slice(&value).ok_or_else(|| corrupt("published", "value"))?;
+            if !held.contains(&sequence) && self.purge_names(&id)? {
+                missing.insert(sequence);
+            }
+        }
+        Ok(missing.len() as u64)
     }
 
     /// After a finished catch-up with a member: a restored store may sign again (from the head
