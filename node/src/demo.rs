@@ -37,18 +37,6 @@ pub struct DemoOptions {
     pub api: SocketAddr,
 }
 
-fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
-    let total: u64 = items.iter().map(|(_, w)| w).sum();
-    let mut pick = rng.below(total.max(1));
-    for &(item, w) in items {
-        if pick < w {
-            return item;
-        }
-        pick -= w;
-    }
-    items[0].0
-}
-
 const REGISTRIES: &[(Registry, u64)] = &[
     (Registry::RipeNcc, 30),
     (Registry::Arin, 24),
@@ -93,17 +81,14 @@ const OUTCOMES: &[(Outcome, u64)] = &[
 
 /// The region a member serves and the RIR it mostly deals with.
 fn home(rng: &mut Rng) -> (Region, Registry) {
-    weighted(
-        rng,
-        &[
-            ((Region::Europe, Registry::RipeNcc), 34),
-            ((Region::NorthAmerica, Registry::Arin), 26),
-            ((Region::AsiaPacific, Registry::Apnic), 18),
-            ((Region::LatinAmerica, Registry::Lacnic), 9),
-            ((Region::Africa, Registry::Afrinic), 7),
-            ((Region::Global, Registry::RipeNcc), 6),
-        ],
-    )
+    rng.weighted(&[
+        ((Region::Europe, Registry::RipeNcc), 34),
+        ((Region::NorthAmerica, Registry::Arin), 26),
+        ((Region::AsiaPacific, Registry::Apnic), 18),
+        ((Region::LatinAmerica, Registry::Lacnic), 9),
+        ((Region::Africa, Registry::Afrinic), 7),
+        ((Region::Global, Registry::RipeNcc), 6),
+    ])
 }
 
 /// Typical months to resolution for a kind of incident.
@@ -128,7 +113,7 @@ fn summary(rng: &mut Rng, m: &Member, registry: Registry, category: Category, st
     s.registry = registry;
     s.categories = vec![category];
     if rng.chance(25) {
-        s.categories.push(weighted(rng, CATEGORIES));
+        s.categories.push(rng.weighted(CATEGORIES));
         s.categories.sort();
         s.categories.dedup();
     }
@@ -138,7 +123,7 @@ fn summary(rng: &mut Rng, m: &Member, registry: Registry, category: Category, st
     }
     s.start = start;
     s.profile = m.profile;
-    s.outcome = weighted(rng, OUTCOMES);
+    s.outcome = rng.weighted(OUTCOMES);
     let elapsed = start.months_until(now).max(0) as u16;
     let resolve = months_to_resolve(rng, category).min(elapsed);
     let mut timeline = vec![TimelineEntry { stage: Stage::RequestSubmitted, month: 0 }];
@@ -172,17 +157,14 @@ pub fn generate(
         .map(|i| {
             let key = node_keys.get(i).cloned().unwrap_or_else(|| SigningKey::from_bytes(&rng.bytes()));
             let (region, registry) = home(&mut rng);
-            let org_type = weighted(
-                &mut rng,
-                &[
-                    (OrgType::Isp, 35),
-                    (OrgType::Hosting, 20),
-                    (OrgType::Lir, 15),
-                    (OrgType::Cloud, 10),
-                    (OrgType::Ipv4Holder, 10),
-                    (OrgType::Enterprise, 10),
-                ],
-            );
+            let org_type = rng.weighted(&[
+                (OrgType::Isp, 35),
+                (OrgType::Hosting, 20),
+                (OrgType::Lir, 15),
+                (OrgType::Cloud, 10),
+                (OrgType::Ipv4Holder, 10),
+                (OrgType::Enterprise, 10),
+            ]);
             let size = rng.pick(&OrgSize::ALL[1..]);
             Member { key, profile: MemberProfile { org_type, size, region }, registry }
         })
@@ -202,8 +184,8 @@ pub fn generate(
     let surge = cases / 16;
     for i in 0..cases.saturating_sub(surge + 3) {
         let author = i % members.len();
-        let registry = if rng.chance(70) { members[author].registry } else { weighted(&mut rng, REGISTRIES) };
-        let category = weighted(&mut rng, CATEGORIES);
+        let registry = if rng.chance(70) { members[author].registry } else { rng.weighted(REGISTRIES) };
+        let category = rng.weighted(CATEGORIES);
         if (registry, category) == (Registry::Afrinic, Category::LegalProceeding) {
             continue;
         }

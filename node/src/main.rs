@@ -83,19 +83,8 @@ enum Command {
     /// Publish a private case as a signed summary, its narrative redacted (again to amend it).
     Publish {
         case_id: u64,
-        /// Publish the structured fields only, without the narrative.
-        #[arg(long)]
-        omit_narrative: bool,
-        /// Leave the impact out (unknown customers, downtime and cost; no services): more
-        /// operators' summaries then look like this one.
-        #[arg(long)]
-        omit_impact: bool,
-        /// Publish the start as its calendar quarter.
-        #[arg(long)]
-        start_quarter: bool,
-        /// Publish the stages' offsets in whole quarters.
-        #[arg(long)]
-        offsets_in_quarters: bool,
+        #[command(flatten)]
+        shape: ShapeArgs,
         /// Sign at most once per key: a retry with the same key answers the first record
         /// (e.g. a UUID per intended publish; kept 24 hours).
         #[arg(long, value_name = "KEY")]
@@ -164,6 +153,45 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+/// What of a case `lantern publish` sends (docs/patterns.md, "Crowds").
+#[derive(Args)]
+struct ShapeArgs {
+    /// Publish the structured fields only, without the narrative.
+    #[arg(long)]
+    omit_narrative: bool,
+    /// Leave the impact out (unknown customers, downtime and cost; no services): more
+    /// operators' summaries then look like this one.
+    #[arg(long)]
+    omit_impact: bool,
+    /// Publish the start as its calendar quarter.
+    #[arg(long)]
+    start_quarter: bool,
+    /// Publish the stages' offsets in whole quarters.
+    #[arg(long)]
+    offsets_in_quarters: bool,
+}
+
+impl ShapeArgs {
+    fn shape(&self) -> publish::Shape {
+        publish::Shape {
+            narrative: if self.omit_narrative { Narrative::Omit } else { Narrative::Redact },
+            omit_impact: self.omit_impact,
+            start_quarter: self.start_quarter,
+            offsets_in_quarters: self.offsets_in_quarters,
+        }
+    }
+
+    /// The same, as the API's publish body.
+    fn body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "omit_narrative": self.omit_narrative,
+            "omit_impact": self.omit_impact,
+            "start_quarter": self.start_quarter,
+            "offsets_in_quarters": self.offsets_in_quarters,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -492,19 +520,11 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
-        Command::Publish {
-            case_id,
-            omit_narrative,
-            omit_impact,
-            start_quarter,
-            offsets_in_quarters,
-            idempotency_key,
-        } => {
+        Command::Publish { case_id, shape, idempotency_key } => {
             let dir = dir()?;
             let federation = dir.federation()?;
             let store = federation.store();
-            let narrative = if omit_narrative { Narrative::Omit } else { Narrative::Redact };
-            let shape = publish::Shape { narrative, omit_impact, start_quarter, offsets_in_quarters };
+            let shape = shape.shape();
             let (key, config) = (dir.member_key()?, dir.config()?);
             let choice = federation.profile_to_publish(&config)?;
             eprintln!("profile published at level `{}` (shared by {} other members)", choice.level, choice.members);

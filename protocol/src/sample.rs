@@ -30,6 +30,19 @@ impl Rng {
         items[self.below(items.len() as u64) as usize]
     }
 
+    /// One of `items`, each as likely as its weight.
+    pub fn weighted<T: Copy>(&mut self, items: &[(T, u64)]) -> T {
+        let total: u64 = items.iter().map(|(_, w)| w).sum();
+        let mut pick = self.below(total.max(1));
+        for &(item, w) in items {
+            if pick < w {
+                return item;
+            }
+            pick -= w;
+        }
+        items[0].0
+    }
+
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }

@@ -60,21 +60,9 @@ pub fn run(remote: &Remote, command: Command) -> Result<()> {
             }
         }
         Command::Case(CaseCmd::Show { id }) => print_json(&remote.get(&format!("/cases/{id}"))?["case"])?,
-        Command::Publish {
-            case_id,
-            omit_narrative,
-            omit_impact,
-            start_quarter,
-            offsets_in_quarters,
-            idempotency_key,
-        } => {
+        Command::Publish { case_id, shape, idempotency_key } => {
             let path = format!("/cases/{case_id}/publish");
-            let body = json!({
-                "omit_narrative": omit_narrative,
-                "omit_impact": omit_impact,
-                "start_quarter": start_quarter,
-                "offsets_in_quarters": offsets_in_quarters,
-            });
+            let body = shape.body();
             let r = remote.post_once(&path, &body, idempotency_key.as_ref().map(|k| k.as_str()))?;
             println!("{}", r["record"].as_str().unwrap_or_default());
             eprintln!("published case {case_id} ({}, sequence {})", r["kind"].as_str().unwrap_or(""), r["sequence"]);

@@ -43,9 +43,9 @@ pub fn federation(operators: u32, last: Month, seed: u64) -> Vec<SyntheticCase> 
     let bursts: Vec<i64> = REGISTRY_WEIGHTS.iter().map(|_| first + rng.below(12) as i64).collect();
     let mut out = Vec::new();
     for author in 0..operators {
-        let home = weighted(&mut rng, REGISTRY_WEIGHTS);
+        let home = rng.weighted(REGISTRY_WEIGHTS);
         for _ in 0..rng.pick(CASES_PER_YEAR) {
-            let registry = if rng.chance(HOME_SHARE) { home } else { weighted(&mut rng, REGISTRY_WEIGHTS) };
+            let registry = if rng.chance(HOME_SHARE) { home } else { rng.weighted(REGISTRY_WEIGHTS) };
             let at = REGISTRY_WEIGHTS.iter().position(|(r, _)| *r == registry).unwrap_or(0);
             let month = if rng.chance(BURST_SHARE) { bursts[at] } else { first + rng.below(12) as i64 };
             let start = Month::from_index(month).unwrap_or(last);
@@ -58,25 +58,13 @@ pub fn federation(operators: u32, last: Month, seed: u64) -> Vec<SyntheticCase> 
     out
 }
 
-fn weighted<T: Copy>(rng: &mut Rng, items: &[(T, u64)]) -> T {
-    let total: u64 = items.iter().map(|(_, w)| w).sum();
-    let mut pick = rng.below(total);
-    for &(item, w) in items {
-        if pick < w {
-            return item;
-        }
-        pick -= w;
-    }
-    items[0].0
-}
-
 /// One category (65 %) or two, Zipf-distributed: a few kinds of trouble are most of it.
 fn categories(rng: &mut Rng) -> Vec<Category> {
     let weights: Vec<(Category, u64)> =
         Category::ALL.iter().enumerate().map(|(i, &c)| (c, 1_000 / (i as u64 + 1))).collect();
-    let mut out = vec![weighted(rng, &weights)];
+    let mut out = vec![rng.weighted(&weights)];
     if !rng.chance(65) {
-        out.push(weighted(rng, &weights));
+        out.push(rng.weighted(&weights));
     }
     out.sort();
     out.dedup();
