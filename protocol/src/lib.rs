@@ -4,6 +4,8 @@
 //! [`verify`] or [`verify_batch`] before anything else looks at it.
 //!
 //! # Layout
+//! - [`anon`]: anonymous authorship, a linkable ring signature (Triptych, unaudited) behind a
+//!   small interface.
 //! - [`ids`]: fixed-size identifiers (member keys, record ids, federation ids, case refs).
 //! - [`month`]: the coarse `YYYY-MM` month, the only kind of date a summary carries.
 //! - [`vocab`]: closed vocabularies of the field (registries, incident categories, buckets, …).
@@ -17,6 +19,7 @@
 //! - [`error`]: typed validation and record errors.
 //! - [`sample`]: deterministic synthetic summaries for benchmarks, demos and tests.
 
+pub mod anon;
 pub mod codec;
 pub mod error;
 pub mod ids;
