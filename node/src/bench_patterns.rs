@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use lantern_protocol::anonymous::Opened;
 use lantern_protocol::sample::{self, Rng};
 use lantern_protocol::signed::open_stored;
 use lantern_protocol::vocab::{OrgType, Outcome, Region, ResourceKind};
@@ -96,7 +97,7 @@ pub fn run(
     // The node decodes every stored record anyway (membership); timed apart from applying.
     say("decoding the stored records");
     let t = Instant::now();
-    let decoded = data.iter().map(|b| open_stored(b)).collect::<Result<Vec<_>, _>>()?;
+    let decoded = data.iter().map(|b| open_stored(b).map(Opened::Signed)).collect::<Result<Vec<_>, _>>()?;
     let decode_per_sec = records as f64 / t.elapsed().as_secs_f64();
     let ids: Vec<RecordId> = data.iter().map(|b| RecordId::of(b)).collect();
 
@@ -161,8 +162,13 @@ pub fn run(
     ];
     let mut rng = Rng::new(7);
     let probes: Vec<_> = (0..runs).map(|_| sample::summary(&mut rng, "2018-01".parse().expect("month"), 96)).collect();
-    let own = signed::member_key(&ed25519_dalek::SigningKey::from_bytes(&[1; 32]));
-    latencies.push(latency("similar", timed(runs, |i| drop(patterns.similar(&probes[i], Some(own), 10)))));
+    let secret = lantern_protocol::anon::AnonymitySecret::derive(&[1; 32]);
+    let own = crate::patterns::Me {
+        member: signed::member_key(&ed25519_dalek::SigningKey::from_bytes(&[1; 32])),
+        federation: lantern_protocol::FederationId([0; 32]),
+        secret: &secret,
+    };
+    latencies.push(latency("similar", timed(runs, |i| drop(patterns.similar(&probes[i], Some(&own), 10)))));
     latencies.push(latency("durations", timed(runs, |i| drop(patterns.durations(scope(i).period)))));
     latencies.push(latency("co-occurrence", timed(runs, |i| drop(patterns.co_occurrence(scope(i).period, None)))));
 

@@ -34,9 +34,9 @@ impl Line {
     pub fn of(r: &StoredRecord) -> Self {
         Line {
             id: Some(r.id),
-            author: Some(r.envelope.author.to_hex()),
-            sequence: Some(r.envelope.sequence),
-            kind: Some(r.envelope.body.kind().to_string()),
+            author: r.record.author().map(|a| a.to_hex()),
+            sequence: r.record.signed().map(|e| e.sequence),
+            kind: Some(r.record.kind().to_string()),
             record: hex::encode(&r.bytes),
         }
     }

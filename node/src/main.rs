@@ -171,6 +171,9 @@ struct ShapeArgs {
     /// Publish the stages' offsets in whole quarters.
     #[arg(long)]
     offsets_in_quarters: bool,
+    /// Sign a new case with the member key, naming this member, instead of anonymously.
+    #[arg(long)]
+    attributed: bool,
 }
 
 impl ShapeArgs {
@@ -180,6 +183,7 @@ impl ShapeArgs {
             omit_impact: self.omit_impact,
             start_quarter: self.start_quarter,
             offsets_in_quarters: self.offsets_in_quarters,
+            attributed: self.attributed,
         }
     }
 
@@ -190,6 +194,7 @@ impl ShapeArgs {
             "omit_impact": self.omit_impact,
             "start_quarter": self.start_quarter,
             "offsets_in_quarters": self.offsets_in_quarters,
+            "attributed": self.attributed,
         })
     }
 }
@@ -525,36 +530,35 @@ fn run(cli: Cli) -> Result<()> {
             let federation = dir.federation()?;
             let store = federation.store();
             let shape = shape.shape();
-            let (key, config) = (dir.member_key()?, dir.config()?);
+            let config = dir.config()?;
             let choice = federation.profile_to_publish(&config)?;
             eprintln!("profile published at level `{}` (shared by {} other members)", choice.level, choice.members);
-            let sign =
-                || publish::publish(store, &key, &config, case_id, lantern_node::this_month(), shape, choice.profile);
+            let sign = || federation.publish(&config, case_id, shape);
             let (id, kind, sequence) = match idempotency_key {
                 None => {
                     let rec = sign()?;
-                    (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence())
+                    (rec.id(), rec.kind().to_string(), rec.sequence())
                 }
                 Some(k) => match store.sign_once(&k, publish::request(case_id, shape, false).as_bytes(), sign)? {
-                    Once::Signed(rec) => (rec.id(), rec.envelope().body.kind().to_string(), rec.sequence()),
+                    Once::Signed(rec) => (rec.id(), rec.kind().to_string(), rec.sequence()),
                     Once::Again(first) => (first.record, first.kind, first.sequence),
                 },
             };
             println!("{id}");
-            eprintln!("published case {case_id} as record {} ({kind}, sequence {sequence})", id.short());
+            let signed = match sequence {
+                Some(s) => format!("signed with the member key, sequence {s}"),
+                None => "anonymous: signed by some current member".into(),
+            };
+            eprintln!("published case {case_id} as record {} ({kind}, {signed})", id.short());
             Ok(())
         }
         Command::Retract { case_id, reason } => {
-            let dir = dir()?;
-            let store = dir.open_store()?;
-            let rec = publish::retract(&store, &dir.member_key()?, case_id, lantern_node::this_month(), reason)?;
+            let rec = dir()?.federation()?.retract(case_id, reason)?;
             println!("{}", rec.id());
             Ok(())
         }
         Command::Purge { case_id, reason } => {
-            let dir = dir()?;
-            let store = dir.open_store()?;
-            let rec = publish::purge(&store, &dir.member_key()?, case_id, lantern_node::this_month(), reason)?;
+            let rec = dir()?.federation()?.purge(case_id, reason)?;
             println!("{}", rec.id());
             eprintln!("purged case {case_id}: peers delete its summaries when the purge reaches them");
             Ok(())

@@ -3,11 +3,16 @@
 //! published versions whose bytes every node must delete.
 
 use ed25519_dalek::SigningKey;
+use lantern_protocol::anon::AnonymitySecret;
+use lantern_protocol::anonymous::{
+    self, ANONYMOUS_FORMAT, AnonBody, AnonEnvelope, Opened, VerifiedAnonymous, VerifiedRing, open_stored_any,
+};
 use lantern_protocol::record::{Body, MAX_PURGE_TARGETS, PurgeBody, RetractionBody, SummaryBody};
-use lantern_protocol::signed::open_stored;
 use lantern_protocol::vocab::{PurgeReason, RetractionReason};
-use lantern_protocol::{CaseRef, Month, VerifiedRecord};
+use lantern_protocol::{CaseRef, Month, RecordId, VerifiedRecord};
 use thiserror::Error;
+
+use crate::store::loose::Loose;
 
 use crate::case::CaseError;
 use crate::datadir::NodeConfig;
@@ -30,6 +35,107 @@ pub enum PublishError {
     TooManyVersions { id: u64, versions: usize },
     #[error("case {id}: {field} still holds identifying text: {words}; edit the case and try again")]
     Residual { id: u64, field: String, words: String },
+    #[error("case {0} was published anonymously, and an anonymous signature is not possible now: {1}")]
+    AnonymityUnavailable(u64, String),
+    #[error(
+        "case {id} was published anonymously for a case that started in {was}; its start year cannot change (retract it and publish it as a new case)"
+    )]
+    YearChanged { id: u64, was: u16 },
+    #[error(transparent)]
+    Record(#[from] lantern_protocol::RecordError),
+}
+
+/// A record this member made: key-signed, or anonymous (with the ring record it is signed over
+/// when that ring is new here, so peers can verify it).
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Made {
+    Signed(VerifiedRecord),
+    Anonymous { ring: Option<VerifiedRing>, record: VerifiedAnonymous },
+}
+
+impl Made {
+    pub fn id(&self) -> RecordId {
+        match self {
+            Made::Signed(r) => r.id(),
+            Made::Anonymous { record, .. } => record.id(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Made::Signed(r) => r.envelope().body.kind(),
+            Made::Anonymous { record, .. } => record.envelope().body.kind(),
+        }
+    }
+
+    /// The chain sequence of a key-signed record; anonymous records have none.
+    pub fn sequence(&self) -> Option<u64> {
+        match self {
+            Made::Signed(r) => Some(r.sequence()),
+            Made::Anonymous { .. } => None,
+        }
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Made::Anonymous { .. })
+    }
+
+    /// What to gossip, in order: a new ring before the record signed over it.
+    pub fn to_gossip(&self) -> Vec<Vec<u8>> {
+        match self {
+            Made::Signed(r) => vec![r.bytes().to_vec()],
+            Made::Anonymous { ring, record } => {
+                ring.iter().map(|r| r.bytes().to_vec()).chain([record.bytes().to_vec()]).collect()
+            }
+        }
+    }
+
+    /// What the figures count of it.
+    pub fn opened(&self) -> Opened {
+        match self {
+            Made::Signed(r) => Opened::Signed(r.envelope().clone()),
+            Made::Anonymous { record, .. } => Opened::Anonymous(record.envelope().clone(), record.tag()),
+        }
+    }
+}
+
+/// Who signs what this member makes: its member key, and when it may sign anonymously now,
+/// its anonymous signer.
+pub struct Signers<'a> {
+    pub key: &'a SigningKey,
+    pub anonymous: Option<Signer<'a>>,
+}
+
+/// What an anonymous signature needs: the member's secret and the ring of current members'
+/// keys (`held`: the ring record is already in the store).
+pub struct Signer<'a> {
+    pub secret: &'a AnonymitySecret,
+    pub ring: VerifiedRing,
+    pub held: bool,
+}
+
+impl Signer<'_> {
+    /// Signs `body` anonymously in the scope of `year` and stores the ring (if new) and the
+    /// record; `case` links the record to the private case.
+    fn sign(&self, store: &Store, now: Month, year: u16, body: AnonBody, case: u64) -> Result<Made, PublishError> {
+        let envelope = AnonEnvelope {
+            format: ANONYMOUS_FORMAT,
+            federation: store.context().federation,
+            ring: self.ring.id(),
+            year,
+            created: now,
+            body,
+        };
+        let record = anonymous::sign_anonymous(&envelope, self.secret, &self.ring, store.context())?;
+        let ring = (!self.held).then(|| self.ring.clone());
+        if let Some(ring) = &ring {
+            store.store_loose(vec![Loose::Ring(ring.clone())])?;
+        }
+        store.store_loose(vec![Loose::Anonymous(record.clone())])?;
+        store.note_published(case, record.id())?;
+        Ok(Made::Anonymous { ring, record })
+    }
 }
 
 /// What a publish asks for, as an idempotency key's request: the same for the API and the CLI.
@@ -37,8 +143,8 @@ pub fn request(case_id: u64, shape: Shape, amend: bool) -> String {
     let omit = matches!(shape.narrative, Narrative::Omit);
     let verb = if amend { "amend" } else { "publish" };
     format!(
-        "{verb} {case_id} omit_narrative={omit} omit_impact={} start_quarter={} offsets_in_quarters={}",
-        shape.omit_impact, shape.start_quarter, shape.offsets_in_quarters
+        "{verb} {case_id} omit_narrative={omit} omit_impact={} start_quarter={} offsets_in_quarters={} attributed={}",
+        shape.omit_impact, shape.start_quarter, shape.offsets_in_quarters, shape.attributed
     )
 }
 
@@ -52,6 +158,9 @@ pub struct Shape {
     pub omit_impact: bool,
     pub start_quarter: bool,
     pub offsets_in_quarters: bool,
+    /// Sign a new case with the member key instead of anonymously (amendments keep the case's
+    /// authorship whatever this says).
+    pub attributed: bool,
 }
 
 impl Shape {
@@ -140,13 +249,14 @@ pub fn preview(config: &NodeConfig, text: &str) -> Redacted {
 /// Publishes (or, if published before, amends) private case `case_id`.
 pub fn publish(
     store: &Store,
-    key: &SigningKey,
+    signers: &Signers<'_>,
     config: &NodeConfig,
     case_id: u64,
     now: Month,
     shape: Shape,
     profile: lantern_protocol::summary::MemberProfile,
-) -> Result<VerifiedRecord, PublishError> {
+) -> Result<Made, PublishError> {
+    let (key, signer) = (signers.key, signers.anonymous.as_ref());
     let case = store.case(case_id)?;
     let case_err = |source| PublishError::Case { id: case_id, source };
     case.validate(store.context().max_narrative_bytes).map_err(case_err)?;
@@ -170,55 +280,84 @@ pub fn publish(
     let text = checked.narrative.text;
     let mut summary = crate::derive::summary(&case, profile, now, text).map_err(case_err)?;
     shape.coarsen(&mut summary);
-    let supersedes = match latest_own(store, case_id)? {
-        Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
-        Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),
-        Some((id, _)) => Some(id),
-        None => None,
+    let latest = latest_own(store, case_id)?;
+    let (supersedes, anonymous_year) = match &latest {
+        Some((_, Version::Retraction)) => return Err(PublishError::Retracted(case_id)),
+        Some((_, Version::Purge)) => return Err(PublishError::Purged(case_id)),
+        Some((id, Version::Summary { year })) => (Some(*id), *year),
+        None => (None, None),
     };
     let case_ref = store.case_ref(case_id, || CaseRef(crate::keys::random_bytes()))?;
-    let body = Body::Summary(SummaryBody { case: case_ref, supersedes, summary });
-    Ok(store.append_own(key, now, body, Some(case_id))?)
+    let body = SummaryBody { case: case_ref, supersedes, summary };
+    // A case keeps the authorship it was first published with: an amendment of an anonymous
+    // version carries the same tag (same year), one of a key-signed version the same key.
+    match (latest.is_some(), anonymous_year, signer) {
+        (_, Some(year), Some(signer)) => {
+            if body.summary.start.year != year {
+                return Err(PublishError::YearChanged { id: case_id, was: year });
+            }
+            signer.sign(store, now, year, AnonBody::Summary(body), case_id)
+        }
+        (_, Some(_), None) => Err(PublishError::AnonymityUnavailable(case_id, "no ring of k members".into())),
+        (false, None, Some(signer)) if !shape.attributed => {
+            let year = body.summary.start.year;
+            signer.sign(store, now, year, AnonBody::Summary(body), case_id)
+        }
+        (_, None, _) => Ok(Made::Signed(store.append_own(key, now, Body::Summary(body), Some(case_id))?)),
+    }
 }
 
 /// Retracts every version of a published case.
 pub fn retract(
     store: &Store,
-    key: &SigningKey,
+    signers: &Signers<'_>,
     case_id: u64,
     now: Month,
     reason: RetractionReason,
-) -> Result<VerifiedRecord, PublishError> {
-    match latest_own(store, case_id)? {
+) -> Result<Made, PublishError> {
+    let (key, signer) = (signers.key, signers.anonymous.as_ref());
+    let year = match latest_own(store, case_id)? {
         None => return Err(PublishError::NotPublished(case_id)),
-        Some((_, Body::Retraction(_))) => return Err(PublishError::Retracted(case_id)),
-        Some((_, Body::Purge(_))) => return Err(PublishError::Purged(case_id)),
-        Some(_) => {}
-    }
+        Some((_, Version::Retraction)) => return Err(PublishError::Retracted(case_id)),
+        Some((_, Version::Purge)) => return Err(PublishError::Purged(case_id)),
+        Some((_, Version::Summary { year })) => year,
+    };
     let case_ref = store.case_ref(case_id, || CaseRef(crate::keys::random_bytes()))?;
-    let body = Body::Retraction(RetractionBody { case: case_ref, reason });
-    Ok(store.append_own(key, now, body, Some(case_id))?)
+    let body = RetractionBody { case: case_ref, reason };
+    match (year, signer) {
+        (Some(year), Some(signer)) => signer.sign(store, now, year, AnonBody::Retraction(body), case_id),
+        (Some(_), None) => Err(PublishError::AnonymityUnavailable(case_id, "no ring of k members".into())),
+        (None, _) => Ok(Made::Signed(store.append_own(key, now, Body::Retraction(body), Some(case_id))?)),
+    }
 }
 
 /// Purges every published summary version of a case (a retraction, if any, stays: it holds no
 /// text). The case is withdrawn from every figure, as by a retraction.
 pub fn purge(
     store: &Store,
-    key: &SigningKey,
+    signers: &Signers<'_>,
     case_id: u64,
     now: Month,
     reason: PurgeReason,
-) -> Result<VerifiedRecord, PublishError> {
-    let mut targets = Vec::new();
+) -> Result<Made, PublishError> {
+    let (key, signer) = (signers.key, signers.anonymous.as_ref());
+    // Targets by authorship: a purge is signed the way the versions it names were.
+    let (mut signed, mut anonymous) = (Vec::new(), Vec::new());
+    let mut year = None;
     for id in store.published_for(case_id)? {
         // Bytes gone: an earlier purge of this case already deleted the version.
         let Some(bytes) = store.record_bytes(&id)? else { continue };
-        match open_stored(&bytes).map_err(StoreError::from)?.body {
-            Body::Summary(_) => targets.push(id),
-            Body::Purge(_) => return Err(PublishError::Purged(case_id)),
-            _ => {}
+        match version_of(&bytes)? {
+            Version::Summary { year: None } => signed.push(id),
+            Version::Summary { year: Some(y) } => {
+                year = Some(y);
+                anonymous.push(id);
+            }
+            Version::Purge => return Err(PublishError::Purged(case_id)),
+            Version::Retraction => {}
         }
     }
+    let targets = if anonymous.is_empty() { &mut signed } else { &mut anonymous };
     if targets.is_empty() {
         return Err(PublishError::NotPublished(case_id));
     }
@@ -226,7 +365,12 @@ pub fn purge(
         return Err(PublishError::TooManyVersions { id: case_id, versions: targets.len() });
     }
     targets.sort();
-    Ok(store.append_own(key, now, Body::Purge(PurgeBody { targets, reason }), Some(case_id))?)
+    let body = PurgeBody { targets: std::mem::take(targets), reason };
+    match (year, signer) {
+        (Some(year), Some(signer)) => signer.sign(store, now, year, AnonBody::Purge(body), case_id),
+        (Some(_), None) => Err(PublishError::AnonymityUnavailable(case_id, "no ring of k members".into())),
+        (None, _) => Ok(Made::Signed(store.append_own(key, now, Body::Purge(body), Some(case_id))?)),
+    }
 }
 
 /// Where a private case stands in the federation.
@@ -259,10 +403,10 @@ pub fn status(
     let versions = store.published_for(case_id)?;
     let Some(&last) = versions.last() else { return Ok((CaseState::Draft, None, 0)) };
     let state = match store.record_bytes(&last)? {
-        Some(bytes) => match open_stored(&bytes)?.body {
-            Body::Retraction(_) => CaseState::Retracted,
-            Body::Purge(_) => CaseState::Purged,
-            _ => CaseState::Published,
+        Some(bytes) => match version_of(&bytes)? {
+            Version::Retraction => CaseState::Retracted,
+            Version::Purge => CaseState::Purged,
+            Version::Summary { .. } => CaseState::Published,
         },
         None if store.purge_of(&last)?.is_some() => CaseState::Purged,
         None => return Err(StoreError::NoSuchRecord(last.to_hex())),
@@ -270,10 +414,38 @@ pub fn status(
     Ok((state, Some(last), versions.len()))
 }
 
+/// What one published record of a case is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    /// A summary or amendment; `year` is its scope when it is anonymous.
+    Summary {
+        year: Option<u16>,
+    },
+    Retraction,
+    Purge,
+}
+
+fn version_of(bytes: &[u8]) -> Result<Version, StoreError> {
+    let corrupt = |detail: &str| StoreError::Corrupt { tree: "blocks", detail: detail.into() };
+    Ok(match open_stored_any(bytes)? {
+        Opened::Signed(env) => match env.body {
+            Body::Summary(_) => Version::Summary { year: None },
+            Body::Retraction(_) => Version::Retraction,
+            Body::Purge(_) => Version::Purge,
+            _ => return Err(corrupt("a published case names a record of another kind")),
+        },
+        Opened::Anonymous(env, _) => match env.body {
+            AnonBody::Summary(_) => Version::Summary { year: Some(env.year) },
+            AnonBody::Retraction(_) => Version::Retraction,
+            AnonBody::Purge(_) => Version::Purge,
+        },
+        Opened::Ring(_) => return Err(corrupt("a published case names a ring")),
+    })
+}
+
 /// The latest record this member published for a private case.
-fn latest_own(store: &Store, case_id: u64) -> Result<Option<(lantern_protocol::RecordId, Body)>, StoreError> {
+fn latest_own(store: &Store, case_id: u64) -> Result<Option<(RecordId, Version)>, StoreError> {
     let Some(id) = store.published_for(case_id)?.pop() else { return Ok(None) };
     let bytes = store.record_bytes(&id)?.ok_or_else(|| StoreError::NoSuchRecord(id.to_hex()))?;
-    let env = open_stored(&bytes)?;
-    Ok(Some((id, env.body)))
+    Ok(Some((id, version_of(&bytes)?)))
 }

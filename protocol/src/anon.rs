@@ -22,6 +22,7 @@ use bincode::{Decode, Encode};
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 use triptych::{Transcript, TriptychInputSet, TriptychParameters, TriptychProof, TriptychStatement, TriptychWitness};
 
@@ -183,12 +184,41 @@ impl Ring {
 pub struct ScopeParams(Arc<TriptychParameters>);
 
 /// A proof and its tag, as they travel.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct RingProof {
     pub tag: LinkTag,
     /// Triptych's own canonical proof encoding.
+    #[serde(serialize_with = "hex_bytes", deserialize_with = "bytes_of_hex")]
     pub proof: Vec<u8>,
 }
+
+fn hex_bytes<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(bytes))
+}
+
+fn bytes_of_hex<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// Points travel in JSON as 64 hex characters.
+macro_rules! hex_point_serde {
+    ($name:ident) => {
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&hex::encode(self.0))
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(String::deserialize(d)?, &mut out).map_err(serde::de::Error::custom)?;
+                Ok(Self(out))
+            }
+        }
+    };
+}
+hex_point_serde!(AnonymityKey);
+hex_point_serde!(LinkTag);
 
 fn transcript(message: &[u8]) -> Transcript {
     let mut t = Transcript::new(b"lantern 2026 anonymous record v1");

@@ -64,6 +64,10 @@ pub enum RecordError {
     Invalid(#[from] ValidationError),
     #[error("author {0} is not a current member of the federation")]
     NotMember(String),
+    #[error("anonymous authorship: {0}")]
+    Anonymity(#[from] crate::anon::AnonError),
+    #[error("ring {0} is not held (yet)")]
+    UnknownRing(String),
 }
 
 impl RecordError {
@@ -81,6 +85,8 @@ impl RecordError {
             RecordError::WrongFederation { .. } => "wrong_federation",
             RecordError::Invalid(_) => "invalid",
             RecordError::NotMember(_) => "not_member",
+            RecordError::Anonymity(_) => "bad_proof",
+            RecordError::UnknownRing(_) => "unknown_ring",
         }
     }
 }

@@ -6,6 +6,8 @@
 //! # Layout
 //! - [`anon`]: anonymous authorship, a linkable ring signature (Triptych, unaudited) behind a
 //!   small interface.
+//! - [`anonymous`]: anonymous records (summaries, amendments, retractions, purges) and the ring
+//!   records they are signed over.
 //! - [`ids`]: fixed-size identifiers (member keys, record ids, federation ids, case refs).
 //! - [`month`]: the coarse `YYYY-MM` month, the only kind of date a summary carries.
 //! - [`vocab`]: closed vocabularies of the field (registries, incident categories, buckets, …).
@@ -20,6 +22,7 @@
 //! - [`sample`]: deterministic synthetic summaries for benchmarks, demos and tests.
 
 pub mod anon;
+pub mod anonymous;
 pub mod codec;
 pub mod error;
 pub mod ids;

@@ -3,7 +3,8 @@
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Rule, ValidationError};
+use crate::anon::{self, AnonymityKey, AnonymitySecret, Ring, RingProof, Scope};
+use crate::error::{RecordError, Rule, ValidationError};
 use crate::ids::{CaseRef, FederationId, MemberKey, RecordId};
 use crate::month::Month;
 use crate::summary::CaseSummary;
@@ -44,6 +45,8 @@ pub enum Body {
     /// The author asks every node to delete the bytes of some of its own summaries (they leaked
     /// something) and to withdraw their cases from every figure; nodes keep only the ids.
     Purge(PurgeBody),
+    /// The author registers its anonymity key ([`crate::anon`]), proving it holds its secret.
+    AnonymityKey(AnonymityKeyBody),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -69,6 +72,34 @@ pub struct PurgeBody {
     /// Targets that are not the author's summaries are ignored by every node.
     pub targets: Vec<RecordId>,
     pub reason: PurgeReason,
+}
+
+/// A member's anonymity key, with a proof of possession: a ring proof over the key alone in the
+/// member's own registration scope, signing the key. Nobody can register a key it cannot sign
+/// with (so nobody can take over, or shadow, another member's place in the rings).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct AnonymityKeyBody {
+    pub key: AnonymityKey,
+    pub possession: RingProof,
+}
+
+impl AnonymityKeyBody {
+    /// The registration of `secret`'s public key by `member`.
+    pub fn new(secret: &AnonymitySecret, federation: FederationId, member: MemberKey) -> Self {
+        let key = secret.public();
+        let ring = Ring::new(vec![key]).expect("a ring of one valid key");
+        let params = ring.params(&Scope::Registration { federation, member });
+        let possession = anon::prove(secret, &ring, &params, &key.0).expect("the key is the ring");
+        Self { key, possession }
+    }
+
+    /// Whether the possession proof holds for `member` in `federation`.
+    pub fn check_possession(&self, federation: FederationId, member: MemberKey) -> Result<(), RecordError> {
+        let ring = Ring::new(vec![self.key])?;
+        let params = ring.params(&Scope::Registration { federation, member });
+        anon::verify(&anon::prepare(&ring, &params, &self.possession)?, &self.key.0)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -100,6 +131,7 @@ impl Body {
             Body::KeyRevocation(_) => "key_revocation",
             Body::NodeBinding(_) => "node_binding",
             Body::Purge(_) => "purge",
+            Body::AnonymityKey(_) => "anonymity_key",
         }
     }
 }
@@ -126,7 +158,7 @@ impl Envelope {
         self.created.validate("created")?;
         match &self.body {
             Body::Summary(b) => b.summary.validate(max_narrative_bytes).map_err(|e| e.within("body.summary"))?,
-            Body::Retraction(_) | Body::NodeBinding(_) => {}
+            Body::Retraction(_) | Body::NodeBinding(_) | Body::AnonymityKey(_) => {}
             Body::Vouch(v) | Body::VouchWithdrawal(v) => {
                 if v.member == self.author {
                     return Err(ValidationError::new("body.member", Rule::Violated("must not be the author")));

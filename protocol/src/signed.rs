@@ -110,6 +110,9 @@ fn check_context(envelope: &Envelope, ctx: &VerifyContext) -> Result<(), RecordE
         });
     }
     envelope.validate(ctx.max_narrative_bytes)?;
+    if let crate::Body::AnonymityKey(k) = &envelope.body {
+        k.check_possession(envelope.federation, envelope.author)?;
+    }
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use lantern_protocol::VerifiedRecord;
 use lantern_protocol::summary::CaseSummary;
 use lantern_protocol::vocab::{PurgeReason, RetractionReason};
 use serde::{Deserialize, Serialize};
@@ -15,6 +14,7 @@ use crate::case::PrivateCase;
 use crate::federation::Federation;
 use crate::patterns::similar::Similar;
 use crate::publish::CaseState;
+use crate::publish::Made;
 use crate::publish::{self, Narrative};
 use crate::redact::Redacted;
 use crate::store::idempotency::{IdempotencyKey, Once};
@@ -69,6 +69,9 @@ pub struct PublishRequest {
     /// Publish the stages' offsets in whole quarters.
     #[serde(default)]
     pub offsets_in_quarters: bool,
+    /// Sign a new case with the member key (naming this member) instead of anonymously.
+    #[serde(default)]
+    pub attributed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -77,7 +80,11 @@ pub struct Published {
     pub record: String,
     /// `summary`, `amendment` or `retraction`.
     pub kind: String,
-    pub sequence: u64,
+    /// The record's place in the member's chain; absent for anonymous records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    /// Signed anonymously: it proves a current member made it, not which.
+    pub anonymous: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -295,7 +302,8 @@ pub async fn preview(
             let profile = fed.profile_to_publish(&config)?;
             let summary =
                 crate::derive::summary(&case, profile.profile, crate::this_month(), checked.narrative.text.clone())?;
-            let me = Some(fed.member_key());
+            let me = fed.me();
+            let me = Some(&me);
             let crowds =
                 fed.with_patterns(|p| (p.crowd(&summary, me), p.forms(&summary, publish::Narrative::Redact, me))).ok();
             let (crowd, forms) = crowds.map_or((None, None), |(c, f)| (Some(c), Some(f)));
@@ -325,6 +333,7 @@ async fn publish_case(
         omit_impact: body.omit_impact,
         start_quarter: body.start_quarter,
         offsets_in_quarters: body.offsets_in_quarters,
+        attributed: body.attributed,
     };
     let request = publish::request(id, shape, amend);
     sign_once(state, idempotency_key(headers)?, request, move |fed| {
@@ -360,7 +369,7 @@ async fn sign_once(
     state: &AppState,
     key: Option<IdempotencyKey>,
     request: String,
-    sign: impl FnOnce(&Federation) -> Result<VerifiedRecord, ApiError> + Send + 'static,
+    sign: impl FnOnce(&Federation) -> Result<Made, ApiError> + Send + 'static,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let Some(key) = key else {
         let record = state.blocking(sign).await?;
@@ -371,24 +380,32 @@ async fn sign_once(
         Once::Signed(record) => Ok(announce(state, record).await),
         Once::Again(first) => Ok((
             StatusCode::CREATED,
-            Json(Published { record: first.record.to_hex(), kind: first.kind, sequence: first.sequence }),
+            Json(Published {
+                record: first.record.to_hex(),
+                kind: first.kind,
+                anonymous: first.sequence.is_none(),
+                sequence: first.sequence,
+            }),
         )),
     }
 }
 
 /// Hands a new record of ours to gossip (catch-up delivers it later if that fails now) and
 /// answers 201 with its id.
-pub(crate) async fn announce(state: &AppState, record: VerifiedRecord) -> (StatusCode, Json<Published>) {
-    if let Some(net) = &state.network
-        && let Err(e) = net.publish(record.bytes().to_vec()).await
-    {
-        tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
+pub(crate) async fn announce(state: &AppState, record: Made) -> (StatusCode, Json<Published>) {
+    if let Some(net) = &state.network {
+        for bytes in record.to_gossip() {
+            if let Err(e) = net.publish(bytes).await {
+                tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
+            }
+        }
     }
     state.status.metrics.ingested("local", 1);
     let published = Published {
         record: record.id().to_hex(),
-        kind: record.envelope().body.kind().into(),
+        kind: record.kind().into(),
         sequence: record.sequence(),
+        anonymous: record.is_anonymous(),
     };
     (StatusCode::CREATED, Json(published))
 }

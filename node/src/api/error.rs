@@ -113,7 +113,10 @@ impl From<PublishError> for ApiError {
             PublishError::Retracted(_)
             | PublishError::NotPublished(_)
             | PublishError::Purged(_)
-            | PublishError::TooManyVersions { .. } => ApiError::conflict(e.to_string()),
+            | PublishError::TooManyVersions { .. }
+            | PublishError::AnonymityUnavailable(..)
+            | PublishError::YearChanged { .. } => ApiError::conflict(e.to_string()),
+            PublishError::Record(e) => ApiError::internal(e),
         }
     }
 }

@@ -233,7 +233,7 @@ pub async fn vouch(
             Ok(fed.vouch(member, !body.withdraw)?)
         })
         .await?;
-    Ok(announce(&state, record).await)
+    Ok(announce(&state, crate::publish::Made::Signed(record)).await)
 }
 
 /// Connected peers.

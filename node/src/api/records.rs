@@ -5,15 +5,15 @@ use axum::body::{Body as HttpBody, Bytes};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lantern_protocol::record::Body;
 use lantern_protocol::vocab::{Category, Registry};
-use lantern_protocol::{Envelope, MemberKey, RecordId};
+use lantern_protocol::{MemberKey, RecordId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::store::StoredRecord;
+use lantern_protocol::anonymous::Opened;
 
 /// Most records scanned for one page; a page may come back short with a `next` cursor.
 const SCAN_BUDGET: usize = 20_000;
@@ -57,9 +57,13 @@ pub struct RecordItem {
     pub id: String,
     /// Position in this node's arrival order; use it as the `after` cursor.
     pub arrival: u64,
-    /// The author's member key: a pseudonym, never an organisation's name.
-    pub author: String,
-    pub sequence: u64,
+    /// The author's member key (a pseudonym, never an organisation's name); absent for
+    /// anonymous records, which prove only that some current member made them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+    pub anonymous: bool,
     pub created: String,
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,12 +82,27 @@ pub struct RecordDetail {
     pub id: String,
     /// Its signature and id were checked before it was stored.
     pub verified: bool,
-    /// Whether its author is a member now.
+    /// Whether its author is a member now (anonymous records: whether its ring held current
+    /// members only when it was admitted, which is always true for a stored record).
     pub author_is_member: bool,
     /// The signed bytes, hex: what the signature and the id cover (docs/protocol.md).
     pub bytes: String,
+    /// The signed envelope (for an anonymous record: its envelope and linking tag).
     #[schema(value_type = Object)]
-    pub envelope: Envelope,
+    pub envelope: serde_json::Value,
+}
+
+/// A stored record as JSON: its envelope's fields; an anonymous record's also its tag.
+pub fn record_json(record: &Opened) -> serde_json::Value {
+    let value = match record {
+        Opened::Signed(e) => serde_json::to_value(e),
+        Opened::Anonymous(e, tag) => serde_json::to_value(e).map(|mut v| {
+            v["tag"] = serde_json::Value::String(tag.to_hex());
+            v
+        }),
+        Opened::Ring(r) => serde_json::to_value(r),
+    };
+    value.unwrap_or_default()
 }
 
 struct Filter {
@@ -93,8 +112,18 @@ struct Filter {
     category: Option<Category>,
 }
 
-const KINDS: &[&str] =
-    &["summary", "amendment", "retraction", "vouch", "vouch_withdrawal", "key_revocation", "node_binding", "purge"];
+const KINDS: &[&str] = &[
+    "summary",
+    "amendment",
+    "retraction",
+    "vouch",
+    "vouch_withdrawal",
+    "key_revocation",
+    "node_binding",
+    "purge",
+    "anonymity_key",
+    "ring",
+];
 
 impl Filter {
     fn parse(q: &RecordsQuery) -> Result<Self, ApiError> {
@@ -122,42 +151,42 @@ impl Filter {
         })
     }
 
-    fn keeps(&self, env: &Envelope) -> bool {
-        if self.kind.as_deref().is_some_and(|k| k != env.body.kind()) || self.author.is_some_and(|a| a != env.author) {
+    fn keeps(&self, record: &Opened) -> bool {
+        if self.kind.as_deref().is_some_and(|k| k != record.kind())
+            || self.author.is_some_and(|a| Some(a) != record.author())
+        {
             return false;
         }
         if self.registry.is_none() && self.category.is_none() {
             return true;
         }
-        match &env.body {
-            Body::Summary(b) => {
+        match record.summary() {
+            Some(b) => {
                 self.registry.is_none_or(|r| r == b.summary.registry)
                     && self.category.is_none_or(|c| b.summary.categories.contains(&c))
             }
-            _ => false,
+            None => false,
         }
     }
 }
 
 fn item(r: &StoredRecord) -> RecordItem {
-    let e = &r.envelope;
-    let summary = match &e.body {
-        Body::Summary(b) => Some(SummaryHeadline {
-            registry: b.summary.registry.label().into(),
-            categories: b.summary.categories.iter().map(|c| c.label().to_string()).collect(),
-            start: b.summary.start.to_string(),
-            outcome: b.summary.outcome.label().into(),
-            duration: b.summary.duration.label().into(),
-        }),
-        _ => None,
-    };
+    let summary = r.record.summary().map(|b| SummaryHeadline {
+        registry: b.summary.registry.label().into(),
+        categories: b.summary.categories.iter().map(|c| c.label().to_string()).collect(),
+        start: b.summary.start.to_string(),
+        outcome: b.summary.outcome.label().into(),
+        duration: b.summary.duration.label().into(),
+    });
+    let signed = r.record.signed();
     RecordItem {
         id: r.id.to_hex(),
         arrival: r.arrival,
-        author: e.author.to_hex(),
-        sequence: e.sequence,
-        created: e.created.to_string(),
-        kind: e.body.kind().into(),
+        author: signed.map(|e| e.author.to_hex()),
+        sequence: signed.map(|e| e.sequence),
+        anonymous: matches!(r.record, Opened::Anonymous(..)),
+        created: r.record.created().map(|m| m.to_string()).unwrap_or_default(),
+        kind: r.record.kind().into(),
         summary,
     }
 }
@@ -189,7 +218,7 @@ pub async fn list(
                 after = Some(last.arrival);
                 scanned += page.len();
                 for r in &page {
-                    if filter.keeps(&r.envelope) {
+                    if filter.keeps(&r.record) {
                         out.push(item(r));
                         if out.len() == limit {
                             return Ok(Json(RecordPage { next: Some(r.arrival), records: out }));
@@ -225,13 +254,13 @@ pub async fn get_one(
                     None => ApiError::not_found(format!("no record {id}")),
                 });
             };
-            let envelope = lantern_protocol::signed::open_stored(&bytes).map_err(ApiError::internal)?;
+            let record = lantern_protocol::anonymous::open_stored_any(&bytes).map_err(ApiError::internal)?;
             Ok(Json(RecordDetail {
                 id: id.to_hex(),
                 verified: true,
-                author_is_member: fed.is_member(&envelope.author),
+                author_is_member: record.author().is_none_or(|a| fed.is_member(&a)),
                 bytes: hex::encode(&bytes),
-                envelope,
+                envelope: record_json(&record),
             }))
         })
         .await

@@ -159,10 +159,10 @@ pub fn records(dir: &DataDir, cmd: RecordsCmd) -> Result<()> {
                         "{:>8}  {:<16}  {:<8}  {:>5}  {:<16}  {}",
                         r.arrival,
                         &r.id.to_hex()[..16],
-                        r.envelope.author.short(),
-                        r.envelope.sequence,
-                        r.envelope.body.kind(),
-                        r.envelope.created
+                        r.record.author().map_or_else(|| "anon".into(), |a| a.short()),
+                        r.record.signed().map_or_else(|| "-".into(), |e| e.sequence.to_string()),
+                        r.record.kind(),
+                        r.record.created().map(|m| m.to_string()).unwrap_or_default()
                     );
                 }
             }
@@ -175,7 +175,7 @@ pub fn records(dir: &DataDir, cmd: RecordsCmd) -> Result<()> {
                     None => bail!("no record {id}"),
                 }
             };
-            let env = signed::open_stored(&bytes)?;
+            let env = lantern_node::api::records::record_json(&lantern_protocol::anonymous::open_stored_any(&bytes)?);
             println!(
                 "{}",
                 serde_json::to_string_pretty(

@@ -3,13 +3,12 @@
 //! own ticket history; a summary alone in its crowd is a lookup key into it, whatever the
 //! redaction did. Computed in memory from the held summaries; nothing leaves the node.
 
-use lantern_protocol::MemberKey;
 use lantern_protocol::summary::{CaseSummary, Impact};
 use lantern_protocol::vocab::{CostBucket, CustomersBucket, DowntimeBucket};
 use serde::Serialize;
 
 use super::fact::Fact;
-use super::{FREE, Patterns};
+use super::{FREE, Me, Patterns};
 
 /// One step of the crowd: the fields matched so far.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -96,18 +95,18 @@ pub fn omitted_impact() -> Impact {
 impl Patterns {
     /// The crowd of `summary` (in the form it would be signed) among the held summaries of
     /// current members other than `me`.
-    pub fn crowd(&self, summary: &CaseSummary, me: Option<MemberKey>) -> Crowd {
+    pub fn crowd(&self, summary: &CaseSummary, me: Option<&Me<'_>>) -> Crowd {
         use lantern_protocol::summary::Granularity;
         let probe = Fact::of(FREE, summary);
         let dating = Dating {
             start_quarter: summary.precision.start == Granularity::Quarter,
             offsets_in_quarters: summary.precision.offsets == Granularity::Quarter,
         };
-        let me = me.and_then(|k| self.author_index.get(&k).copied());
+        let own = self.own(me);
         let mut authors: Vec<Vec<u64>> = vec![vec![0; self.authors.len().div_ceil(64)]; FIELDS.len()];
         let mut summaries = [0u64; FIELDS.len()];
         for fact in self.facts.live() {
-            if !self.counted[fact.author as usize] || Some(fact.author) == me {
+            if !self.counted[fact.author as usize] || own[fact.author as usize] {
                 continue;
             }
             for level in 0..depth(&probe, fact, dating) {
@@ -115,7 +114,7 @@ impl Patterns {
                 authors[level][fact.author as usize / 64] |= 1 << (fact.author % 64);
             }
         }
-        let count = |level: usize| authors[level].iter().map(|w| u64::from(w.count_ones())).sum::<u64>();
+        let count = |level: usize| self.distinct(&authors[level]);
         let levels: Vec<CrowdLevel> = FIELDS
             .iter()
             .enumerate()
@@ -127,13 +126,13 @@ impl Patterns {
 
     /// The publishable forms of `summary` (as derived, month-precise), finest first: as is;
     /// impact omitted; and the start as its quarter; and the offsets in quarters.
-    pub fn forms(&self, summary: &CaseSummary, narrative: crate::publish::Narrative, me: Option<MemberKey>) -> Forms {
+    pub fn forms(&self, summary: &CaseSummary, narrative: crate::publish::Narrative, me: Option<&Me<'_>>) -> Forms {
         use crate::publish::Shape;
         let shapes = [
             Shape { narrative, ..Shape::default() },
             Shape { narrative, omit_impact: true, ..Shape::default() },
             Shape { narrative, omit_impact: true, start_quarter: true, ..Shape::default() },
-            Shape { narrative, omit_impact: true, start_quarter: true, offsets_in_quarters: true },
+            Shape { narrative, omit_impact: true, start_quarter: true, offsets_in_quarters: true, ..Shape::default() },
         ];
         let forms: Vec<Form> = shapes
             .into_iter()

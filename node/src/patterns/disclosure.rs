@@ -84,7 +84,7 @@ impl Patterns {
 
     /// Rules 2–4: the unit's figure, or `None` when it is held back.
     pub(crate) fn release(&self, content: &Content) -> Option<Released> {
-        let operators = content.operators.count() as i64;
+        let operators = self.distinct(&content.operators.0) as i64;
         let k = self.k as i64;
         if operators < k {
             return None;
@@ -134,9 +134,9 @@ impl Patterns {
     }
 }
 
-/// A set of authors, as a bitset over author indexes.
+/// A set of operators, as a bitset over operator indexes; counted by [`Patterns::distinct`].
 #[derive(Debug, Clone)]
-pub(crate) struct Operators(Vec<u64>);
+pub(crate) struct Operators(pub(crate) Vec<u64>);
 
 impl Operators {
     fn new(authors: usize) -> Self {
@@ -147,9 +147,5 @@ impl Operators {
         for a in cell.authors() {
             self.0[a as usize / 64] |= 1 << (a % 64);
         }
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 }

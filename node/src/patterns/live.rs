@@ -9,7 +9,8 @@
 
 use std::sync::{Mutex, RwLock};
 
-use lantern_protocol::{Envelope, MemberKey, RecordId};
+use lantern_protocol::anonymous::Opened;
+use lantern_protocol::{MemberKey, RecordId};
 
 use super::Patterns;
 use crate::store::StoreError;
@@ -19,7 +20,7 @@ pub const PENDING_LIMIT: usize = 65_536;
 
 enum State {
     Absent,
-    Building { pending: Vec<(RecordId, Envelope)>, overflowed: bool },
+    Building { pending: Vec<(RecordId, Opened)>, overflowed: bool },
     Ready(Box<Patterns>),
 }
 
@@ -47,7 +48,7 @@ impl LivePatterns {
 
     /// Counts stored records: at once if built, after the build if one runs, not at all if none
     /// has started (the first build reads them from the store).
-    pub fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
+    pub fn observe<'a>(&self, stored: impl IntoIterator<Item = (RecordId, &'a Opened)>) {
         match &mut *self.write() {
             State::Absent => {}
             State::Ready(p) => p.apply_batch(stored),
@@ -128,6 +129,7 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
+    use lantern_protocol::Envelope;
     use lantern_protocol::ids::{CaseRef, FederationId};
     use lantern_protocol::record::{Body, SummaryBody};
     use lantern_protocol::sample::{self, Rng};
@@ -138,7 +140,7 @@ mod tests {
         MemberKey::from_slice(&[i; 32]).unwrap()
     }
 
-    fn summary_record(author: u8, case: u8) -> (RecordId, Envelope) {
+    fn summary_record(author: u8, case: u8) -> (RecordId, Opened) {
         let start = "2025-03".parse().unwrap();
         let env = Envelope {
             format: lantern_protocol::WIRE_FORMAT,
@@ -153,7 +155,7 @@ mod tests {
                 summary: sample::summary(&mut Rng::new(u64::from(case)), start, 1),
             }),
         };
-        (RecordId::from_slice(&[author ^ case.rotate_left(4); 32]).unwrap(), env)
+        (RecordId::from_slice(&[author ^ case.rotate_left(4); 32]).unwrap(), Opened::Signed(env))
     }
 
     const MEMBERS: u8 = 8;

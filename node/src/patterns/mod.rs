@@ -42,19 +42,50 @@ use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap as HashMap;
 
+use lantern_protocol::anon::{AnonymitySecret, LinkTag, Scope};
+use lantern_protocol::anonymous::{AnonBody, Opened};
 use lantern_protocol::ids::CaseRef;
 use lantern_protocol::record::{Body, Envelope};
-use lantern_protocol::{MemberKey, RecordId};
+use lantern_protocol::{FederationId, MemberKey, RecordId};
 
-use crate::store::{Store, StoreError, Withdrawal};
+use crate::store::{By, Store, StoreError, Withdrawal};
 use cells::Cells;
 use fact::Fact;
 use grid::record_digest;
 
-/// Where one case (author, case ref) stands.
+/// Who a case counts for. A member key names an operator across the whole federation; a linking
+/// tag names one within its scope (a start year) only: the same operator has unrelated tags in
+/// other years, so tags of different years are never added up as distinct operators
+/// ([`Patterns::distinct`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    Member(MemberKey),
+    Tag { year: u16, tag: LinkTag },
+}
+
+impl Operator {
+    /// 0 for member keys, the year for tags.
+    fn scope(&self) -> u16 {
+        match self {
+            Operator::Member(_) => 0,
+            Operator::Tag { year, .. } => *year,
+        }
+    }
+}
+
+/// The asking member, to leave its own records out of what it is shown about others: its key
+/// and (for anonymous records) the secret its tags come from.
+pub struct Me<'a> {
+    pub member: MemberKey,
+    pub federation: FederationId,
+    pub secret: &'a AnonymitySecret,
+}
+
+/// Where one case (operator, case ref) stands.
 #[derive(Debug, Clone, Copy)]
 struct CaseState {
-    /// Sequence of the version counted (or of the retraction).
+    /// Sequence of the version counted (or of the retraction); 0 for anonymous cases, whose
+    /// versions are ordered by what they supersede.
     sequence: u64,
     retracted: bool,
     /// Index into `facts` of the version counted.
@@ -66,8 +97,8 @@ const FREE: u32 = u32::MAX;
 
 pub struct Patterns {
     k: usize,
-    authors: Vec<MemberKey>,
-    author_index: HashMap<MemberKey, u32>,
+    authors: Vec<Operator>,
+    author_index: HashMap<Operator, u32>,
     /// Authors whose cases count: current members.
     counted: Vec<bool>,
     members: HashSet<MemberKey>,
@@ -141,11 +172,11 @@ impl Patterns {
             let batch = store.records_after(after, 16_384)?;
             let Some(last) = batch.last() else { break };
             after = Some(last.arrival);
-            patterns.apply_batch(batch.iter().map(|r| (r.id, &r.envelope)));
+            patterns.apply_batch(batch.iter().map(|r| (r.id, &r.record)));
         }
-        let withdrawn: Vec<(RecordId, Envelope)> =
+        let withdrawn: Vec<(RecordId, Opened)> =
             store.withdrawals()?.iter().map(|w| as_retraction(w, store.context().federation)).collect();
-        patterns.apply_batch(withdrawn.iter().map(|(id, env)| (*id, env)));
+        patterns.apply_batch(withdrawn.iter().map(|(id, r)| (*id, r)));
         Ok(patterns)
     }
 
@@ -158,30 +189,71 @@ impl Patterns {
         self.facts.live().filter(|f| self.counted[f.author as usize]).count()
     }
 
-    fn author(&mut self, key: MemberKey) -> u32 {
-        if let Some(&i) = self.author_index.get(&key) {
+    fn author(&mut self, operator: Operator) -> u32 {
+        if let Some(&i) = self.author_index.get(&operator) {
             return i;
         }
         let i = self.authors.len() as u32;
-        self.authors.push(key);
-        self.counted.push(self.members.contains(&key));
-        self.author_index.insert(key, i);
+        self.authors.push(operator);
+        // Anonymous cases were admitted over rings of current members: they count.
+        self.counted.push(match operator {
+            Operator::Member(key) => self.members.contains(&key),
+            Operator::Tag { .. } => true,
+        });
+        self.author_index.insert(operator, i);
         i
+    }
+
+    /// Distinct operators in a set of operator indexes, as a lower bound that never counts one
+    /// operator twice: the members named by key, or the tags of one year, whichever is larger.
+    /// (One operator may hold a key-signed case and tags in several years; these cannot be told
+    /// apart, so they are never added up.) Exact for any set within one kind and one year.
+    pub fn distinct(&self, set: &[u64]) -> u64 {
+        let mut by_scope: smallvec::SmallVec<[(u16, u64); 4]> = smallvec::SmallVec::new();
+        for (w, &word) in set.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let scope = self.authors[i].scope();
+                match by_scope.iter_mut().find(|(s, _)| *s == scope) {
+                    Some((_, n)) => *n += 1,
+                    None => by_scope.push((scope, 1)),
+                }
+            }
+        }
+        by_scope.iter().map(|(_, n)| *n).max().unwrap_or(0)
+    }
+
+    /// Per operator index: whether it is the asking member (its key or one of its tags).
+    pub fn own(&self, me: Option<&Me<'_>>) -> Vec<bool> {
+        let Some(me) = me else { return vec![false; self.authors.len()] };
+        let mut tags: HashMap<u16, LinkTag> = HashMap::default();
+        self.authors
+            .iter()
+            .map(|op| match op {
+                Operator::Member(key) => *key == me.member,
+                Operator::Tag { year, tag } => {
+                    let scope = Scope::Year { federation: me.federation, year: *year };
+                    *tags.entry(*year).or_insert_with(|| lantern_protocol::anon::tag_of(me.secret, &scope)) == *tag
+                }
+            })
+            .collect()
     }
 
     /// Counts a stored record: a summary (new or amended) or a retraction. Other kinds and
     /// versions older than the one counted change nothing.
-    pub fn apply(&mut self, id: &RecordId, envelope: &Envelope) {
-        self.apply_batch([(*id, envelope)]);
+    pub fn apply(&mut self, id: &RecordId, record: &Opened) {
+        self.apply_batch([(*id, record)]);
     }
 
     /// Counts records stored together. Case versions are settled in order; the cell updates that
     /// follow are then applied page by page (in order within a page, where they do not commute),
     /// so a page's cells are fetched into the cache once per batch rather than once per record.
-    pub fn apply_batch<'a>(&mut self, records: impl IntoIterator<Item = (RecordId, &'a Envelope)>) {
+    pub fn apply_batch<'a>(&mut self, records: impl IntoIterator<Item = (RecordId, &'a Opened)>) {
         let mut updates: Vec<(Fact, u64, bool)> = Vec::new();
-        for (id, envelope) in records {
-            self.settle(&id, envelope, &mut updates);
+        for (id, record) in records {
+            self.settle(&id, record, &mut updates);
         }
         // Stable: within a page, the updates keep their order.
         updates.sort_by_key(|(fact, _, _)| (fact.registry, fact.month));
@@ -191,20 +263,47 @@ impl Patterns {
     }
 
     /// Updates the case's state for one record; pushes the cell updates it implies.
-    fn settle(&mut self, id: &RecordId, envelope: &Envelope, updates: &mut Vec<(Fact, u64, bool)>) {
-        let (case, summary) = match &envelope.body {
-            Body::Summary(b) => (b.case, Some(&b.summary)),
-            Body::Retraction(b) => (b.case, None),
-            _ => return,
+    fn settle(&mut self, id: &RecordId, record: &Opened, updates: &mut Vec<(Fact, u64, bool)>) {
+        // (operator, order, case, summary, what it supersedes)
+        let (operator, sequence, case, summary, supersedes) = match record {
+            Opened::Signed(env) => match &env.body {
+                Body::Summary(b) => (Operator::Member(env.author), env.sequence, b.case, Some(&b.summary), None),
+                Body::Retraction(b) => (Operator::Member(env.author), env.sequence, b.case, None, None),
+                _ => return,
+            },
+            Opened::Anonymous(env, tag) => {
+                let operator = Operator::Tag { year: env.year, tag: *tag };
+                match &env.body {
+                    AnonBody::Summary(b) => (operator, 0, b.case, Some(&b.summary), b.supersedes),
+                    AnonBody::Retraction(b) => (operator, 0, b.case, None, None),
+                    AnonBody::Purge(_) => return,
+                }
+            }
+            Opened::Ring(_) => return,
         };
-        let author = self.author(envelope.author);
+        let anonymous = matches!(operator, Operator::Tag { .. });
+        let author = self.author(operator);
         let counted = self.counted[author as usize];
+        let facts = &self.facts;
         // One probe of the case map: the state is updated in place.
         let state = match self.cases.entry((author, case)) {
             Entry::Occupied(entry) => {
                 let state = entry.into_mut();
-                if state.retracted || (summary.is_some() && state.sequence >= envelope.sequence) {
+                if state.retracted {
                     return;
+                }
+                if summary.is_some() {
+                    // A key-signed version replaces a lower sequence; an anonymous one replaces
+                    // exactly the version it supersedes.
+                    let newer = if anonymous {
+                        let current = state.slot.map(|s| facts.record_ids[s as usize]);
+                        supersedes.is_some() && supersedes == current
+                    } else {
+                        state.sequence < sequence
+                    };
+                    if !newer {
+                        return;
+                    }
                 }
                 state
             }
@@ -223,7 +322,7 @@ impl Patterns {
             }
             self.facts.take(fact, *id)
         });
-        state.sequence = envelope.sequence;
+        state.sequence = sequence;
         state.retracted = summary.is_none();
     }
 
@@ -232,7 +331,10 @@ impl Patterns {
     pub fn set_members(&mut self, members: impl IntoIterator<Item = MemberKey>) {
         self.members = members.into_iter().collect();
         let changed: Vec<u32> = (0..self.authors.len() as u32)
-            .filter(|&a| self.counted[a as usize] != self.members.contains(&self.authors[a as usize]))
+            .filter(|&a| match self.authors[a as usize] {
+                Operator::Member(key) => self.counted[a as usize] != self.members.contains(&key),
+                Operator::Tag { .. } => false,
+            })
             .collect();
         if changed.is_empty() {
             return;
@@ -265,20 +367,35 @@ impl Patterns {
 
 /// A purge withdraws a case exactly as a retraction does (and for good: a retraction is final),
 /// so the figures take it as one. The envelope exists only in memory, under the purge's id.
-pub fn as_retraction(w: &Withdrawal, federation: lantern_protocol::FederationId) -> (RecordId, Envelope) {
-    let envelope = Envelope {
-        format: lantern_protocol::WIRE_FORMAT,
-        federation,
-        author: w.author,
-        sequence: u64::MAX,
-        previous: None,
-        created: lantern_protocol::Month { year: lantern_protocol::month::MIN_YEAR, month: 1 },
-        body: Body::Retraction(lantern_protocol::record::RetractionBody {
-            case: w.case,
-            reason: lantern_protocol::vocab::RetractionReason::IdentifyingInformation,
-        }),
+pub fn as_retraction(w: &Withdrawal, federation: lantern_protocol::FederationId) -> (RecordId, Opened) {
+    let created = lantern_protocol::Month { year: lantern_protocol::month::MIN_YEAR, month: 1 };
+    let retraction = lantern_protocol::record::RetractionBody {
+        case: w.case,
+        reason: lantern_protocol::vocab::RetractionReason::IdentifyingInformation,
     };
-    (w.purge, envelope)
+    let record = match w.by {
+        By::Member(author) => Opened::Signed(Envelope {
+            format: lantern_protocol::WIRE_FORMAT,
+            federation,
+            author,
+            sequence: u64::MAX,
+            previous: None,
+            created,
+            body: Body::Retraction(retraction),
+        }),
+        By::Tag { year, tag } => Opened::Anonymous(
+            lantern_protocol::anonymous::AnonEnvelope {
+                format: lantern_protocol::anonymous::ANONYMOUS_FORMAT,
+                federation,
+                ring: RecordId([0; 32]),
+                year,
+                created,
+                body: AnonBody::Retraction(retraction),
+            },
+            tag,
+        ),
+    };
+    (w.purge, record)
 }
 
 /// Adds a fact to (or removes it from) every base cell it falls in: all in one page.

@@ -3,13 +3,12 @@
 //! are "undisclosed". A profile no one else has is a name: once one summary is recognised, every
 //! other summary with that profile follows.
 
-use lantern_protocol::MemberKey;
 use lantern_protocol::summary::MemberProfile;
 use lantern_protocol::vocab::{OrgSize, OrgType, Region};
 use serde::Serialize;
 
-use super::Patterns;
 use super::fact::Fact;
+use super::{Me, Patterns};
 
 /// The profile to sign, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -47,8 +46,8 @@ fn shows(f: &Fact, wanted: MemberProfile, fields: [bool; 3]) -> bool {
 
 impl Patterns {
     /// The finest level of `declared` that at least k other members' summaries show.
-    pub fn generalise(&self, declared: MemberProfile, me: Option<MemberKey>) -> ProfileChoice {
-        let me = me.and_then(|k| self.author_index.get(&k).copied());
+    pub fn generalise(&self, declared: MemberProfile, me: Option<&Me<'_>>) -> ProfileChoice {
+        let own = self.own(me);
         for (level, fields) in LEVELS {
             let wanted = keep(declared, fields);
             // An undisclosed field is no level to be shared: skip levels the member keeps back.
@@ -62,11 +61,11 @@ impl Patterns {
             }
             let mut members = vec![0u64; self.authors.len().div_ceil(64)];
             for f in self.facts.live() {
-                if self.counted[f.author as usize] && Some(f.author) != me && shows(f, wanted, fields) {
+                if self.counted[f.author as usize] && !own[f.author as usize] && shows(f, wanted, fields) {
                     members[f.author as usize / 64] |= 1 << (f.author % 64);
                 }
             }
-            let members: u64 = members.iter().map(|w| u64::from(w.count_ones())).sum();
+            let members = self.distinct(&members);
             if members >= self.k as u64 {
                 return ProfileChoice { profile: wanted, level, members };
             }

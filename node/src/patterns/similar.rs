@@ -2,14 +2,14 @@
 //! many distinct operators published such cases. The private case is reduced to a [`Fact`] in
 //! memory and compared locally; nothing about it leaves the node.
 
+use lantern_protocol::RecordId;
 use lantern_protocol::summary::CaseSummary;
 use lantern_protocol::vocab::{Category, Registry};
-use lantern_protocol::{MemberKey, RecordId};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::fact::Fact;
-use super::{FREE, Patterns};
+use super::{FREE, Me, Patterns};
 
 /// Score from which a summary counts as "like yours" in the operator count.
 pub const LIKE_SCORE: f64 = 0.6;
@@ -90,13 +90,13 @@ fn fine(a: &Fact, b: &Fact) -> f64 {
 
 impl Patterns {
     /// The `limit` summaries most like `case`, leaving out `own` (the asking member's records).
-    pub fn similar(&self, case: &CaseSummary, own: Option<MemberKey>, limit: usize) -> Similar {
+    pub fn similar(&self, case: &CaseSummary, me: Option<&Me<'_>>, limit: usize) -> Similar {
         let limit = limit.clamp(1, MAX_RESULTS);
-        let own = own.and_then(|k| self.author_index.get(&k).copied());
+        let own = self.own(me);
         let probe = Fact::of(FREE, case);
         let scorer = Scorer::new(&probe);
         let words = self.authors.len().div_ceil(64);
-        let counted = |f: &Fact| f.author != FREE && Some(f.author) != own && self.counted[f.author as usize];
+        let counted = |f: &Fact| f.author != FREE && !own[f.author as usize] && self.counted[f.author as usize];
         let (mut best, alike) = self
             .facts
             .facts
@@ -136,7 +136,7 @@ impl Patterns {
             );
         best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         best.truncate(limit);
-        let operators: u64 = alike.iter().map(|w| u64::from(w.count_ones())).sum();
+        let operators = self.distinct(&alike);
         let matches = best
             .into_iter()
             .map(|(score, slot)| {

@@ -7,14 +7,22 @@ use lantern_protocol::summary::CaseSummary;
 use lantern_protocol::vocab::*;
 use lantern_protocol::{MemberKey, Month, RecordId};
 
-use super::Patterns;
 use super::grid::{CellKey, Family, Filter, NO_FILTER};
 use super::query::{Figure, Period, Scope};
+use super::{Me, Patterns};
+use lantern_protocol::anon::AnonymitySecret;
+use lantern_protocol::anonymous::Opened;
 
 pub(super) fn member(i: u32) -> MemberKey {
     let mut b = [0u8; 32];
     b[..4].copy_from_slice(&i.to_be_bytes());
     MemberKey::from_slice(&b).unwrap()
+}
+
+/// Member `i` asking (its anonymity secret is derived from its index).
+pub(super) fn me(i: u32) -> Me<'static> {
+    let secret: &'static AnonymitySecret = Box::leak(Box::new(AnonymitySecret::derive(&[i as u8; 32])));
+    Me { member: member(i), federation: lantern_protocol::FederationId([0; 32]), secret }
 }
 
 pub(super) fn month(s: &str) -> Month {
@@ -42,7 +50,7 @@ pub(super) struct Feed {
     pub next_id: u64,
     seqs: std::collections::HashMap<MemberKey, u64>,
     /// Every record fed, in order.
-    pub log: Vec<(RecordId, Envelope)>,
+    pub log: Vec<(RecordId, Opened)>,
 }
 
 impl Feed {
@@ -77,8 +85,9 @@ impl Feed {
             created: month("2026-01"),
             body,
         };
-        self.patterns.apply(&id, &env);
-        self.log.push((id, env));
+        let record = Opened::Signed(env);
+        self.patterns.apply(&id, &record);
+        self.log.push((id, record));
         id
     }
 
@@ -100,7 +109,7 @@ pub(super) fn cell(p: &Patterns, s: Scope, r: Registry, c: Category) -> Figure {
 pub(super) fn truth(p: &Patterns, period: &str, r: Registry, c: Category) -> (usize, u64) {
     let keys = super::query::cell_keys(NO_FILTER, r, c);
     let content = p.content(period.parse().unwrap(), &keys, super::disclosure::Counting::All);
-    (content.operators.count(), content.cases)
+    (p.distinct(&content.operators.0) as usize, content.cases)
 }
 
 const RIPE: Registry = Registry::RipeNcc;
@@ -241,7 +250,7 @@ fn similar_cases_rank_the_closest_first_and_count_operators() {
     f.publish(2, 1, target.clone());
     f.publish(3, 1, summary(Registry::Lacnic, &[Category::FeeDispute], "2024-01"));
     f.publish(0, 1, target.clone()); // the asker's own summary is left out
-    let similar = f.patterns.similar(&target, Some(member(0)), 10);
+    let similar = f.patterns.similar(&target, Some(&me(0)), 10);
     assert_eq!(similar.matches.len(), 2 + 1);
     assert!(similar.matches[0].score > 0.99 && similar.matches[1].score > 0.99);
     assert!(similar.matches[2].score < 0.6);
@@ -297,7 +306,7 @@ fn co_occurring_categories_are_counted_per_pair() {
         out.push(CellKey::new(Family::Pair, NO_FILTER, RIPE.index() as u8, pair, m))
     };
     let content = f.patterns.content("2026".parse().unwrap(), &keys, super::disclosure::Counting::All);
-    assert_eq!((content.operators.count(), content.cases), (3, 3));
+    assert_eq!((f.patterns.distinct(&content.operators.0), content.cases), (3, 3));
 }
 
 #[test]
@@ -400,7 +409,7 @@ fn a_crowd_counts_other_operators_summaries_field_by_field() {
     }
     f.publish(5, 1, summary(RIPE, &[TD], "2026-04"));
     f.publish(0, 2, mine.clone());
-    let crowd = f.patterns.crowd(&mine, Some(member(0)));
+    let crowd = f.patterns.crowd(&mine, Some(&me(0)));
     let at = |field: &str| {
         let l = crowd.levels.iter().find(|l| l.field == field).unwrap();
         (l.summaries, l.operators)
@@ -416,7 +425,7 @@ fn a_crowd_counts_other_operators_summaries_field_by_field() {
     other_impact.impact.cost =
         if mine.impact.cost == CostBucket::Over1m { CostBucket::Zero } else { CostBucket::Over1m };
     f.publish(6, 1, other_impact);
-    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(member(0)));
+    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(&me(0)));
     assert_eq!((forms.forms[0].operators, forms.forms[1].operators), (2, 3));
     assert!(forms.forms[1].shape.omit_impact && !forms.forms[1].shape.start_quarter);
     assert_eq!((forms.proposed, forms.in_crowd), (1, true), "the finest form with k = 3 operators");
@@ -442,7 +451,7 @@ fn a_start_quarter_and_offsets_in_quarters_join_the_months_around() {
     f.publish(2, 1, with_timeline("2026-06", &[0, 0, 2]));
     f.publish(3, 1, with_timeline("2026-05", &[1, 1, 3]));
     f.publish(4, 1, with_timeline("2026-08", &[0, 1, 4])); // another quarter
-    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(member(0)));
+    let forms = f.patterns.forms(&mine, crate::publish::Narrative::Redact, Some(&me(0)));
     let ops: Vec<u64> = forms.forms.iter().map(|x| x.operators).collect();
     // As is: no one; the quarter alone: the April twin; quarters for the offsets too: all three.
     assert_eq!(ops, [0, 0, 1, 3], "{ops:?}");
@@ -467,14 +476,14 @@ fn a_profile_is_published_at_the_finest_level_k_other_members_share() {
         f.publish(a, 1, s);
     };
     // Alone: nothing is shared by three others.
-    assert_eq!(f.patterns.generalise(declared, Some(member(0))).level, "none");
+    assert_eq!(f.patterns.generalise(declared, Some(&me(0))).level, "none");
     // Three other African hosting providers of other sizes: type and region are shared.
     for a in 1..=3 {
         publish_as(&mut f, a, OrgType::Hosting, OrgSize::Large, Region::Africa);
     }
     // The member's own summaries never make a crowd for it.
     publish_as(&mut f, 0, OrgType::Hosting, OrgSize::Small, Region::Africa);
-    let choice = f.patterns.generalise(declared, Some(member(0)));
+    let choice = f.patterns.generalise(declared, Some(&me(0)));
     assert_eq!((choice.level, choice.members), ("type and region", 3));
     assert_eq!(choice.profile.size, OrgSize::Undisclosed);
     assert_eq!((choice.profile.org_type, choice.profile.region), (OrgType::Hosting, Region::Africa));
@@ -482,5 +491,5 @@ fn a_profile_is_published_at_the_finest_level_k_other_members_share() {
     for a in 4..=6 {
         publish_as(&mut f, a, OrgType::Hosting, OrgSize::Small, Region::Africa);
     }
-    assert_eq!(f.patterns.generalise(declared, Some(member(0))).level, "type, size and region");
+    assert_eq!(f.patterns.generalise(declared, Some(&me(0))).level, "type, size and region");
 }

@@ -4,6 +4,7 @@
 //! last twelve months' registry × category cells, registry totals or category totals
 //! (docs/patterns.md, "Utility").
 
+use lantern_protocol::anonymous::Opened;
 use lantern_protocol::ids::{CaseRef, FederationId};
 use lantern_protocol::record::{Body, Envelope, SummaryBody};
 use lantern_protocol::vocab::Registry;
@@ -125,7 +126,7 @@ fn engine(operators: u32, cases: &[SyntheticCase], seed: u64) -> Patterns {
                 summary: case.summary.clone(),
             }),
         };
-        patterns.apply(&id, &envelope);
+        patterns.apply(&id, &Opened::Signed(envelope));
     }
     patterns
 }

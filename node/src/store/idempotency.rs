@@ -3,7 +3,9 @@
 //! instead of a second record or case. `idempotency` tree: key → the request's fingerprint, the
 //! first answer and when. Kept 24 hours and at most 10 000 keys.
 
-use lantern_protocol::{RecordId, VerifiedRecord};
+use lantern_protocol::RecordId;
+
+use crate::publish::Made;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +38,9 @@ impl std::str::FromStr for IdempotencyKey {
 pub struct FirstAnswer {
     pub record: RecordId,
     pub kind: String,
-    pub sequence: u64,
+    /// Absent for anonymous records, which have no sequence.
+    #[serde(default)]
+    pub sequence: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,7 +53,7 @@ struct Entry {
 /// A signing write, first time or again (used once per request: its size does not matter).
 #[allow(clippy::large_enum_variant)]
 pub enum Once {
-    Signed(VerifiedRecord),
+    Signed(Made),
     Again(FirstAnswer),
 }
 
@@ -93,16 +97,12 @@ impl Store {
         &self,
         key: &IdempotencyKey,
         request: &[u8],
-        sign: impl FnOnce() -> Result<VerifiedRecord, E>,
+        sign: impl FnOnce() -> Result<Made, E>,
     ) -> Result<Once, E> {
         let mut signed = None;
         let (first, fresh) = self.once(key, request, || -> Result<FirstAnswer, E> {
             let record = sign()?;
-            let first = FirstAnswer {
-                record: record.id(),
-                kind: record.envelope().body.kind().into(),
-                sequence: record.sequence(),
-            };
+            let first = FirstAnswer { record: record.id(), kind: record.kind().into(), sequence: record.sequence() };
             signed = Some(record);
             Ok(first)
         })?;

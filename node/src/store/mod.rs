@@ -15,6 +15,9 @@
 //! - `purged`, `purge_wanted`: what purges deleted, and purge claims waiting for their target
 //!   (`purge.rs`). A purged record keeps its id and chain link; its bytes are an empty slot.
 //! - `peers`: members' node addresses learnt from proven members (`peers.rs`).
+//! - `loose`: id → arrival of records outside any chain: anonymous records and the rings they
+//!   are signed over (`loose.rs`).
+//! - `anonymity_keys`: member key → its registered anonymity key (the first registration wins).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
 //! Records are found by id through an in-memory index (id → arrival number), loaded from the
@@ -30,13 +33,14 @@ mod blocks;
 mod chains;
 pub mod idempotency;
 mod keys;
+pub mod loose;
 pub mod own_head;
 mod peers;
 mod purge;
 pub mod repair;
 pub mod rescue;
 
-pub use purge::Withdrawal;
+pub use purge::{By, Withdrawal};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -44,8 +48,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use ed25519_dalek::SigningKey;
+use lantern_protocol::anonymous::{Opened, open_stored_any};
 use lantern_protocol::record::{Body, Envelope};
-use lantern_protocol::signed::{self, open_stored};
+use lantern_protocol::signed;
 use lantern_protocol::{CaseRef, Manifest, MemberKey, Month, RecordError, RecordId, VerifiedRecord, VerifyContext};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -194,7 +199,7 @@ pub struct StoredRecord {
     pub id: RecordId,
     pub arrival: u64,
     pub bytes: Vec<u8>,
-    pub envelope: Envelope,
+    pub record: Opened,
 }
 
 pub struct Store {
@@ -211,6 +216,8 @@ pub struct Store {
     purged: sled::Tree,
     purge_wanted: sled::Tree,
     peers: sled::Tree,
+    loose: sled::Tree,
+    anonymity_keys: sled::Tree,
     idempotency: sled::Tree,
     idempotency_lock: Mutex<()>,
     meta: sled::Tree,
@@ -282,7 +289,9 @@ impl Store {
                 meta.insert("layout", LAYOUT)?;
             }
         }
-        let (index, held) = load_chains(&chains)?;
+        let (mut index, held) = load_chains(&chains)?;
+        let loose = tree("loose")?;
+        loose::load(&loose, &mut index)?;
         if index.len() as u64 != count {
             return Err(StoreError::IndexDisagrees { indexed: index.len() as u64, logged: count });
         }
@@ -299,6 +308,8 @@ impl Store {
             purged: tree("purged")?,
             purge_wanted: tree("purge_wanted")?,
             peers: tree("peers")?,
+            loose,
+            anonymity_keys: tree("anonymity_keys")?,
             idempotency: tree("idempotency")?,
             idempotency_lock: Mutex::new(()),
             meta,
@@ -517,57 +528,65 @@ impl Store {
             &self.bindings,
             &self.purged,
             &self.purge_wanted,
+            &self.anonymity_keys,
         );
-        trees.transaction(|(blocks_t, chains_t, equivocations, vouches, revocations, bindings, purged, wanted)| {
-            for (block, value) in block_values.iter().map(|(b, v)| (b, v)).chain(&purges.rewrites) {
-                blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
-            }
-            if !purges.is_empty() {
-                for (target, withdrawal) in &purges.purged {
-                    purged.insert(target.as_bytes(), purge::encode_purged(withdrawal))?;
+        trees.transaction(
+            |(blocks_t, chains_t, equivocations, vouches, revocations, bindings, purged, wanted, anon)| {
+                for (block, value) in block_values.iter().map(|(b, v)| (b, v)).chain(&purges.rewrites) {
+                    blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
                 }
-                for (key, author) in &purges.wanted {
-                    wanted.insert(&key[..], author.as_bytes())?;
+                if !purges.is_empty() {
+                    for (target, withdrawal) in &purges.purged {
+                        purged.insert(target.as_bytes(), purge::encode_purged(withdrawal))?;
+                    }
+                    for (key, by) in &purges.wanted {
+                        wanted.insert(&key[..], purge::encode_wanted(by))?;
+                    }
+                    for key in &purges.settled {
+                        wanted.remove(&key[..])?;
+                    }
                 }
-                for key in &purges.settled {
-                    wanted.remove(&key[..])?;
+                for ((author, block), entries) in &chain_entries {
+                    let mut key = author.as_bytes().to_vec();
+                    key.extend_from_slice(&block.to_be_bytes());
+                    chains_t.insert(key, chains::encode_entries(entries))?;
                 }
-            }
-            for ((author, block), entries) in &chain_entries {
-                let mut key = author.as_bytes().to_vec();
-                key.extend_from_slice(&block.to_be_bytes());
-                chains_t.insert(key, chains::encode_entries(entries))?;
-            }
-            for (record, conflicting) in &plan {
-                let (id, env) = (record.id(), record.envelope());
-                for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
-                    equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
-                }
-                match &env.body {
-                    Body::Vouch(v) | Body::VouchWithdrawal(v) => {
-                        let key = pair(&v.member, &env.author);
-                        let newer = match vouches.get(key)? {
-                            Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
-                            None => true,
-                        };
-                        if newer {
-                            let vouching = matches!(env.body, Body::Vouch(_));
-                            vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                for (record, conflicting) in &plan {
+                    let (id, env) = (record.id(), record.envelope());
+                    for other in conflicting.iter().chain(if conflicting.is_empty() { None } else { Some(&id) }) {
+                        equivocations.insert(&author_seq_id(&env.author, env.sequence, other)[..], &[][..])?;
+                    }
+                    match &env.body {
+                        Body::Vouch(v) | Body::VouchWithdrawal(v) => {
+                            let key = pair(&v.member, &env.author);
+                            let newer = match vouches.get(key)? {
+                                Some(old) => decode_vouch(&old).is_none_or(|(seq, _)| env.sequence > seq),
+                                None => true,
+                            };
+                            if newer {
+                                let vouching = matches!(env.body, Body::Vouch(_));
+                                vouches.insert(&key[..], &encode_vouch(env.sequence, vouching)[..])?;
+                            }
                         }
+                        Body::KeyRevocation(r) => {
+                            revocations.insert(r.key.as_bytes(), id.as_bytes())?;
+                        }
+                        Body::NodeBinding(b) => {
+                            let mut value = env.author.as_bytes().to_vec();
+                            value.extend_from_slice(id.as_bytes());
+                            bindings.insert(&b.node_key[..], value)?;
+                        }
+                        Body::AnonymityKey(k) => {
+                            if anon.get(env.author.as_bytes())?.is_none() {
+                                anon.insert(env.author.as_bytes(), &k.key.0[..])?;
+                            }
+                        }
+                        Body::Summary(_) | Body::Retraction(_) | Body::Purge(_) => {}
                     }
-                    Body::KeyRevocation(r) => {
-                        revocations.insert(r.key.as_bytes(), id.as_bytes())?;
-                    }
-                    Body::NodeBinding(b) => {
-                        let mut value = env.author.as_bytes().to_vec();
-                        value.extend_from_slice(id.as_bytes());
-                        bindings.insert(&b.node_key[..], value)?;
-                    }
-                    Body::Summary(_) | Body::Retraction(_) | Body::Purge(_) => {}
                 }
-            }
-            Ok::<(), ConflictableTransactionError<StoreError>>(())
-        })?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            },
+        )?;
         writer.next_block += block_values.len() as u64;
         for (record, _) in &plan {
             writer.held.entry(record.author()).or_default().insert(record.sequence());
@@ -631,7 +650,7 @@ impl Store {
         Ok(out)
     }
 
-    fn arrival_of(&self, id: &RecordId) -> Option<u64> {
+    pub(super) fn arrival_of(&self, id: &RecordId) -> Option<u64> {
         self.index.read().unwrap_or_else(|p| p.into_inner()).get(id).copied()
     }
 
@@ -675,9 +694,9 @@ impl Store {
                 if bytes.is_empty() {
                     continue;
                 }
-                let envelope = open_stored(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
+                let record = open_stored_any(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
                 let arrival = block << blocks::INDEX_BITS | index as u64;
-                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), envelope });
+                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), record });
             }
         }
         Ok(out)
@@ -934,7 +953,7 @@ fn load_chains(chains: &sled::Tree) -> Result<Loaded, StoreError> {
 }
 
 /// In `meta` while the log may still hold bytes a purge deleted.
-const COMPACT: &str = "compact";
+pub(super) const COMPACT: &str = "compact";
 
 /// Rewrites the store in `dir` with only its live entries, so the bytes of purged records leave
 /// the disk (sled's log keeps superseded pages until it happens to reuse their segment). The store

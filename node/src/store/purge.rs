@@ -10,11 +10,16 @@
 //! is not a summary, changes nothing.
 //!
 //! Trees:
-//! - `purged`: target id → purge id ‖ author ‖ case ref.
-//! - `purge_wanted`: target id ‖ purge id → purge author: claims whose target has not arrived.
+//! - `purged`: target id → purge id ‖ author ‖ case ref (‖ year, when the author is a tag).
+//! - `purge_wanted`: target id ‖ purge id → purge author (or tag ‖ year): claims whose target
+//!   has not arrived.
+//!
+//! Anonymous purges (`loose.rs`) follow the same rules with the linking tag for the author: a
+//! purge deletes only summaries with its own tag, in its own year.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use lantern_protocol::anon::LinkTag;
 use lantern_protocol::record::Body;
 use lantern_protocol::signed::open_stored;
 use lantern_protocol::{CaseRef, Envelope, MemberKey, RecordId, VerifiedRecord};
@@ -24,9 +29,33 @@ use super::{Store, StoreError, blocks, corrupt};
 /// A case a purge withdrew from the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Withdrawal {
-    pub author: MemberKey,
+    pub by: By,
     pub case: CaseRef,
     pub purge: RecordId,
+}
+
+/// Who made the purged summaries and their purge: a member key, or a tag within a year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Member(MemberKey),
+    Tag { year: u16, tag: LinkTag },
+}
+
+impl By {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            By::Member(m) => m.as_bytes().to_vec(),
+            By::Tag { year, tag } => [&tag.0[..], &year.to_be_bytes()].concat(),
+        }
+    }
+
+    fn decode(v: &[u8]) -> Option<By> {
+        match v.len() {
+            32 => Some(By::Member(MemberKey::from_slice(v)?)),
+            34 => Some(By::Tag { tag: LinkTag(v[..32].try_into().ok()?), year: u16::from_be_bytes([v[32], v[33]]) }),
+            _ => None,
+        }
+    }
 }
 
 /// What one batch's purges and purged arrivals do, decided before the batch is written.
@@ -39,7 +68,7 @@ pub(super) struct PurgePlan {
     /// Newly purged targets.
     pub purged: Vec<(RecordId, Withdrawal)>,
     /// Claims to keep until their target arrives: `purge_wanted` key → purge author.
-    pub wanted: Vec<([u8; 64], MemberKey)>,
+    pub wanted: Vec<([u8; 64], By)>,
     /// `purge_wanted` keys whose target arrived in this batch.
     pub settled: Vec<Vec<u8>>,
 }
@@ -66,18 +95,28 @@ fn summary_case(env: &Envelope) -> Option<CaseRef> {
 }
 
 pub(super) fn encode_purged(w: &Withdrawal) -> Vec<u8> {
-    [w.purge.as_bytes().as_slice(), w.author.as_bytes(), &w.case.0].concat()
+    let by = w.by.encode();
+    [w.purge.as_bytes().as_slice(), &by[..32], &w.case.0, &by[32..]].concat()
 }
 
 fn decode_purged(v: &[u8]) -> Option<Withdrawal> {
+    let by = [v.get(32..64)?, v.get(80..)?].concat();
     Some(Withdrawal {
         purge: RecordId::from_slice(v.get(..32)?)?,
-        author: MemberKey::from_slice(v.get(32..64)?)?,
+        by: By::decode(&by)?,
         case: CaseRef::from_slice(v.get(64..80)?)?,
     })
 }
 
-fn wanted_key(target: &RecordId, purge: &RecordId) -> [u8; 64] {
+pub(super) fn encode_wanted(by: &By) -> Vec<u8> {
+    by.encode()
+}
+
+pub(super) fn decode_wanted(v: &[u8]) -> Option<By> {
+    By::decode(v)
+}
+
+pub(super) fn wanted_key(target: &RecordId, purge: &RecordId) -> [u8; 64] {
     let mut k = [0u8; 64];
     k[..32].copy_from_slice(target.as_bytes());
     k[32..].copy_from_slice(purge.as_bytes());
@@ -107,8 +146,11 @@ impl Store {
             for entry in self.purge_wanted.scan_prefix(id.as_bytes()) {
                 let (key, value) = entry?;
                 let purge = key.get(32..64).and_then(RecordId::from_slice);
-                let author = MemberKey::from_slice(&value);
-                let (Some(purge), Some(author)) = (purge, author) else { return Err(corrupt("purge_wanted", "entry")) };
+                let (Some(purge), Some(by)) = (purge, By::decode(&value)) else {
+                    return Err(corrupt("purge_wanted", "entry"));
+                };
+                // A tag's claim is for an anonymous record, never for this key-signed one.
+                let By::Member(author) = by else { continue };
                 claims.entry(*id).or_default().push(Claim { purge, author });
                 plan.settled.push(key.to_vec());
             }
@@ -121,11 +163,16 @@ impl Store {
             let (env, arrival) = match arriving.get(target) {
                 Some(r) => (r.envelope().clone(), None),
                 None => match self.record_bytes(target)? {
-                    Some(bytes) => (open_stored(&bytes)?, self.arrival_of(target)),
+                    // A target that is no key-signed record (an anonymous one) is no one's to
+                    // purge by key: ignored, like a target of another author.
+                    Some(bytes) => match open_stored(&bytes) {
+                        Ok(env) => (env, self.arrival_of(target)),
+                        Err(_) => continue,
+                    },
                     None => {
                         // Not held yet: keep the claims made in this batch until it arrives.
                         for c in claims.iter().filter(|c| fresh.contains(&(*target, c.purge))) {
-                            plan.wanted.push((wanted_key(target, &c.purge), c.author));
+                            plan.wanted.push((wanted_key(target, &c.purge), By::Member(c.author)));
                         }
                         continue;
                     }
@@ -133,7 +180,7 @@ impl Store {
             };
             let Some(case) = summary_case(&env) else { continue };
             let Some(claim) = claims.iter().find(|c| c.author == env.author) else { continue };
-            plan.purged.push((*target, Withdrawal { author: env.author, case, purge: claim.purge }));
+            plan.purged.push((*target, Withdrawal { by: By::Member(env.author), case, purge: claim.purge }));
             match arrival {
                 None => {
                     plan.empty.insert(*target);

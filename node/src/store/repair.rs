@@ -58,7 +58,7 @@ pub fn rebuild(dir: &Path, manifest: &Manifest) -> Result<Rebuilt, StoreError> {
     {
         let fresh = Store::open(&fresh_dir, manifest)?;
         for chunk in records.chunks(4096) {
-            stored += fresh.ingest_batch(chunk)?.iter().filter(|r| r.is_ok()).count();
+            stored += fresh.ingest_any(chunk)?.iter().filter(|r| r.is_ok()).count();
         }
         for (name, entries) in private {
             let tree = fresh.db.open_tree(name)?;

@@ -223,7 +223,7 @@ fn paging_by_arrival_visits_every_record_once_in_order() {
         let page = store.records_after(after, 2).unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.arrival);
-        seen.extend(page.iter().map(|r| r.envelope.sequence));
+        seen.extend(page.iter().map(|r| r.record.signed().unwrap().sequence));
     }
     assert_eq!(seen, vec![1, 2, 3, 4, 5, 6]);
     drop(store);
@@ -271,7 +271,10 @@ fn a_purge_deletes_the_bytes_of_its_authors_summaries_and_keeps_their_ids() {
         Body::Summary(s) => s.case,
         _ => unreachable!(),
     };
-    assert_eq!(store.take_withdrawn(), vec![Withdrawal { author: a.author(), case, purge: p.id() }]);
+    assert_eq!(
+        store.take_withdrawn(),
+        vec![Withdrawal { by: crate::store::By::Member(a.author()), case, purge: p.id() }]
+    );
     assert_eq!(store.ingest(a.bytes()).unwrap(), Ingested::Duplicate { id: a.id() }, "offered again: held");
     assert_eq!(store.record_bytes(&a.id()).unwrap(), None);
 
