@@ -41,6 +41,25 @@ pub struct RunningNode {
     events_task: JoinHandle<()>,
 }
 
+/// Registers the member's anonymity key if it is not yet (so the member sits in every ring from
+/// now on, before it publishes anything) and gossips the registration. A node whose own chain is
+/// not confirmed yet cannot sign: it tries again after its next catch-up.
+fn register_anonymity_key(federation: Arc<Federation>, net: network::Client) {
+    tokio::spawn(async move {
+        match tokio::task::spawn_blocking(move || federation.ensure_anonymity_key()).await {
+            Ok(Ok(Some(record))) => {
+                tracing::info!(record = %record.id().short(), "anonymity key registered");
+                if let Err(e) = net.publish(record.bytes().to_vec()).await {
+                    tracing::debug!(error = %e, "registration stored; gossip deferred to the next catch-up");
+                }
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "anonymity key not registered yet"),
+            Err(e) => tracing::warn!(error = %e, "anonymity key registration failed"),
+        }
+    });
+}
+
 /// Starts the swarm and the API; network events feed the status (and `events`, best effort).
 pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Receiver<NetworkEvent>)> {
     // Build the pattern aggregates now, in the background, rather than on the first query.
@@ -76,16 +95,20 @@ pub async fn start(parts: NodeParts) -> anyhow::Result<(RunningNode, mpsc::Recei
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let watcher = status.clone();
     let federation = parts.federation.clone();
+    register_anonymity_key(federation.clone(), client.clone());
+    let net = client.clone();
     let events_task = tokio::spawn(async move {
         while let Some(event) = net_events.recv().await {
             watcher.observe(&event);
             if matches!(event, NetworkEvent::SyncFinished { .. }) {
                 // A restored store signs again once a catch-up with a member has finished.
                 let (federation, member) = (federation.clone(), federation.member_key());
+                let fed = federation.clone();
                 let confirmed = tokio::task::spawn_blocking(move || federation.store().confirm_own_chain(&member));
                 if let Ok(Err(e)) = confirmed.await {
                     tracing::warn!(error = %e, "could not record that this node caught up with its own chain");
                 }
+                register_anonymity_key(fed, net.clone());
             }
             let _ = tx.try_send(event);
         }

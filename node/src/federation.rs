@@ -374,6 +374,36 @@ impl Federation {
         Ok(Some(publish::Signer { secret: &self.anon_secret, ring, held }))
     }
 
+    /// How publishing private case `case_id` would be signed (nothing is written).
+    pub fn authorship(&self, case_id: u64) -> Result<publish::Authorship, StoreError> {
+        let mut keys = self.current_anonymity_keys()?;
+        if self.is_member(&self.member_key()) {
+            keys.insert(self.anon_secret.public()); // registered at the latest on publishing
+        }
+        let k = usize::from(self.manifest.policy.k_threshold).max(2);
+        let ring = keys.len();
+        let (anonymous, why) = match publish::published_anonymously(&self.store, case_id)? {
+            Some(false) => (false, "published before with the member key: its versions keep that authorship".into()),
+            Some(true) if ring >= k => (true, format!("anonymous, like its earlier versions: one of {ring} members")),
+            Some(true) => (
+                true,
+                format!(
+                    "anonymous, like its earlier versions, but the ring holds {ring} members, fewer than {k}: publishing waits for more"
+                ),
+            ),
+            None if ring >= k => {
+                (true, format!("anonymous: the record proves it comes from one of {ring} current members, not which"))
+            }
+            None => (
+                false,
+                format!(
+                    "signed with the member key: only {ring} members have registered anonymity keys, and a ring below {k} would name a small group"
+                ),
+            ),
+        };
+        Ok(publish::Authorship { anonymous, ring, k, why })
+    }
+
     fn signers(&self) -> Result<publish::Signers<'_>, StoreError> {
         Ok(publish::Signers { key: &self.key, anonymous: self.signer()? })
     }

@@ -23,14 +23,13 @@
 //! - [`api`]: the HTTP API, `/metrics` and the embedded UI; [`metrics`], [`status`].
 //! - [`app`]: a running node wired together; [`config`]: its settings; [`demo`]; [`remote`]:
 //!   the CLI's way to a running node; [`table`]: plain-text tables.
-//! - [`bench`], [`bench_net`], [`bench_patterns`]: the `lantern bench` measurements.
+//! - [`bench`]: the `lantern bench` measurements (ingest and redaction in `mod.rs`; `net`:
+//!   catch-up and propagation over loopback; `patterns`; `anonymous`: ring signatures).
 
 pub mod api;
 pub mod app;
 pub mod backup;
 pub mod bench;
-pub mod bench_net;
-pub mod bench_patterns;
 pub mod case;
 pub mod config;
 pub mod datadir;

@@ -434,6 +434,15 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Anonymous authorship: proof size, proving and verifying at 50, 512 and 5 000 members, and
+    /// the node's verification of anonymous records next to the library's batch verification.
+    Anonymous {
+        /// Anonymous summaries at 50 members (half as many at 512, an eighth at 5 000).
+        #[arg(long, default_value_t = 1024)]
+        records: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Redaction throughput (MB/s of narrative text, one core).
     Redact {
         /// Megabytes of synthetic narratives to redact.
@@ -671,7 +680,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCmd::Sync { records, dir }) => {
             let tmp = cli::local::tempdir_in(dir.as_deref())?;
-            let r = lantern_node::bench_net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
+            let r = lantern_node::bench::net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             println!("{}", serde_json::to_string_pretty(&r?)?);
             Ok(())
@@ -679,7 +688,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCmd::Propagation { nodes, messages, dir }) => {
             anyhow::ensure!(nodes >= 2, "--nodes must be at least 2");
             let tmp = cli::local::tempdir_in(dir.as_deref())?;
-            let r = lantern_node::bench_net::propagation(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
+            let r = lantern_node::bench::net::propagation(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             println!("{}", serde_json::to_string_pretty(&r?)?);
             Ok(())
@@ -687,7 +696,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCmd::Patterns { records, authors, runs, dir, json }) => {
             anyhow::ensure!(records > 0 && runs > 0, "--records and --runs must be positive");
             let tmp = cli::local::tempdir_in(dir.as_deref())?;
-            let r = lantern_node::bench_patterns::run(records, authors, runs, &tmp, |msg| eprintln!("bench: {msg}"));
+            let r = lantern_node::bench::patterns::run(records, authors, runs, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             let r = r?;
             if json {
@@ -708,6 +717,16 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?)
             } else {
                 print!("{}", lantern_node::patterns::utility::table(&rows))
+            }
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Anonymous { records, json }) => {
+            anyhow::ensure!(records > 0, "--records must be positive");
+            let rows = lantern_node::bench::anonymous::run(records, |msg| eprintln!("bench: {msg}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?)
+            } else {
+                print!("{}", lantern_node::bench::anonymous::table(&rows));
             }
             Ok(())
         }

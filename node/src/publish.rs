@@ -100,6 +100,31 @@ impl Made {
     }
 }
 
+/// How a publish of a case would be signed, for the preview.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Authorship {
+    /// Signed anonymously: it proves a current member made it, not which.
+    pub anonymous: bool,
+    /// Current members whose anonymity keys the ring would hold (with this member's).
+    pub ring: usize,
+    /// The smallest ring an anonymous record is signed over (the federation's k).
+    pub k: usize,
+    pub why: String,
+}
+
+/// The authorship the case's published versions have: `None` for a case never published,
+/// `Some(true)` when they are anonymous.
+pub fn published_anonymously(store: &Store, case_id: u64) -> Result<Option<bool>, StoreError> {
+    Ok(match latest_own(store, case_id)? {
+        None => None,
+        Some((_, Version::Summary { year })) => Some(year.is_some()),
+        Some((id, _)) => {
+            let bytes = store.record_bytes(&id)?.unwrap_or_default();
+            Some(lantern_protocol::anonymous::format_of(&bytes) == lantern_protocol::anonymous::Format::Anonymous)
+        }
+    })
+}
+
 /// Who signs what this member makes: its member key, and when it may sign anonymously now,
 /// its anonymous signer.
 pub struct Signers<'a> {

@@ -28,8 +28,9 @@ use triptych::{Transcript, TriptychInputSet, TriptychParameters, TriptychProof, 
 
 use crate::ids::{FederationId, MemberKey};
 
-/// Most keys a ring may hold (the ring record must fit in [`crate::MAX_RECORD_BYTES`]).
-pub const MAX_RING: usize = 2000;
+/// Most keys a ring may hold here; a ring *record* holds fewer
+/// ([`crate::anonymous::MAX_RING`], to fit one record).
+pub const MAX_RING_KEYS: usize = 1 << 14;
 /// Base of the proof's index decomposition; the ring is padded to `BASE^m`.
 const BASE: u32 = 2;
 
@@ -39,7 +40,7 @@ pub enum AnonError {
     InvalidKey,
     #[error("a linking tag is not a valid Ristretto255 point")]
     InvalidTag,
-    #[error("a ring must hold 1 to {MAX_RING} keys, sorted and distinct")]
+    #[error("a ring must hold 1 to {MAX_RING_KEYS} keys, sorted and distinct")]
     BadRing,
     #[error("the signer's key is not in the ring")]
     NotInRing,
@@ -146,7 +147,7 @@ impl std::fmt::Debug for Ring {
 
 impl Ring {
     pub fn new(keys: Vec<AnonymityKey>) -> Result<Self, AnonError> {
-        if keys.is_empty() || keys.len() > MAX_RING || !keys.windows(2).all(|w| w[0] < w[1]) {
+        if keys.is_empty() || keys.len() > MAX_RING_KEYS || !keys.windows(2).all(|w| w[0] < w[1]) {
             return Err(AnonError::BadRing);
         }
         let points = keys.iter().map(AnonymityKey::point).collect::<Result<Vec<_>, _>>()?;

@@ -22,7 +22,7 @@ use bincode::{Decode, Encode};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::anon::{self, AnonymityKey, AnonymitySecret, LinkTag, MAX_RING, Ring, RingProof, Scope, ScopeParams};
+use crate::anon::{self, AnonymityKey, AnonymitySecret, LinkTag, Ring, RingProof, Scope, ScopeParams};
 use crate::codec;
 use crate::error::{RecordError, Rule, ValidationError};
 use crate::ids::{FederationId, RecordId};
@@ -34,8 +34,11 @@ use crate::signed::VerifyContext;
 pub const ANONYMOUS_FORMAT: u8 = 2;
 /// First byte of a ring record.
 pub const RING_FORMAT: u8 = 3;
-/// A ring record's hard size limit (it is not bound by the policy's record size: 2 000 keys).
+/// A ring record's hard size limit (it is not bound by the policy's record size).
 pub const MAX_RING_RECORD_BYTES: usize = 64 * 1024;
+/// Most keys one ring record holds (what fits in [`MAX_RING_RECORD_BYTES`]): the largest
+/// federation that can sign anonymously until rings span several records.
+pub const MAX_RING: usize = 2000;
 /// Records whose proofs are verified in one Triptych batch.
 const BATCH: usize = 32;
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use common::key;
 use lantern_protocol::anon::{AnonymityKey, AnonymitySecret, Ring};
 use lantern_protocol::anonymous::*;
+use lantern_protocol::record::AnonymityKeyBody;
 use lantern_protocol::record::*;
 use lantern_protocol::sample::{self, Rng};
 use lantern_protocol::vocab::RetractionReason;
@@ -194,4 +195,64 @@ fn an_anonymity_key_registration_proves_possession_for_its_own_author_only() {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Committed vectors (docs/anonymous-vectors.json): a ring record (deterministic: checked byte for
+/// byte), an anonymity-key registration and anonymous records (proofs are randomised: checked by
+/// verifying them and their tags). Regenerate with `LANTERN_UPDATE_VECTORS=1`.
+#[test]
+fn committed_anonymous_vectors_verify() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/anonymous-vectors.json");
+    let f = fixture(5);
+    if std::env::var_os("LANTERN_UPDATE_VECTORS").is_some() || !path.exists() {
+        let alice = key(1);
+        let registration = sign(
+            &Envelope {
+                format: WIRE_FORMAT,
+                federation: f.ctx.federation,
+                author: signed::member_key(&alice),
+                sequence: 1,
+                previous: None,
+                created: "2026-06".parse().unwrap(),
+                body: Body::AnonymityKey(AnonymityKeyBody::new(
+                    &f.secrets[0],
+                    f.ctx.federation,
+                    signed::member_key(&alice),
+                )),
+            },
+            &alice,
+            &f.ctx,
+        )
+        .unwrap();
+        let summary = f.sign(2, &f.summary_envelope(1));
+        let mut retraction = f.summary_envelope(1);
+        retraction.body =
+            AnonBody::Retraction(RetractionBody { case: CaseRef([1; 16]), reason: RetractionReason::Duplicate });
+        let retraction = f.sign(2, &retraction);
+        let json = serde_json::json!({
+            "about": "Anonymous records (docs/protocol.md, \"Anonymous records\"). Members are the ed25519 seeds 01…01 to 05…05 (founders of the manifest in test-vectors.json's style: name \"test federation\", created 2026-01, default policy); anonymity secrets derive from the seeds. Proofs are randomised: verify them, do not expect to reproduce them.",
+            "federation_id": f.ctx.federation.to_hex(),
+            "ring": { "record": hex::encode(f.ring.bytes()), "id": f.ring.id().to_hex() },
+            "anonymity_key": { "seed": hex::encode([1u8; 32]), "record": hex::encode(registration.bytes()), "id": registration.id().to_hex() },
+            "summary": { "signer_seed": hex::encode([3u8; 32]), "record": hex::encode(summary.bytes()), "id": summary.id().to_hex(), "tag": summary.tag().to_hex() },
+            "retraction": { "signer_seed": hex::encode([3u8; 32]), "record": hex::encode(retraction.bytes()), "id": retraction.id().to_hex(), "tag": retraction.tag().to_hex() },
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap() + "\n").unwrap();
+    }
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bytes = |name: &str| hex::decode(v[name]["record"].as_str().unwrap()).unwrap();
+    assert_eq!(v["federation_id"], f.ctx.federation.to_hex());
+    assert_eq!(bytes("ring"), f.ring.bytes(), "the ring of five members, byte for byte");
+    assert_eq!(RecordId::of(&bytes("ring")).to_hex(), v["ring"]["id"]);
+    verify(&bytes("anonymity_key"), &f.ctx).unwrap();
+    let expected_tag = lantern_protocol::anon::tag_of(
+        &f.secrets[2],
+        &lantern_protocol::anon::Scope::Year { federation: f.ctx.federation, year: 2026 },
+    );
+    for name in ["summary", "retraction"] {
+        let record = verify_anonymous(&bytes(name), &f.ctx, &f.rings()).unwrap();
+        assert_eq!(record.id().to_hex(), v[name]["id"]);
+        assert_eq!(record.tag(), expected_tag, "{name}: member 3's tag for 2026");
+        assert_eq!(v[name]["tag"], expected_tag.to_hex());
+    }
 }

@@ -248,6 +248,7 @@ function emergingCard(e) {
 const SHAPE_FIELDS = [
   ["omit_impact", "Leave the impact out"], ["start_quarter", "Give the start as its quarter"],
   ["offsets_in_quarters", "Give the stages in whole quarters"], ["omit_narrative", "Leave the narrative out"],
+  ["attributed", "Sign with my member key (names this member; a new case is anonymous otherwise)"],
 ];
 
 function shapeBoxes(proposed) {
@@ -381,7 +382,7 @@ async function preview(id, st, out) {
       h("table", {}, h("tbody", {},
         [["Registry", s.registry], ["Categories", s.categories.join(", ")], ["Start", s.start], ["Duration", s.duration], ["Outcome", s.outcome],
           ["Resources", s.resources.map((r) => `${r.kind} ${r.size}`).join(", ") || "none"], ["Profile", `${s.profile.org_type}, ${s.profile.size}, ${s.profile.region} (published at the level “${p.profile.level}”, which ${p.profile.members} other members share)`],
-          ["Tags", s.tags.join(", ") || "none"]].map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))))),
+          ["Tags", s.tags.join(", ") || "none"], ["Signed", h("span", { id: "authorship" }, p.authorship.why)]].map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v))))),
       h("h2", {}, `Narrative: ${p.narrative.findings} identifier${p.narrative.findings === 1 ? "" : "s"} found and replaced`),
       segmentsView(p.narrative.segments),
       h("details", {}, h("summary", {}, "Published text"), h("p", { class: "narrative", id: "redacted-text" }, p.narrative.redacted)),
@@ -396,7 +397,7 @@ async function preview(id, st, out) {
           try {
             const shape = Object.fromEntries(SHAPE_FIELDS.map(([k]) => [k, $(`#${k}`).checked]));
             const r = await api("POST", `/cases/${id}/${st === "published" ? "amend" : "publish"}`, shape);
-            out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}).`),
+            out.replaceChildren(h("p", { class: "ok", id: "published" }, `Published as record ${short(r.record)} (${r.kind}, ${r.anonymous ? "anonymous: it proves a current member made it, not which" : "signed with your member key"}).`),
               h("p", { class: "muted" }, `It counts in every dashboard figure that covers it, but a figure shows only once its cases come from ${state.node ? state.node.k_threshold : "k"} or more operators, and with a little noise: a wider period or a registry's total is often where a single case shows.`),
               h("a", { href: `#/browse/${r.record}` }, "View it in Browse"));
           } catch (err) { e.target.disabled = false; out.append(errorBox(err)); }
@@ -434,7 +435,8 @@ async function browse(params, id) {
       for (const r of page.records.filter((r) => r.summary)) {
         tbody.append(h("tr", {}, h("td", {}, h("a", { href: `#/browse/${r.id}` }, r.summary.start)), h("td", {}, r.summary.registry),
           h("td", {}, r.summary.categories.join(", ")), h("td", {}, r.summary.outcome), h("td", {}, r.summary.duration),
-          h("td", { title: r.author }, `member ${short(r.author)}`), h("td", {}, r.kind)));
+          r.anonymous ? h("td", { title: "Signed anonymously: some current member made it" }, "anonymous")
+            : h("td", { title: r.author }, `member ${short(r.author)}`), h("td", {}, r.kind)));
       }
       after = page.next;
       more.hidden = after === null || after === undefined;
@@ -453,7 +455,9 @@ async function recordDetail(id) {
     const body = env.body;
     root.append(h("section", { class: "card", id: "record-detail" },
       h("p", {}, h("span", { class: "ok", title: "Signature and id checked before this node stored it" }, r.verified ? "✓ verified" : "unverified"),
-        ` · author member ${short(env.author)}`, r.author_is_member ? "" : " (no longer a member)", ` · ${body.kind} · sequence ${env.sequence} · created ${env.created}`),
+        env.tag ? " · anonymous: proved to come from a current member, not which" : ` · author member ${short(env.author)}`,
+        r.author_is_member ? "" : " (no longer a member)",
+        env.tag ? ` · ${body.kind} · created ${env.created}` : ` · ${body.kind} · sequence ${env.sequence} · created ${env.created}`),
       body.summary ? summaryView(body.summary) : h("pre", {}, JSON.stringify(body, null, 2)),
       h("details", {}, h("summary", {}, "Signed bytes"), h("p", { class: "muted" }, `Record id ${r.id} = BLAKE3 of these bytes.`), h("code", { style: "word-break: break-all" }, r.bytes))));
   } catch (e) { root.append(errorBox(e)); }

@@ -142,6 +142,8 @@ pub struct PublishPreview {
     pub forms: Option<crate::patterns::crowd::Forms>,
     /// The level the member's profile is published at, and how many other members share it.
     pub profile: crate::patterns::profile::ProfileChoice,
+    /// Whether publishing signs anonymously, over how many members' keys, and why.
+    pub authorship: crate::publish::Authorship,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -314,6 +316,7 @@ pub async fn preview(
                 crowd,
                 forms,
                 profile,
+                authorship: fed.authorship(id)?,
             }))
         })
         .await

@@ -72,8 +72,8 @@ fn gossipsub(topic: &IdentTopic, max_record_bytes: usize) -> Result<gossipsub::B
         .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(|m: &gossipsub::Message| MessageId::from(blake3::hash(&m.data).as_bytes().to_vec()))
-        // A record plus protobuf framing.
-        .max_transmit_size(max_record_bytes + 1024)
+        // A record (or a ring record, which may be larger) plus protobuf framing.
+        .max_transmit_size(max_record_bytes.max(lantern_protocol::anonymous::MAX_RING_RECORD_BYTES) + 1024)
         .heartbeat_interval(Duration::from_millis(700))
         .build()
         .map_err(|e| e.to_string())?;
@@ -696,6 +696,8 @@ impl Task {
                     }
                     // Purged here: verified, but its bytes go no further.
                     Ok(Ingested::Duplicate { .. } | Ingested::Purged { .. }) => MessageAcceptance::Ignore,
+                    // Valid perhaps, but its ring has not reached this node yet: a sync brings both.
+                    Err(RecordError::UnknownRing(_)) => MessageAcceptance::Ignore,
                     Err(e) => {
                         debug!(peer = %source, reason = e.reason(), "rejected gossiped record");
                         self.emit(NetworkEvent::RecordRejected { peer: source, reason: e.reason() });
@@ -877,7 +879,10 @@ impl Task {
                 Ok(outcomes) => {
                     let rejected = outcomes
                         .iter()
-                        .filter(|o| o.as_ref().is_err_and(|e| !matches!(e, RecordError::NotMember(_))))
+                        .filter(|o| {
+                            o.as_ref()
+                                .is_err_and(|e| !matches!(e, RecordError::NotMember(_) | RecordError::UnknownRing(_)))
+                        })
                         .count();
                     if rejected > 0 {
                         warn!(%peer, rejected, "peer served invalid records");

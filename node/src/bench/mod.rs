@@ -2,6 +2,10 @@
 //! signature-verification limit (the federation's rule, `lantern_protocol::sig`) measured in the
 //! same run on the same cores.
 
+pub mod anonymous;
+pub mod net;
+pub mod patterns;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

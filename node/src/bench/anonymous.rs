@@ -1,0 +1,181 @@
+//! `lantern bench anonymous`: what anonymous authorship costs. For rings of 50, 512 and 5 000
+//! members: proof and record size, proving and verifying one proof, and verifying anonymous
+//! records (decode, validate, ring lookup, proof) in scope batches on all cores next to the
+//! library's own batch verification of the same proofs (from their bytes) in the same run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use lantern_protocol::anon::{self, AnonymityKey, AnonymitySecret, Ring};
+use lantern_protocol::anonymous::{self, ANONYMOUS_FORMAT, AnonBody, AnonEnvelope};
+use lantern_protocol::record::SummaryBody;
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::{CaseRef, FederationId, RecordId, VerifyContext};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Proofs verified together by the library and by the node (one ring, one scope).
+const BATCH: usize = 32;
+
+#[derive(Debug, Serialize)]
+pub struct RingFigures {
+    pub members: usize,
+    /// The ring as proved over: padded to a power of two.
+    pub padded: usize,
+    pub proof_bytes: usize,
+    /// A whole anonymous summary record (envelope, tag and proof).
+    pub record_bytes: usize,
+    /// The ring record naming the members' keys (`None` beyond what one record holds).
+    pub ring_record_bytes: Option<usize>,
+    pub prove_ms: f64,
+    pub verify_ms: f64,
+    pub records: usize,
+    /// The library's batch verification from proof bytes (parse, statement, check), all cores:
+    /// the baseline.
+    pub library_batch_per_sec: f64,
+    /// What a node does with the same records as bytes, all cores.
+    pub ingest_verify_per_sec: f64,
+    /// `ingest_verify_per_sec / library_batch_per_sec` (goal ≥ 0.8).
+    pub ratio: f64,
+}
+
+fn keys(members: usize) -> (Vec<AnonymitySecret>, Arc<Ring>) {
+    let secrets: Vec<AnonymitySecret> = (0..members)
+        .into_par_iter()
+        .map(|i| {
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            AnonymitySecret::derive(&seed)
+        })
+        .collect();
+    let mut public: Vec<AnonymityKey> = secrets.iter().map(AnonymitySecret::public).collect();
+    public.sort();
+    (secrets, Arc::new(Ring::new(public).expect("distinct valid keys")))
+}
+
+/// Measures one ring size with `records` anonymous summaries.
+pub fn ring(members: usize, records: usize, say: &mut impl FnMut(&str)) -> anyhow::Result<RingFigures> {
+    say(&format!("{members} members: keys and {records} anonymous summaries"));
+    let (secrets, ring) = keys(members);
+    let federation = FederationId([7; 32]);
+    let ring_record = anonymous::ring_record(federation, ring.keys().to_vec()).ok();
+    let ring_id = ring_record.as_ref().map_or(RecordId([1; 32]), |r| r.id());
+    let ctx = VerifyContext { federation, max_record_bytes: 64 * 1024, max_narrative_bytes: 4000 };
+    let mut rng = Rng::new(members as u64);
+    let envelopes: Vec<AnonEnvelope> = (0..records)
+        .map(|_| {
+            let summary = sample::summary(&mut rng, "2025-01".parse().expect("month"), 11);
+            AnonEnvelope {
+                format: ANONYMOUS_FORMAT,
+                federation,
+                ring: ring_id,
+                year: summary.start.year,
+                created: "2026-01".parse().expect("month"),
+                body: AnonBody::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+            }
+        })
+        .collect();
+    let scope = envelopes[0].scope();
+    let params = ring.params(&scope);
+    // Proving: one at a time for the latency, then the rest on all cores.
+    let message = lantern_protocol::codec::encode(&envelopes[0]);
+    let t = Instant::now();
+    let first = anon::prove(&secrets[0], &ring, &params, &message)?;
+    let prove_ms = t.elapsed().as_secs_f64() * 1e3;
+    let signed: Vec<Vec<u8>> = envelopes
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let message = lantern_protocol::codec::encode(e);
+            let proof = anon::prove(&secrets[i % members], &ring, &params, &message).expect("a ring member");
+            let mut bytes = message;
+            bytes.extend(lantern_protocol::codec::encode(&proof));
+            bytes
+        })
+        .collect();
+    say(&format!("{members} members: verifying"));
+    let prepared_first = anon::prepare(&ring, &params, &first)?;
+    let t = Instant::now();
+    let runs = 5;
+    for _ in 0..runs {
+        anon::verify(&prepared_first, &message)?;
+    }
+    let verify_ms = t.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
+
+    // Baseline: the library alone, from proof bytes (parsing, statement, batch check) in
+    // batches of one scope; messages and proofs split out of the records beforehand.
+    let split: Vec<(anon::RingProof, Vec<u8>)> = signed
+        .iter()
+        .map(|bytes| {
+            let (env, proof) = decode(bytes);
+            (proof, lantern_protocol::codec::encode(&env))
+        })
+        .collect();
+    let t = Instant::now();
+    let all_ok = split.par_chunks(BATCH).all(|chunk| {
+        let prepared: Vec<anon::Prepared> =
+            chunk.iter().map(|(p, _)| anon::prepare(&ring, &params, p).expect("well formed")).collect();
+        let items: Vec<(&anon::Prepared, &[u8])> =
+            prepared.iter().zip(chunk).map(|(p, (_, m))| (p, m.as_slice())).collect();
+        anon::verify_all(&items)
+    });
+    let library_batch_per_sec = records as f64 / t.elapsed().as_secs_f64();
+    anyhow::ensure!(all_ok, "every proof verifies");
+
+    // The node's path: bytes in, verified records out.
+    let lookup = |id: &RecordId| (*id == ring_id).then(|| ring.clone());
+    let t = Instant::now();
+    let verified = anonymous::verify_anonymous_batch(&signed, &ctx, &lookup);
+    let ingest_verify_per_sec = records as f64 / t.elapsed().as_secs_f64();
+    anyhow::ensure!(verified.iter().all(Result::is_ok), "every record verifies");
+
+    Ok(RingFigures {
+        members,
+        padded: members.next_power_of_two().max(4),
+        proof_bytes: first.proof.len(),
+        record_bytes: signed[0].len(),
+        ring_record_bytes: ring_record.map(|r| r.bytes().len()),
+        prove_ms,
+        verify_ms,
+        records,
+        library_batch_per_sec,
+        ingest_verify_per_sec,
+        ratio: ingest_verify_per_sec / library_batch_per_sec,
+    })
+}
+
+fn decode(bytes: &[u8]) -> (AnonEnvelope, anon::RingProof) {
+    let max = lantern_protocol::MAX_RECORD_BYTES;
+    lantern_protocol::codec::decode_canonical(bytes, max).expect("records made above")
+}
+
+/// Every ring size of the report, with a number of records each that keeps the run short.
+pub fn run(records: usize, mut say: impl FnMut(&str)) -> anyhow::Result<Vec<RingFigures>> {
+    [(50, records), (512, records / 2), (5000, records / 8)]
+        .into_iter()
+        .map(|(members, n)| ring(members, n.max(BATCH), &mut say))
+        .collect()
+}
+
+/// The figures as a table.
+pub fn table(rows: &[RingFigures]) -> String {
+    let mut out = String::from(
+        "members  padded  proof B  record B  ring B   prove ms  verify ms  library batch/s  node batch/s  ratio\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:>7}  {:>6}  {:>7}  {:>8}  {:>6}  {:>9.1}  {:>9.2}  {:>15.0}  {:>12.0}  {:>5.2}\n",
+            r.members,
+            r.padded,
+            r.proof_bytes,
+            r.record_bytes,
+            r.ring_record_bytes.map_or("-".into(), |b| b.to_string()),
+            r.prove_ms,
+            r.verify_ms,
+            r.library_batch_per_sec,
+            r.ingest_verify_per_sec,
+            r.ratio
+        ));
+    }
+    out
+}
