@@ -397,10 +397,16 @@ async fn sign_once(
 /// answers 201 with its id.
 pub(crate) async fn announce(state: &AppState, record: Made) -> (StatusCode, Json<Published>) {
     if let Some(net) = &state.network {
-        for bytes in record.to_gossip() {
-            if let Err(e) = net.publish(bytes).await {
-                tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
+        let mut all = record.to_gossip();
+        let own = all.pop().expect("a record to gossip");
+        for ring in all {
+            // Content-addressed: another member may have gossiped the same ring already.
+            if let Err(e) = net.publish(ring).await {
+                tracing::debug!(error = %e, "ring not gossiped (a catch-up brings it)");
             }
+        }
+        if let Err(e) = net.publish(own).await {
+            tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
         }
     }
     state.status.metrics.ingested("local", 1);

@@ -1,0 +1,140 @@
+//! Anonymous authorship on a real federation (five swarms on loopback, sled stores on disk): two
+//! members publish the same case anonymously; every other node admits both, and what it holds of
+//! them names no member, no node and no chain; the author amends and purges, and the others
+//! follow.
+
+use std::time::Duration;
+
+use lantern_node::case::PrivateCase;
+use lantern_node::datadir::NodeConfig;
+use lantern_node::publish::{Made, Shape};
+use lantern_protocol::anon::AnonymitySecret;
+use lantern_protocol::anonymous::{AnonBody, Opened, open_stored_any};
+use lantern_protocol::vocab::PurgeReason;
+use lantern_tests::net::*;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+const NODES: u64 = 5;
+
+fn case() -> PrivateCase {
+    PrivateCase::from_toml(
+        r#"
+title = "Transfer stalled for a year"
+registry = "ARIN"
+categories = ["transfer delayed"]
+opened = "2025-02-03"
+outcome = "open"
+resources = [{ prefix = "203.0.113.0/24" }]
+timeline = [{ stage = "request submitted", date = "2025-02-03" }, { stage = "escalated", date = "2025-05-20" }]
+"#,
+    )
+    .expect("a valid case")
+}
+
+async fn gossip(node: &TestNode, made: &Made) {
+    let mut all = made.to_gossip();
+    let record = all.pop().expect("the record");
+    for ring in all {
+        // A ring is content-addressed: another member may have gossiped the same one already.
+        let _ = node.client().publish(ring).await;
+    }
+    node.client().publish(record).await.expect("gossip");
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_summaries_travel_without_any_author_specific_value_and_only_their_author_changes_them() {
+    let manifest = manifest(NODES);
+    let mut nodes: Vec<TestNode> = (0..NODES).map(|i| TestNode::new(&manifest, i)).collect();
+    nodes[0].start(vec![]).await;
+    let first = nodes[0].address.clone().expect("listening");
+    for node in &mut nodes[1..] {
+        node.start(vec![first.clone()]).await;
+    }
+    // Every member registers its anonymity key, as `lantern run` does at start.
+    for node in &nodes {
+        let registration = node.federation().ensure_anonymity_key().expect("store").expect("first time");
+        node.client().publish(registration.bytes().to_vec()).await.expect("gossip");
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} knows five anonymity keys"), DEADLINE, || async {
+            node.federation().current_anonymity_keys().expect("store").len() == NODES as usize
+        })
+        .await;
+    }
+
+    // Members 1 and 3 publish the same case.
+    let config = NodeConfig::default();
+    let mut published = Vec::new();
+    for i in [1, 3] {
+        let fed = nodes[i].federation();
+        let id = fed.store().insert_case(&case()).expect("case stored");
+        let made = fed.publish(&config, id, Shape::default()).expect("published");
+        assert!(made.is_anonymous(), "five registered members, k = 5");
+        gossip(&nodes[i], &made).await;
+        published.push((i, id, made));
+    }
+    let observer = &nodes[4];
+    for (_, _, made) in &published {
+        eventually("the observer holds both summaries", DEADLINE, || async { observer.holds(&made.id()) }).await;
+    }
+
+    // What the observer holds names no one: no member key, no node key, no anonymity key, no
+    // sequence or chain link (the envelope has none to carry).
+    let mut envelopes = Vec::new();
+    for (_, _, made) in &published {
+        let held = observer.federation().store().record_bytes(&made.id()).expect("store").expect("bytes");
+        assert_eq!(held, made.to_gossip().pop().unwrap(), "held as gossiped");
+        for node in &nodes {
+            let member = node.member();
+            assert!(!contains(&held, member.as_bytes()), "a member key in an anonymous record");
+            let node_key = node.node_key.public().try_into_ed25519().expect("ed25519").to_bytes();
+            assert!(!contains(&held, &node_key), "a node key in an anonymous record");
+            let anon = AnonymitySecret::derive(&node.key.to_bytes()).public();
+            assert!(!contains(&held, &anon.0), "an anonymity key in an anonymous record");
+        }
+        match open_stored_any(&held).expect("decodes") {
+            Opened::Anonymous(envelope, tag) => envelopes.push((envelope, tag)),
+            other => panic!("not anonymous: {other:?}"),
+        }
+    }
+    // The two differ in the tag and the proof, and in the case's random reference, nothing else.
+    let ((mut a, tag_a), (b, tag_b)) = (envelopes[0].clone(), envelopes[1].clone());
+    assert_ne!(tag_a, tag_b, "two members, two tags");
+    if let (AnonBody::Summary(x), AnonBody::Summary(y)) = (&mut a.body, &b.body) {
+        assert_ne!(x.case, y.case);
+        x.case = y.case;
+    }
+    assert_eq!(a, b, "the same case from two members: the same envelope");
+    assert_eq!(observer.federation().with_patterns(|p| p.case_count()).expect("figures"), 2);
+
+    // The author amends: the observer counts the new version in place of the old.
+    let (author, case_id, original) = (published[0].0, published[0].1, published[0].2.id());
+    let amended = nodes[author].federation().publish(&config, case_id, Shape::default()).expect("amended");
+    assert_eq!(amended.kind(), "amendment");
+    gossip(&nodes[author], &amended).await;
+    eventually("the observer holds the amendment", DEADLINE, || async { observer.holds(&amended.id()) }).await;
+    assert_eq!(observer.federation().with_patterns(|p| p.case_count()).expect("figures"), 2);
+
+    // The author purges the case: its bytes go from every node.
+    let purge = nodes[author].federation().purge(case_id, PurgeReason::IdentifyingInformation).expect("purged");
+    assert!(purge.is_anonymous());
+    gossip(&nodes[author], &purge).await;
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} deleted both versions"), DEADLINE, || async {
+            let store = node.federation().store();
+            node.holds(&purge.id())
+                && store.record_bytes(&original).expect("store").is_none()
+                && store.record_bytes(&amended.id()).expect("store").is_none()
+        })
+        .await;
+    }
+    // The other member's identical case is untouched.
+    assert!(observer.federation().store().record_bytes(&published[1].2.id()).expect("store").is_some());
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}
