@@ -29,7 +29,7 @@ use crate::network::{NetworkConfig, NetworkEvent};
 
 pub const NODES: usize = 3;
 /// Most demo cases signed anonymously.
-const MAX_ANONYMOUS: usize = 240;
+const MAX_ANONYMOUS: usize = 120;
 /// Months the synthetic cases span, ending this month.
 pub const SPAN_MONTHS: i64 = 12;
 

@@ -431,6 +431,9 @@ enum BenchCmd {
         /// Federations averaged per size.
         #[arg(long, default_value_t = 20)]
         federations: u64,
+        /// The last month of the twelve the dashboard shows (default: this month).
+        #[arg(long)]
+        last: Option<lantern_protocol::Month>,
         #[arg(long)]
         json: bool,
     },
@@ -706,9 +709,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCmd::Utility { federations, json }) => {
+        Command::Bench(BenchCmd::Utility { federations, last, json }) => {
             anyhow::ensure!(federations > 0, "--federations must be positive");
-            let last = lantern_node::this_month();
+            let last = last.unwrap_or_else(lantern_node::this_month);
             let rows: Vec<_> = [10, 20, 50, 200]
                 .into_iter()
                 .map(|n| lantern_node::patterns::utility::measure(n, federations, last))

@@ -4,7 +4,8 @@
 //! last twelve months' registry × category cells, registry totals or category totals
 //! (docs/patterns.md, "Utility").
 
-use lantern_protocol::anonymous::Opened;
+use lantern_protocol::anon::LinkTag;
+use lantern_protocol::anonymous::{AnonBody, AnonEnvelope, Opened};
 use lantern_protocol::ids::{CaseRef, FederationId};
 use lantern_protocol::record::{Body, Envelope, SummaryBody};
 use lantern_protocol::vocab::Registry;
@@ -28,15 +29,24 @@ pub struct UtilityRow {
     pub cells_only: f64,
     /// Baseline: the share in a shown cell of its own month, the first wave's base unit.
     pub monthly_cells: f64,
+    /// `share` when every case is signed anonymously: operators are then counted per start
+    /// year, and a 12-month view across two years counts the larger year's (a lower bound).
+    pub anonymous_share: f64,
 }
 
 /// Mean shares over `federations` synthetic federations of `operators` operators, for the
 /// twelve months ending `last`.
 pub fn measure(operators: u32, federations: u64, last: Month) -> UtilityRow {
+    let mut row = measure_as(operators, federations, last, false);
+    row.anonymous_share = measure_as(operators, federations, last, true).share;
+    row
+}
+
+fn measure_as(operators: u32, federations: u64, last: Month, anonymous: bool) -> UtilityRow {
     let (mut cases, mut counted, mut in_cells, mut monthly) = (0usize, 0usize, 0usize, 0usize);
     for seed in 0..federations {
         let federation = synthetic::federation(operators, last, seed);
-        let patterns = engine(operators, &federation, seed);
+        let patterns = engine(operators, &federation, seed, anonymous);
         let matrix = patterns.matrix(Scope { period: Period::year_to(last), filter: None });
         let cell =
             |r: Registry, c| matrix.cells.iter().any(|x| x.registry == r && x.category == c && x.figure.is_shown());
@@ -69,23 +79,26 @@ pub fn measure(operators: u32, federations: u64, last: Month) -> UtilityRow {
         share: share(counted),
         cells_only: share(in_cells),
         monthly_cells: share(monthly),
+        anonymous_share: 0.0,
     }
 }
 
 /// The table `lantern bench utility` prints.
 pub fn table(rows: &[UtilityRow]) -> String {
-    let mut out =
-        String::from("operators  cases/yr  default view  cells only  monthly cells (baseline)  view / baseline\n");
+    let mut out = String::from(
+        "operators  cases/yr  default view  cells only  monthly cells (baseline)  view / baseline  anonymous\n",
+    );
     for r in rows {
         let ratio = if r.monthly_cells > 0.0 { format!("{:.1}×", r.share / r.monthly_cells) } else { "∞".into() };
         out += &format!(
-            "{:>9}  {:>8.0}  {:>11.1} %  {:>8.1} %  {:>22.1} %  {:>15}\n",
+            "{:>9}  {:>8.0}  {:>11.1} %  {:>8.1} %  {:>22.1} %  {:>15}  {:>7.1} %\n",
             r.operators,
             r.cases_per_federation,
             r.share * 100.0,
             r.cells_only * 100.0,
             r.monthly_cells * 100.0,
-            ratio
+            ratio,
+            r.anonymous_share * 100.0
         );
     }
     out
@@ -93,12 +106,18 @@ pub fn table(rows: &[UtilityRow]) -> String {
 
 /// The share for the default view (cells and totals).
 pub fn default_view_share(operators: u32, federations: u64, last: Month) -> f64 {
-    measure(operators, federations, last).share
+    measure_as(operators, federations, last, false).share
+}
+
+/// The same when every case is signed anonymously.
+pub fn anonymous_view_share(operators: u32, federations: u64, last: Month) -> f64 {
+    measure_as(operators, federations, last, true).share
 }
 
 /// An engine holding `cases` as if received: unsigned, since the engine never checks
-/// signatures (the store does, before it).
-fn engine(operators: u32, cases: &[SyntheticCase], seed: u64) -> Patterns {
+/// signatures (the store does, before it). `anonymous`: every case under its author's tag for
+/// the case's start year (one tag per author and year, as linkable ring signatures give).
+fn engine(operators: u32, cases: &[SyntheticCase], seed: u64, anonymous: bool) -> Patterns {
     let key = |i: u32| {
         let mut b = [0u8; 32];
         b[..4].copy_from_slice(&i.to_be_bytes());
@@ -113,20 +132,36 @@ fn engine(operators: u32, cases: &[SyntheticCase], seed: u64) -> Patterns {
         case_ref[..8].copy_from_slice(&n);
         let sequence = &mut sequences[case.author as usize];
         *sequence += 1;
-        let envelope = Envelope {
-            format: lantern_protocol::WIRE_FORMAT,
-            federation: FederationId::from_slice(&[0; 32]).expect("32 bytes"),
-            author: key(case.author),
-            sequence: *sequence,
-            previous: None,
-            created: case.summary.start,
-            body: Body::Summary(SummaryBody {
-                case: CaseRef::from_slice(&case_ref).expect("16 bytes"),
-                supersedes: None,
-                summary: case.summary.clone(),
-            }),
+        let body = SummaryBody {
+            case: CaseRef::from_slice(&case_ref).expect("16 bytes"),
+            supersedes: None,
+            summary: case.summary.clone(),
         };
-        patterns.apply(&id, &Opened::Signed(envelope));
+        let federation = FederationId::from_slice(&[0; 32]).expect("32 bytes");
+        let record = if anonymous {
+            let year = case.summary.start.year;
+            let tag = blake3::hash(&[&case.author.to_le_bytes()[..], &year.to_le_bytes()].concat());
+            let envelope = AnonEnvelope {
+                format: lantern_protocol::anonymous::ANONYMOUS_FORMAT,
+                federation,
+                ring: RecordId([0; 32]),
+                year,
+                created: case.summary.start,
+                body: AnonBody::Summary(body),
+            };
+            Opened::Anonymous(envelope, LinkTag(*tag.as_bytes()))
+        } else {
+            Opened::Signed(Envelope {
+                format: lantern_protocol::WIRE_FORMAT,
+                federation,
+                author: key(case.author),
+                sequence: *sequence,
+                previous: None,
+                created: case.summary.start,
+                body: Body::Summary(body),
+            })
+        };
+        patterns.apply(&id, &record);
     }
     patterns
 }
