@@ -190,6 +190,17 @@ impl Federation {
         Ok(out.into_iter().map(|o| o.expect("every ring has an outcome")).collect())
     }
 
+    /// Whether every key of `ring` is a current member's registered anonymity key.
+    pub fn ring_is_current(&self, ring: &Ring) -> Result<bool, StoreError> {
+        let current = self.current_anonymity_keys()?;
+        Ok(ring.keys().iter().all(|k| current.contains(k)))
+    }
+
+    /// The ring `id`, from the cache or the store.
+    pub fn ring_by_id(&self, id: &RecordId) -> Result<Option<Arc<Ring>>, StoreError> {
+        self.ring(id)
+    }
+
     /// The ring `id`, from the cache or the store.
     fn ring(&self, id: &RecordId) -> Result<Option<Arc<Ring>>, StoreError> {
         if let Some(r) = self.rings.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
@@ -364,6 +375,12 @@ impl Federation {
     /// would name a group smaller than any figure may show). `None`: sign with the member key.
     pub fn signer(&self) -> Result<Option<publish::Signer<'_>>, StoreError> {
         self.ensure_anonymity_key()?;
+        self.registered_signer()
+    }
+
+    /// [`Self::signer`], without registering this member's key if it is not yet: for handshakes,
+    /// which must write nothing.
+    pub fn registered_signer(&self) -> Result<Option<publish::Signer<'_>>, StoreError> {
         let keys = self.current_anonymity_keys()?;
         let k = usize::from(self.manifest.policy.k_threshold).max(2);
         if keys.len() < k || !keys.contains(&self.anon_secret.public()) {

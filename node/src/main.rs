@@ -443,6 +443,9 @@ enum BenchCmd {
         /// Anonymous summaries at 50 members (half as many at 512, an eighth at 5 000).
         #[arg(long, default_value_t = 1024)]
         records: usize,
+        /// Where to put the benchmark stores (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -723,9 +726,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCmd::Anonymous { records, json }) => {
+        Command::Bench(BenchCmd::Anonymous { records, dir, json }) => {
             anyhow::ensure!(records > 0, "--records must be positive");
-            let rows = lantern_node::bench::anonymous::run(records, |msg| eprintln!("bench: {msg}"))?;
+            let tmp = cli::local::tempdir_in(dir.as_deref())?;
+            let rows = lantern_node::bench::anonymous::run(records, &tmp, |msg| eprintln!("bench: {msg}"));
+            std::fs::remove_dir_all(&tmp).ok();
+            let rows = rows?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?)
             } else {

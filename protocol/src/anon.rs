@@ -112,6 +112,9 @@ pub enum Scope {
     Year { federation: FederationId, year: u16 },
     /// The proof of possession in a member's anonymity-key registration (used once).
     Registration { federation: FederationId, member: MemberKey },
+    /// A node's proof of membership on one connection; `pair` hashes both ends' peer ids, so
+    /// tags of different connections cannot be linked.
+    Connection { federation: FederationId, pair: [u8; 32] },
 }
 
 impl Scope {
@@ -123,6 +126,9 @@ impl Scope {
             }
             Scope::Registration { federation, member } => {
                 h.update(b"registration").update(federation.as_bytes()).update(member.as_bytes());
+            }
+            Scope::Connection { federation, pair } => {
+                h.update(b"connection").update(federation.as_bytes()).update(pair);
             }
         }
         let mut wide = [0u8; 64];

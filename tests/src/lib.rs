@@ -385,7 +385,16 @@ pub mod net {
 
         /// Members this node's network has authenticated.
         pub async fn proven_peers(&self) -> usize {
-            self.client().peers().await.map(|p| p.iter().filter(|p| p.member.is_some()).count()).unwrap_or(0)
+            self.client().peers().await.map(|p| p.iter().filter(|p| p.proven).count()).unwrap_or(0)
+        }
+
+        /// Peers proven anonymously (they named no member).
+        pub async fn proven_peers_anonymous(&self) -> usize {
+            self.client()
+                .peers()
+                .await
+                .map(|p| p.iter().filter(|p| p.proven && p.member.is_none()).count())
+                .unwrap_or(0)
         }
     }
 }

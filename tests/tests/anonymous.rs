@@ -54,10 +54,12 @@ async fn anonymous_summaries_travel_without_any_author_specific_value_and_only_t
     for node in &mut nodes[1..] {
         node.start(vec![first.clone()]).await;
     }
-    // Every member registers its anonymity key, as `lantern run` does at start.
+    // Every member registers its anonymity key, as `lantern run` does at start (the first
+    // handshake may have done it already: a sync then carries it).
     for node in &nodes {
-        let registration = node.federation().ensure_anonymity_key().expect("store").expect("first time");
-        node.client().publish(registration.bytes().to_vec()).await.expect("gossip");
+        if let Some(registration) = node.federation().ensure_anonymity_key().expect("store") {
+            let _ = node.client().publish(registration.bytes().to_vec()).await;
+        }
     }
     for (i, node) in nodes.iter().enumerate() {
         eventually(&format!("node {i} knows five anonymity keys"), DEADLINE, || async {
@@ -134,6 +136,49 @@ async fn anonymous_summaries_travel_without_any_author_specific_value_and_only_t
     }
     // The other member's identical case is untouched.
     assert!(observer.federation().store().record_bytes(&published[1].2.id()).expect("store").is_some());
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_whose_keys_are_known_prove_themselves_anonymously_and_no_record_names_a_node() {
+    let manifest = manifest(NODES);
+    let mut nodes: Vec<TestNode> = (0..NODES).map(|i| TestNode::new(&manifest, i)).collect();
+    // The members registered their anonymity keys and exchanged them (a catch-up) before.
+    let registrations: Vec<Vec<u8>> = nodes
+        .iter()
+        .map(|n| n.federation().ensure_anonymity_key().expect("store").expect("first time").bytes().to_vec())
+        .collect();
+    for node in &nodes {
+        node.federation().admit(&registrations).expect("store");
+    }
+    nodes[0].start(vec![]).await;
+    let first = nodes[0].address.clone().expect("listening");
+    for node in &mut nodes[1..] {
+        node.start(vec![first.clone()]).await;
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} is connected to a proven member"), DEADLINE, || async {
+            node.proven_peers_anonymous().await >= 1
+        })
+        .await;
+    }
+    let peers = nodes[0].client().peers().await.expect("peers");
+    assert!(peers.iter().filter(|p| p.proven).count() >= 1);
+    assert!(peers.iter().all(|p| p.member.is_none()), "no peer named its member: {peers:?}");
+    // Gossip and sync work over anonymous connections.
+    let id = nodes[2].federation().store().insert_case(&case()).expect("case");
+    let made = nodes[2].federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    gossip(&nodes[2], &made).await;
+    for node in &nodes {
+        eventually("every node holds the summary", DEADLINE, || async { node.holds(&made.id()) }).await;
+    }
+    // No node ever made a node binding: nothing ties a member to a node key or an address.
+    for node in &nodes {
+        let records = node.federation().store().records_after(None, 10_000).expect("store");
+        assert!(records.iter().all(|r| r.record.kind() != "node_binding"), "a node binding was made");
+    }
     for node in &mut nodes {
         node.stop().await;
     }

@@ -518,7 +518,7 @@ async function nodePage() {
         ["Peer id", info.peer_id || "network off"], ["Records", info.records], ["Members", info.members], ["k threshold", info.k_threshold],
         ["Ready", ready.ready ? "yes" : "no"], ["Version", info.version]])),
       h("section", { class: "card" }, h("h2", {}, `Peers (${peers.length})`), peers.length ? h("table", {}, h("tbody", {}, peers.map((p) =>
-        h("tr", {}, h("td", { title: p.peer }, short(p.peer)), h("td", {}, p.member ? `member ${short(p.member)}` : "unproven"), h("td", { class: "num" }, p.score === null ? "" : p.score.toFixed(1)))))) : h("p", { class: "muted" }, "No peer connected.")),
+        h("tr", {}, h("td", { title: p.peer }, short(p.peer)), h("td", {}, p.member ? `member ${short(p.member)}` : p.proven ? "a member (proved anonymously)" : "unproven"), h("td", { class: "num" }, p.score === null ? "" : p.score.toFixed(1)))))) : h("p", { class: "muted" }, "No peer connected.")),
       h("section", { class: "card" }, h("h2", {}, "Catch-up"), h("p", {}, `${sync.remaining} records still to fetch.`),
         h("table", {}, h("tbody", {}, sync.peers.map((p) => h("tr", {}, h("td", {}, short(p.peer)), h("td", {}, p.in_progress ? `running: ${p.fetched} fetched, ${p.remaining} left` : `idle, ${p.rounds} rounds`),
           h("td", {}, p.last_finished_secs_ago === null ? "" : `${p.last_finished_secs_ago} s ago`)))))),

@@ -81,8 +81,11 @@ pub struct VouchRequest {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Peer {
     pub peer: String,
-    /// The member the peer proved it serves.
+    /// The member the peer proved it serves, when it proved with its node binding (absent when
+    /// it proved anonymously, or has not proved anything yet).
     pub member: Option<String>,
+    /// It proved it serves a current member.
+    pub proven: bool,
     /// Its gossipsub score.
     pub score: Option<f64>,
 }
@@ -249,7 +252,12 @@ pub async fn peers(State(state): State<AppState>) -> Result<Json<Vec<Peer>>, Api
     Ok(Json(
         peers
             .into_iter()
-            .map(|p| Peer { peer: p.peer.to_string(), member: p.member.map(|m| m.to_hex()), score: p.score })
+            .map(|p| Peer {
+                peer: p.peer.to_string(),
+                member: p.member.map(|m| m.to_hex()),
+                proven: p.proven,
+                score: p.score,
+            })
             .collect(),
     ))
 }

@@ -3,6 +3,7 @@
 //! records (decode, validate, ring lookup, proof) in scope batches on all cores next to the
 //! library's own batch verification of the same proofs (from their bytes) in the same run.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +11,10 @@ use lantern_protocol::anon::{self, AnonymityKey, AnonymitySecret, Ring};
 use lantern_protocol::anonymous::{self, ANONYMOUS_FORMAT, AnonBody, AnonEnvelope};
 use lantern_protocol::record::SummaryBody;
 use lantern_protocol::sample::{self, Rng};
-use lantern_protocol::{CaseRef, FederationId, RecordId, VerifyContext};
+use lantern_protocol::{CaseRef, Manifest, Policy, RecordId, VerifyContext};
+
+use crate::store::Store;
+use crate::store::loose::Loose;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -35,8 +39,12 @@ pub struct RingFigures {
     pub library_batch_per_sec: f64,
     /// What a node does with the same records as bytes, all cores.
     pub ingest_verify_per_sec: f64,
-    /// `ingest_verify_per_sec / library_batch_per_sec` (goal ≥ 0.8).
+    /// `ingest_verify_per_sec / library_batch_per_sec`.
     pub ratio: f64,
+    /// Verified and stored in a store on disk, flushed (`None` past what one ring record holds).
+    pub stored_per_sec: Option<f64>,
+    /// `stored_per_sec / library_batch_per_sec` (goal ≥ 0.8).
+    pub stored_ratio: Option<f64>,
 }
 
 fn keys(members: usize) -> (Vec<AnonymitySecret>, Arc<Ring>) {
@@ -54,13 +62,15 @@ fn keys(members: usize) -> (Vec<AnonymitySecret>, Arc<Ring>) {
 }
 
 /// Measures one ring size with `records` anonymous summaries.
-pub fn ring(members: usize, records: usize, say: &mut impl FnMut(&str)) -> anyhow::Result<RingFigures> {
+pub fn ring(members: usize, records: usize, dir: &Path, say: &mut impl FnMut(&str)) -> anyhow::Result<RingFigures> {
     say(&format!("{members} members: keys and {records} anonymous summaries"));
     let (secrets, ring) = keys(members);
-    let federation = FederationId([7; 32]);
+    let founder = lantern_protocol::signed::member_key(&ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+    let manifest = Manifest::new("bench", "2024-01".parse()?, vec![founder], Policy::default());
+    let federation = manifest.id();
     let ring_record = anonymous::ring_record(federation, ring.keys().to_vec()).ok();
     let ring_id = ring_record.as_ref().map_or(RecordId([1; 32]), |r| r.id());
-    let ctx = VerifyContext { federation, max_record_bytes: 64 * 1024, max_narrative_bytes: 4000 };
+    let ctx = VerifyContext::for_manifest(&manifest);
     let mut rng = Rng::new(members as u64);
     let envelopes: Vec<AnonEnvelope> = (0..records)
         .map(|_| {
@@ -129,6 +139,20 @@ pub fn ring(members: usize, records: usize, say: &mut impl FnMut(&str)) -> anyho
     let ingest_verify_per_sec = records as f64 / t.elapsed().as_secs_f64();
     anyhow::ensure!(verified.iter().all(Result::is_ok), "every record verifies");
 
+    // And stored: verified, written to a store on disk and flushed (the ring stored before).
+    let stored_per_sec = match &ring_record {
+        Some(ring_record) => {
+            let store = Store::open(&dir.join(format!("store-{members}")), &manifest)?;
+            store.store_loose(vec![Loose::Ring(ring_record.clone())])?;
+            let t = Instant::now();
+            let outcomes = store.ingest_any(&signed)?;
+            let per_sec = records as f64 / t.elapsed().as_secs_f64();
+            anyhow::ensure!(outcomes.iter().all(Result::is_ok), "every record stored");
+            Some(per_sec)
+        }
+        None => None,
+    };
+
     Ok(RingFigures {
         members,
         padded: members.next_power_of_two().max(4),
@@ -141,6 +165,8 @@ pub fn ring(members: usize, records: usize, say: &mut impl FnMut(&str)) -> anyho
         library_batch_per_sec,
         ingest_verify_per_sec,
         ratio: ingest_verify_per_sec / library_batch_per_sec,
+        stored_per_sec,
+        stored_ratio: stored_per_sec.map(|s| s / library_batch_per_sec),
     })
 }
 
@@ -150,21 +176,23 @@ fn decode(bytes: &[u8]) -> (AnonEnvelope, anon::RingProof) {
 }
 
 /// Every ring size of the report, with a number of records each that keeps the run short.
-pub fn run(records: usize, mut say: impl FnMut(&str)) -> anyhow::Result<Vec<RingFigures>> {
+pub fn run(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<Vec<RingFigures>> {
     [(50, records), (512, records / 2), (5000, records / 8)]
         .into_iter()
-        .map(|(members, n)| ring(members, n.max(BATCH), &mut say))
+        .map(|(members, n)| ring(members, n.max(BATCH), dir, &mut say))
         .collect()
 }
 
 /// The figures as a table.
 pub fn table(rows: &[RingFigures]) -> String {
     let mut out = String::from(
-        "members  padded  proof B  record B  ring B   prove ms  verify ms  library batch/s  node batch/s  ratio\n",
+        "members  padded  proof B  record B  ring B   prove ms  verify ms  library batch/s  node verify/s  ratio  stored/s  ratio\n",
     );
     for r in rows {
+        let stored = r.stored_per_sec.map_or("-".into(), |s| format!("{s:.0}"));
+        let stored_ratio = r.stored_ratio.map_or("-".into(), |s| format!("{s:.2}"));
         out.push_str(&format!(
-            "{:>7}  {:>6}  {:>7}  {:>8}  {:>6}  {:>9.1}  {:>9.2}  {:>15.0}  {:>12.0}  {:>5.2}\n",
+            "{:>7}  {:>6}  {:>7}  {:>8}  {:>6}  {:>9.1}  {:>9.2}  {:>15.0}  {:>13.0}  {:>5.2}  {:>8}  {:>5}\n",
             r.members,
             r.padded,
             r.proof_bytes,
@@ -174,7 +202,9 @@ pub fn table(rows: &[RingFigures]) -> String {
             r.verify_ms,
             r.library_batch_per_sec,
             r.ingest_verify_per_sec,
-            r.ratio
+            r.ratio,
+            stored,
+            stored_ratio
         ));
     }
     out

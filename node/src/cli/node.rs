@@ -107,9 +107,10 @@ impl CatchUpBars {
                 }
             }
             NetworkEvent::Listening { address } => println!("{address}/p2p/{me}"),
-            NetworkEvent::PeerAuthenticated { peer, member } => {
-                eprintln!("connected to {peer} (member {})", member.short())
-            }
+            NetworkEvent::PeerAuthenticated { peer, member } => match member {
+                Some(m) => eprintln!("connected to {peer} (member {})", m.short()),
+                None => eprintln!("connected to {peer} (a current member, proved anonymously)"),
+            },
             event => tracing::debug!(?event, "network"),
         }
     }

@@ -10,11 +10,14 @@ use futures::prelude::*;
 use libp2p::{Multiaddr, StreamProtocol};
 
 /// The handshake protocol: the only one a peer that has proved nothing can speak.
-pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/hello/1");
+pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/hello/2");
 /// Catch-up and peer exchange, on connections to proven members only (gate.rs).
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/sync/2");
-/// Largest hello frame: a node binding is a few hundred bytes.
-pub const MAX_HELLO_FRAME: usize = 8 * 1024;
+/// Largest hello frame: a node binding is a few hundred bytes, an anonymous proof about 1–2 KiB
+/// (with the ring it is over, when that is small: [`MAX_CARRIED_RING`]).
+pub const MAX_HELLO_FRAME: usize = 16 * 1024;
+/// Largest ring record a hello carries (about 350 members); larger rings must be held already.
+pub const MAX_CARRIED_RING: usize = 12 * 1024;
 /// Largest sync frame either side accepts.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 /// Negentropy frame limit: well inside [`MAX_FRAME`].
@@ -25,16 +28,33 @@ pub const MAX_FETCH_IDS: usize = 8192;
 pub const MAX_PEERS_LISTED: usize = 256;
 pub const MAX_ADDRESSES: usize = 8;
 
-/// The dialler's proof: the member-signed node-binding record of its node key.
+/// How a node proves it serves a current member.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum Proof {
+    /// The member-signed node-binding record of its node key: names the member. Used only when
+    /// an anonymous proof is not possible (a ring below k, a peer that does not know the ring).
+    Binding(Vec<u8>),
+    /// A ring proof over the current members' anonymity keys, bound to both peer ids: says
+    /// "some current member", not which.
+    Anonymous {
+        /// The ring record's id, and the ring record itself when it is small.
+        ring: [u8; 32],
+        ring_record: Option<Vec<u8>>,
+        tag: [u8; 32],
+        proof: Vec<u8>,
+    },
+}
+
+/// The dialler's proof.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct HelloRequest {
-    pub binding: Vec<u8>,
+    pub proof: Proof,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum HelloResponse {
-    /// The dialler's proof verified: the listener's own.
-    Hello { binding: Vec<u8> },
+    /// The dialler's proof verified: the listener's own, of the same kind (over the same ring).
+    Hello { proof: Proof },
     /// Why the listener will close the connection; nothing about the federation.
     Refused { reason: String },
 }

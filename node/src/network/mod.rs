@@ -5,8 +5,10 @@
 //! - Gossipsub carries new records, anonymously (records carry their own signatures), message id
 //!   = record id, validated by hand: Accept what was stored, Ignore duplicates, Reject the rest
 //!   (penalising the peer that sent it).
-//! - The hello protocol ([`codec`]) carries the handshake: the dialler shows the member-signed
-//!   binding of its node key, the listener shows its own only once that verified.
+//! - The hello protocol ([`codec`]) carries the handshake: the dialler proves it serves a current
+//!   member, the listener answers with its own proof only once that verified. The proof is
+//!   anonymous (a ring proof bound to both peer ids, `anonymous_hello.rs`) whenever the ring of
+//!   registered members allows; otherwise the member-signed binding of the node key.
 //! - The sync protocol carries catch-up (negentropy reconciliation of record ids, then fetches of
 //!   the missing records in bounded batches) and peer exchange among proven members.
 //! - Ping checks liveness. There is no identify and no DHT: nothing answers an unproven peer with
@@ -17,6 +19,7 @@
 //! gossip and sync exist only on connections opened after proof (`gate.rs`), and it holds one of
 //! a few unproven slots, capped per address and evicted oldest first (`peers.rs`).
 
+mod anonymous_hello;
 pub mod codec;
 mod gate;
 mod peers;
@@ -80,10 +83,11 @@ pub enum NetworkEvent {
     Listening {
         address: Multiaddr,
     },
-    /// A peer proved it serves a current member.
+    /// A peer proved it serves a current member: which one, when it proved with a binding;
+    /// `None` when it proved anonymously.
     PeerAuthenticated {
         peer: PeerId,
-        member: MemberKey,
+        member: Option<MemberKey>,
     },
     /// A peer failed to prove membership (or lost it) and was disconnected.
     PeerRejected {
@@ -122,7 +126,10 @@ pub enum NetworkEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerInfo {
     pub peer: PeerId,
+    /// The member it serves, when it proved with a binding.
     pub member: Option<MemberKey>,
+    /// It proved it serves some current member (with a binding or anonymously).
+    pub proven: bool,
     pub score: Option<f64>,
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use lantern_protocol::MemberKey;
+use lantern_protocol::{MemberKey, RecordId};
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 
@@ -20,9 +20,27 @@ pub struct Limits {
     pub unproven_per_ip: usize,
 }
 
+/// How a peer proved it serves a current member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proved {
+    /// With the member-signed binding of its node key.
+    Member(MemberKey),
+    /// With a ring proof over this ring: some current member.
+    Anonymous(RecordId),
+}
+
+impl Proved {
+    pub fn member(&self) -> Option<MemberKey> {
+        match self {
+            Proved::Member(m) => Some(*m),
+            Proved::Anonymous(_) => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Peer {
-    pub member: Option<MemberKey>,
+    pub proved: Option<Proved>,
     pub since: Instant,
     pub ip: Option<IpAddr>,
     /// The address this node dialled it at, if it dialled: where the full connection goes.
@@ -35,7 +53,7 @@ pub struct Peer {
 
 impl Peer {
     pub fn new(ip: Option<IpAddr>, dialled: Option<Multiaddr>, hello: ConnectionId) -> Self {
-        Self { member: None, since: Instant::now(), ip, dialled, hello: Some(hello), listen: Vec::new() }
+        Self { proved: None, since: Instant::now(), ip, dialled, hello: Some(hello), listen: Vec::new() }
     }
 }
 
@@ -55,11 +73,11 @@ pub struct Table {
 
 impl Table {
     fn unproven(&self) -> impl Iterator<Item = (&PeerId, &Peer)> {
-        self.peers.iter().filter(|(_, p)| p.member.is_none())
+        self.peers.iter().filter(|(_, p)| p.proved.is_none())
     }
 
     pub fn proven_count(&self) -> usize {
-        self.peers.values().filter(|p| p.member.is_some()).count()
+        self.peers.values().filter(|p| p.proved.is_some()).count()
     }
 
     /// Whether a new, unproven peer from `ip` may connect: capped per address, and when the
@@ -165,7 +183,7 @@ mod tests {
         let id = PeerId::random();
         let mut p = Peer::new(Some(IpAddr::from(ip)), None, ConnectionId::new_unchecked(0));
         if member {
-            p.member = Some(MemberKey([1; 32]));
+            p.proved = Some(Proved::Member(MemberKey([1; 32])));
         }
         table.peers.insert(id, p);
         id

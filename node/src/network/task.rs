@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lantern_protocol::record::Body;
-use lantern_protocol::{MemberKey, RecordError, signed};
+use lantern_protocol::{MemberKey, RecordError, RecordId, signed};
 use libp2p::core::ConnectedPoint;
 use libp2p::core::multiaddr::Protocol;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
@@ -32,11 +32,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+use super::anonymous_hello::{self, Role};
 use super::codec::{
-    self, HelloCodec, HelloRequest, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Request, Response, SyncCodec,
+    self, HelloCodec, HelloRequest, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Proof, Request, Response, SyncCodec,
 };
 use super::gate::{Gated, Proven};
-use super::peers::{Admission, Limits, Peer, Redial, Table};
+use super::peers::{Admission, Limits, Peer, Proved, Redial, Table};
 use super::sync::{self, Session};
 use super::{Client, Command, NetworkConfig, NetworkError, NetworkEvent, PeerInfo};
 use crate::federation::Federation;
@@ -136,7 +137,7 @@ pub fn spawn(
 ) -> Result<(Client, mpsc::Receiver<NetworkEvent>, JoinHandle<()>), NetworkError> {
     let fail = |e: &dyn std::fmt::Display| NetworkError::Failed(e.to_string());
     let node_key: [u8; 32] = keypair.public().try_into_ed25519().map_err(|e| fail(&e))?.to_bytes();
-    let binding = federation.node_binding(node_key).map_err(|e| fail(&e))?;
+
     let topic = IdentTopic::new(TOPIC);
     let max_record = federation.store().context().max_record_bytes;
     let local_peer_id = keypair.public().to_peer_id();
@@ -198,7 +199,9 @@ pub fn spawn(
         commands,
         events,
         topic,
-        binding,
+        node_key,
+        binding: None,
+        anonymous_refused: HashSet::new(),
         proven,
         table: Table::default(),
         limits,
@@ -234,7 +237,13 @@ struct Task {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetworkEvent>,
     topic: IdentTopic,
-    binding: Vec<u8>,
+    node_key: [u8; 32],
+    /// This node's binding record, made the first time a handshake needs it (an anonymous proof
+    /// was not possible): it names the member, so it is never made before it must be.
+    binding: Option<Vec<u8>>,
+    /// Peers that refused this node's anonymous proof (they do not know its ring yet): the next
+    /// handshake with them shows the binding instead.
+    anonymous_refused: HashSet<PeerId>,
     /// Peers proven both ways; shared with the gated behaviours.
     proven: Proven,
     table: Table,
@@ -359,7 +368,12 @@ impl Task {
                     .table
                     .peers
                     .iter()
-                    .map(|(peer, p)| PeerInfo { peer: *peer, member: p.member, score: gossip.peer_score(peer) })
+                    .map(|(peer, p)| PeerInfo {
+                        peer: *peer,
+                        member: p.proved.and_then(|x| x.member()),
+                        proven: p.proved.is_some(),
+                        score: gossip.peer_score(peer),
+                    })
                     .collect();
                 let _ = reply.send(peers);
             }
@@ -463,14 +477,40 @@ impl Task {
         self.table.peers.insert(peer, Peer::new(ip, dialled, connection));
         // The dialler proves first; the listener waits for it.
         if dialler {
-            let request = HelloRequest { binding: self.binding.clone() };
-            let id = self.swarm.behaviour_mut().hello.send_request(&peer, request);
+            let pair = anonymous_hello::pair(self.swarm.local_peer_id(), &peer);
+            let anonymous = (!self.anonymous_refused.contains(&peer))
+                .then(|| anonymous_hello::make(&self.federation, pair, Role::Dialler, None))
+                .flatten();
+            let proof = match anonymous.map(Ok).unwrap_or_else(|| self.binding().map(Proof::Binding)) {
+                Ok(proof) => proof,
+                Err(e) => {
+                    warn!(error = %e, "cannot make a membership proof");
+                    return;
+                }
+            };
+            let id = self.swarm.behaviour_mut().hello.send_request(&peer, HelloRequest { proof });
             self.hellos.insert(id, peer);
         }
     }
 
+    /// This node's binding record, made on first use.
+    fn binding(&mut self) -> Result<Vec<u8>, String> {
+        if let Some(b) = &self.binding {
+            return Ok(b.clone());
+        }
+        let binding = self.federation.node_binding(self.node_key).map_err(|e| e.to_string())?;
+        self.binding = Some(binding.clone());
+        Ok(binding)
+    }
+
+    /// The pair of peer ids a handshake with `peer` is bound to, dialler first.
+    fn pair_with(&self, peer: &PeerId, dialler: bool) -> [u8; 32] {
+        let me = self.swarm.local_peer_id();
+        if dialler { anonymous_hello::pair(me, peer) } else { anonymous_hello::pair(peer, me) }
+    }
+
     /// Checks a peer's binding record: valid, a node binding for this very peer's key, by a
-    /// current member. Stores it (it is a record like any other).
+    /// current member. It is not stored: it names the member, and goes no further than this node.
     fn check_binding(&self, peer: &PeerId, binding: &[u8]) -> Result<MemberKey, (String, &'static str)> {
         let record =
             // The label only: a full message could quote this federation's id to a stranger.
@@ -487,26 +527,45 @@ impl Task {
         if !self.federation.is_member(&record.author()) {
             return Err(("not a current member".into(), "not-a-member"));
         }
-        let _ = self.federation.admit(&[binding]);
         Ok(record.author())
     }
 
-    /// Marks `peer` as proven if its binding checks out and a member slot is free.
-    fn prove(&mut self, peer: PeerId, binding: &[u8]) -> Result<(), (String, &'static str)> {
-        let member = self.check_binding(&peer, binding)?;
+    /// Marks `peer` as proven if its proof (made as `role`) checks out and a member slot is free.
+    fn prove(&mut self, peer: PeerId, proof: &Proof, role: Role) -> Result<Proved, (String, &'static str)> {
+        let proved = match proof {
+            Proof::Binding(binding) => Proved::Member(self.check_binding(&peer, binding)?),
+            Proof::Anonymous { ring, ring_record, tag, proof } => {
+                let pair = self.pair_with(&peer, role == Role::Listener);
+                let ring =
+                    anonymous_hello::check(&self.federation, pair, role, *ring, ring_record.as_deref(), *tag, proof)?;
+                Proved::Anonymous(ring)
+            }
+        };
         if !self.table.has_member_slot(&self.limits) {
             return Err(("member slots full".into(), "slots-full"));
         }
         let Some(p) = self.table.peers.get_mut(&peer) else {
             return Err(("connection gone".into(), "gone"));
         };
-        if p.member.is_none() {
-            p.member = Some(member);
+        if p.proved.is_none() {
+            p.proved = Some(proved);
             self.proven.insert(peer);
-            debug!(%peer, member = %member.short(), "peer proved membership");
-            self.emit(NetworkEvent::PeerAuthenticated { peer, member });
+            debug!(%peer, anonymous = proved.member().is_none(), "peer proved membership");
+            self.emit(NetworkEvent::PeerAuthenticated { peer, member: proved.member() });
         }
-        Ok(())
+        Ok(proved)
+    }
+
+    /// The listener's answer to a proof that verified: anonymous over the dialler's ring when
+    /// possible, else the binding (a dialler that named its member gets the listener's named).
+    fn own_proof(&mut self, peer: &PeerId, proved: Proved) -> Result<Proof, (String, &'static str)> {
+        if let Proved::Anonymous(ring) = proved {
+            let pair = self.pair_with(peer, false);
+            if let Some(proof) = anonymous_hello::make(&self.federation, pair, Role::Listener, Some(ring)) {
+                return Ok(proof);
+            }
+        }
+        self.binding().map(Proof::Binding).map_err(|e| (e, "store"))
     }
 
     fn on_hello(&mut self, event: request_response::Event<HelloRequest, HelloResponse>) {
@@ -516,16 +575,17 @@ impl Task {
                 message: request_response::Message::Request { request, channel, request_id },
                 ..
             } => {
-                let response = match self.prove(peer, &request.binding) {
-                    Ok(()) => HelloResponse::Hello { binding: self.binding.clone() },
-                    Err((reason, kind)) => {
-                        self.log_refusal(&peer, &reason);
-                        self.emit(NetworkEvent::PeerRejected { peer, reason: reason.clone(), kind });
-                        // Answer first, so the peer learns why; hang up once the answer is out.
-                        self.closing.insert(request_id, peer);
-                        HelloResponse::Refused { reason }
-                    }
-                };
+                let response =
+                    match self.prove(peer, &request.proof, Role::Dialler).and_then(|p| self.own_proof(&peer, p)) {
+                        Ok(proof) => HelloResponse::Hello { proof },
+                        Err((reason, kind)) => {
+                            self.log_refusal(&peer, &reason);
+                            self.emit(NetworkEvent::PeerRejected { peer, reason: reason.clone(), kind });
+                            // Answer first, so the peer learns why; hang up once the answer is out.
+                            self.closing.insert(request_id, peer);
+                            HelloResponse::Refused { reason }
+                        }
+                    };
                 if self.swarm.behaviour_mut().hello.send_response(channel, response).is_err() {
                     self.closing.remove(&request_id);
                 }
@@ -537,11 +597,16 @@ impl Task {
             } => {
                 self.hellos.remove(&request_id);
                 match response {
-                    HelloResponse::Hello { binding } => match self.prove(peer, &binding) {
-                        Ok(()) => self.open_full_connection(peer),
+                    HelloResponse::Hello { proof } => match self.prove(peer, &proof, Role::Listener) {
+                        Ok(_) => self.open_full_connection(peer),
                         Err((reason, kind)) => self.reject(peer, &reason, kind),
                     },
                     HelloResponse::Refused { reason } => {
+                        // A peer that cannot check an anonymous proof (it lacks the ring or the
+                        // keys in it) gets the binding next time.
+                        if reason.contains("unknown ring") || reason.contains("not a current member") {
+                            self.anonymous_refused.insert(peer);
+                        }
                         self.reject(peer, &format!("peer refused our proof: {reason}"), "refused-by-peer")
                     }
                 }
@@ -614,7 +679,7 @@ impl Task {
             .peers
             .iter()
             .filter(|(peer, p)| {
-                p.member.is_none()
+                p.proved.is_none()
                     && p.since.elapsed() > self.config.handshake_timeout
                     && !self.refused.contains_key(peer)
             })
@@ -624,14 +689,23 @@ impl Task {
             self.reject(peer, "no membership proof in time", "timeout");
         }
         // Membership changes (a revoked key, withdrawn vouches): peers serving a key that is no
-        // longer a member are dropped too.
-        let lapsed: Vec<PeerId> = self
-            .table
-            .peers
-            .iter()
-            .filter(|(_, p)| p.member.is_some_and(|m| !self.federation.is_member(&m)))
-            .map(|(peer, _)| *peer)
-            .collect();
+        // longer a member are dropped too, and so are peers proven over a ring that holds one
+        // (they prove again over the current ring when they come back).
+        let mut rings: HashMap<RecordId, bool> = HashMap::new();
+        let mut lapsed = Vec::new();
+        for (peer, p) in &self.table.peers {
+            let current = match p.proved {
+                None => true,
+                Some(Proved::Member(m)) => self.federation.is_member(&m),
+                Some(Proved::Anonymous(ring)) => *rings.entry(ring).or_insert_with(|| {
+                    let ring = self.federation.ring_by_id(&ring).ok().flatten();
+                    ring.is_some_and(|r| self.federation.ring_is_current(&r).unwrap_or(true))
+                }),
+            };
+            if !current {
+                lapsed.push(*peer);
+            }
+        }
         for peer in lapsed {
             self.reject(peer, "its member is no longer a member", "lapsed-member");
         }
@@ -718,7 +792,7 @@ impl Task {
             .table
             .peers
             .iter()
-            .filter(|(peer, p)| p.member.is_some() && self.swarm.behaviour().sync.is_open(peer))
+            .filter(|(peer, p)| p.proved.is_some() && self.swarm.behaviour().sync.is_open(peer))
             .map(|(id, _)| *id)
             .collect();
         for peer in proven {
@@ -732,7 +806,7 @@ impl Task {
         let own: Vec<Multiaddr> = self.swarm.listeners().cloned().collect();
         let mut out = vec![PeerAddresses::new(self.swarm.local_peer_id(), &own)];
         for (peer, p) in &self.table.peers {
-            if p.member.is_some() && !p.listen.is_empty() && out.len() < MAX_PEERS_LISTED {
+            if p.proved.is_some() && !p.listen.is_empty() && out.len() < MAX_PEERS_LISTED {
                 out.push(PeerAddresses::new(peer, &p.listen));
             }
         }
