@@ -39,6 +39,10 @@ pub struct Federation {
 
 /// Rings kept decoded at most; more are decoded again from the store when needed.
 const RING_CACHE: usize = 64;
+/// Most anonymous records one tag may make in one year (cases, amendments, retractions and
+/// purges together): an operator has a handful of registry cases a year; a member flooding the
+/// federation under one tag is stopped here, on every node alike (a count, not a clock).
+pub const MAX_RECORDS_PER_TAG: u32 = 512;
 
 impl Federation {
     pub fn new(store: Store, manifest: Manifest, key: SigningKey) -> Result<Self, StoreError> {
@@ -251,8 +255,24 @@ impl Federation {
         });
         let mut good = Vec::new();
         let mut counted: Vec<(RecordId, Opened)> = Vec::new();
+        let mut made: HashMap<(u16, lantern_protocol::anon::LinkTag), u32> = HashMap::new();
         for (&i, v) in to_verify.iter().zip(verified) {
-            match v.and_then(|v| self.check_own_target(&v, &good).map(|()| v)) {
+            let v = v.and_then(|v| self.check_own_target(&v, &good).map(|()| v)).and_then(|v| {
+                let key = (v.envelope().year, v.tag());
+                let held = match made.get(&key) {
+                    Some(n) => *n,
+                    None => self.store.tag_count(key.0, &key.1).unwrap_or(u32::MAX),
+                };
+                if held >= MAX_RECORDS_PER_TAG && !self.store.contains(&v.id()).unwrap_or(false) {
+                    return Err(RecordError::Invalid(lantern_protocol::ValidationError::new(
+                        "tag",
+                        lantern_protocol::Rule::Violated("its signer made the most records one tag may make in a year"),
+                    )));
+                }
+                made.insert(key, held + 1);
+                Ok(v)
+            });
+            match v {
                 Ok(v) => {
                     counted.push((v.id(), Opened::Anonymous(v.envelope().clone(), v.tag())));
                     good.push((i, crate::store::loose::Loose::Anonymous(v)));

@@ -306,3 +306,43 @@ fn anonymous_records_survive_a_restart_and_count_again() {
     let fed = Federation::new(store, manifest, key(0)).unwrap();
     assert_eq!(fed.with_patterns(|p| p.case_count()).unwrap(), 1);
 }
+
+#[test]
+fn one_tag_makes_at_most_the_cap_of_records_in_a_year_on_every_node() {
+    let nodes = federation();
+    let author = &nodes[1];
+    let signer = author.fed.signer().unwrap().unwrap();
+    let ring = signer.ring.clone();
+    let make = |n: u32| {
+        let case = author.fed.store().case(author.fed.store().insert_case(&case("2025-03")).unwrap()).unwrap();
+        let summary = crate::derive::summary(&case, Default::default(), crate::this_month(), String::new()).unwrap();
+        let mut case_ref = [0u8; 16];
+        case_ref[..4].copy_from_slice(&n.to_le_bytes());
+        let envelope = lantern_protocol::anonymous::AnonEnvelope {
+            format: lantern_protocol::anonymous::ANONYMOUS_FORMAT,
+            federation: author.fed.manifest().id(),
+            ring: ring.id(),
+            year: 2025,
+            created: "2026-01".parse().unwrap(),
+            body: AnonBody::Summary(lantern_protocol::record::SummaryBody {
+                case: lantern_protocol::CaseRef(case_ref),
+                supersedes: None,
+                summary,
+            }),
+        };
+        let ctx = author.fed.store().context();
+        lantern_protocol::anonymous::sign_anonymous(&envelope, author.fed.anonymity_secret(), &ring, ctx).unwrap()
+    };
+    let records: Vec<Vec<u8>> =
+        (0..=MAX_RECORDS_PER_TAG).map(|n| make(n).bytes().to_vec()).chain([ring.bytes().to_vec()]).collect();
+    let receiver = &nodes[3];
+    let out = receiver.fed.admit(&records).unwrap();
+    let stored = out.iter().filter(|o| matches!(o, Ok(Ingested::Stored { .. }))).count();
+    assert_eq!(stored, MAX_RECORDS_PER_TAG as usize + 1, "the cap and the ring");
+    let refused: Vec<_> = out.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1);
+    assert!(refused[0].to_string().contains("most records one tag"), "{}", refused[0]);
+    // Another member's tag, or the same member's tag of another year, is not capped.
+    let (_, other) = publish(&nodes[2], "2025-03");
+    assert!(receiver.fed.admit(&other.to_gossip()).unwrap().iter().all(|o| o.is_ok()));
+}

@@ -152,6 +152,16 @@ impl Signer<'_> {
             created: now,
             body,
         };
+        let tag = lantern_protocol::anon::tag_of(self.secret, &envelope.scope());
+        if store.tag_count(year, &tag)? >= crate::federation::MAX_RECORDS_PER_TAG {
+            return Err(PublishError::AnonymityUnavailable(
+                case,
+                format!(
+                    "this member made {} anonymous records about {year}, the most one year allows",
+                    crate::federation::MAX_RECORDS_PER_TAG
+                ),
+            ));
+        }
         let record = anonymous::sign_anonymous(&envelope, self.secret, &self.ring, store.context())?;
         let ring = (!self.held).then(|| self.ring.clone());
         if let Some(ring) = &ring {

@@ -45,6 +45,13 @@ impl Loose {
     }
 }
 
+fn tag_key(year: u16, tag: &lantern_protocol::anon::LinkTag) -> [u8; 34] {
+    let mut key = [0u8; 34];
+    key[..2].copy_from_slice(&year.to_be_bytes());
+    key[2..].copy_from_slice(&tag.0);
+    key
+}
+
 /// Adds every loose record's location to the id index.
 pub(super) fn load(tree: &sled::Tree, index: &mut HashMap<RecordId, u64>) -> Result<(), StoreError> {
     for entry in tree.iter() {
@@ -102,8 +109,18 @@ impl Store {
             }
             at += part.len();
         }
-        let trees = (&self.blocks, &self.loose, &self.purged, &self.purge_wanted);
-        let result = trees.transaction(|(blocks_t, loose_t, purged, wanted)| {
+        let mut tags: HashMap<[u8; 34], u32> = HashMap::new();
+        for r in &plan {
+            if let Loose::Anonymous(a) = r {
+                *tags.entry(tag_key(a.envelope().year, &a.tag())).or_default() += 1;
+            }
+        }
+        let trees = (&self.blocks, &self.loose, &self.purged, &self.purge_wanted, &self.tag_counts);
+        let result = trees.transaction(|(blocks_t, loose_t, purged, wanted, counts)| {
+            for (key, n) in &tags {
+                let held = counts.get(key)?.map_or(0, |v| u32::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 4])));
+                counts.insert(&key[..], &(held + n).to_be_bytes()[..])?;
+            }
             for (block, value) in block_values.iter().map(|(b, v)| (b, v)).chain(&purges.rewrites) {
                 blocks_t.insert(&block.to_be_bytes()[..], &value[..])?;
             }
@@ -251,6 +268,14 @@ impl Store {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Anonymous records held with `tag` in `year`.
+    pub fn tag_count(&self, year: u16, tag: &lantern_protocol::anon::LinkTag) -> Result<u32, StoreError> {
+        Ok(match self.tag_counts.get(tag_key(year, tag))? {
+            Some(v) => u32::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt("tag_counts", "value"))?),
+            None => 0,
+        })
     }
 
     /// Every member's registered anonymity key.

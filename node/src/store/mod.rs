@@ -18,6 +18,7 @@
 //! - `loose`: id → arrival of records outside any chain: anonymous records and the rings they
 //!   are signed over (`loose.rs`).
 //! - `anonymity_keys`: member key → its registered anonymity key (the first registration wins).
+//! - `tag_counts`: year ‖ linking tag → anonymous records held with that tag (the cap per tag).
 //! - `meta`: the federation id the store belongs to, the private-case counter.
 //!
 //! Records are found by id through an in-memory index (id → arrival number), loaded from the
@@ -218,6 +219,7 @@ pub struct Store {
     peers: sled::Tree,
     loose: sled::Tree,
     anonymity_keys: sled::Tree,
+    tag_counts: sled::Tree,
     idempotency: sled::Tree,
     idempotency_lock: Mutex<()>,
     meta: sled::Tree,
@@ -310,6 +312,7 @@ impl Store {
             peers: tree("peers")?,
             loose,
             anonymity_keys: tree("anonymity_keys")?,
+            tag_counts: tree("tag_counts")?,
             idempotency: tree("idempotency")?,
             idempotency_lock: Mutex::new(()),
             meta,
