@@ -11,7 +11,7 @@ use lantern_protocol::anonymous::{self, AnonBody, Format, Opened, format_of};
 use lantern_protocol::record::AnonymityKeyBody;
 
 use ed25519_dalek::SigningKey;
-use lantern_protocol::record::{Body, KeyRevocationBody, NodeBindingBody, VouchBody};
+use lantern_protocol::record::{Body, KeyRevocationBody, VouchBody};
 use lantern_protocol::signed;
 use lantern_protocol::{Manifest, MemberKey, RecordError, VerifiedRecord};
 
@@ -393,8 +393,14 @@ impl Federation {
     /// What this member signs anonymous records with now: the ring of every current member's
     /// registered anonymity key, if it holds this member's and at least k keys (a smaller ring
     /// would name a group smaller than any figure may show). `None`: sign with the member key.
+    /// Registers this member's key first when that is what makes the ring reach k (`lantern
+    /// run` registers it at start anyway; a federation below k gets no record from this).
     pub fn signer(&self) -> Result<Option<publish::Signer<'_>>, StoreError> {
-        self.ensure_anonymity_key()?;
+        let keys = self.current_anonymity_keys()?;
+        let k = usize::from(self.manifest.policy.k_threshold).max(2);
+        if !keys.contains(&self.anon_secret.public()) && keys.len() + 1 >= k {
+            self.ensure_anonymity_key()?;
+        }
         self.registered_signer()
     }
 
@@ -497,40 +503,8 @@ impl Federation {
     pub fn revoke(&self, successor: Option<MemberKey>) -> Result<VerifiedRecord, StoreError> {
         self.append(Body::KeyRevocation(KeyRevocationBody { key: self.member_key(), successor }))
     }
-
-    /// The record binding this node's transport key to this member, created on first use.
-    pub fn node_binding(&self, node_key: [u8; 32]) -> Result<Vec<u8>, StoreError> {
-        if let Some((member, id)) = self.store.binding(&node_key)?
-            && member == self.member_key()
-            && let Some(bytes) = self.store.record_bytes(&id)?
-        {
-            return Ok(bytes);
-        }
-        Ok(self.append(Body::NodeBinding(NodeBindingBody { node_key }))?.bytes().to_vec())
-    }
 }
 
 #[cfg(test)]
 #[path = "federation_anonymous_tests.rs"]
 mod anonymous_tests;
-
-#[cfg(test)]
-mod tests {
-    use lantern_protocol::{Policy, signed};
-
-    use super::*;
-
-    #[test]
-    fn node_binding_is_created_once_and_survives_a_restart() {
-        let key = SigningKey::from_bytes(&[3; 32]);
-        let manifest =
-            Manifest::new("t", "2026-01".parse().unwrap(), vec![signed::member_key(&key)], Policy::default());
-        let dir = tempfile::tempdir().unwrap();
-        let open =
-            || Federation::new(Store::open(dir.path(), &manifest).unwrap(), manifest.clone(), key.clone()).unwrap();
-        let first = open().node_binding([9; 32]).unwrap();
-        let fed = open();
-        assert_eq!(fed.node_binding([9; 32]).unwrap(), first);
-        assert_eq!(fed.store().record_count(), 1);
-    }
-}

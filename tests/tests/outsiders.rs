@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use lantern_node::network::codec::{self, Codec, HelloRequest, HelloResponse, Request, Response};
+use lantern_node::network::codec::{self, Codec, HelloRequest, HelloResponse, Proof, Request, Response};
+use lantern_node::network::hello_proof::{self, Role};
 use lantern_protocol::MemberKey;
 use lantern_tests::net::*;
 use libp2p::request_response::{self, ProtocolSupport};
@@ -78,7 +79,7 @@ struct Heard {
 
 /// Sends `hello` from `swarm` to the member at `target` and collects what comes back until the
 /// member hangs up.
-async fn attempt(swarm: &mut Swarm<Hostile>, target: &Multiaddr, hello: Vec<u8>, heard: &mut Heard) {
+async fn attempt(swarm: &mut Swarm<Hostile>, target: &Multiaddr, hello: Proof, heard: &mut Heard) {
     attempt_with(swarm, target, hello, 0, heard).await
 }
 
@@ -86,7 +87,7 @@ async fn attempt(swarm: &mut Swarm<Hostile>, target: &Multiaddr, hello: Vec<u8>,
 async fn attempt_with(
     swarm: &mut Swarm<Hostile>,
     target: &Multiaddr,
-    hello: Vec<u8>,
+    hello: Proof,
     extra_sync: usize,
     heard: &mut Heard,
 ) {
@@ -96,7 +97,7 @@ async fn attempt_with(
             break peer_id;
         }
     };
-    swarm.behaviour_mut().hello.send_request(&member, HelloRequest { proof: codec::Proof::Binding(hello) });
+    swarm.behaviour_mut().hello.send_request(&member, HelloRequest { proof: hello });
     swarm.behaviour_mut().sync.send_request(&member, Request::Peers);
     for _ in 0..extra_sync {
         // A sync frame of nearly 4 MiB, as the old node read on 64 streams before any proof.
@@ -110,10 +111,11 @@ async fn attempt_with(
                     message: request_response::Message::Response { response, .. },
                     ..
                 })) => match response {
-                    HelloResponse::Hello { proof: codec::Proof::Binding(binding) } => {
-                        heard.bytes.extend(binding);
+                    HelloResponse::Hello { proof: Proof::Named { member, signature } } => {
+                        heard.bytes.extend(member);
+                        heard.bytes.extend(signature);
                     }
-                    HelloResponse::Hello { proof: codec::Proof::Anonymous { ring, ring_record, tag, proof } } => {
+                    HelloResponse::Hello { proof: Proof::Anonymous { ring, ring_record, tag, proof } } => {
                         heard.bytes.extend(ring);
                         heard.bytes.extend(ring_record.unwrap_or_default());
                         heard.bytes.extend(tag);
@@ -183,44 +185,38 @@ async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
         eventually("the members prove themselves", DEADLINE, || async { node.proven_peers().await == 1 }).await;
     }
     let member_keys: Vec<MemberKey> = nodes.iter().map(TestNode::member).collect();
-    let bindings: Vec<Vec<u8>> = nodes
-        .iter()
-        .map(|n| {
-            let node_key = n.node_key.public().try_into_ed25519().unwrap().to_bytes();
-            n.federation().node_binding(node_key).unwrap()
-        })
-        .collect();
+    let target_peer = nodes[0].client().peer_id();
+    let federation_id = manifest.id();
+    let garbage = |bytes: usize| Proof::Named { member: [0x42; 32], signature: vec![0x42; bytes] };
 
-    // A node of someone who is not a member: a valid binding, of a key the manifest does not name.
+    // A member's proof, made for the two members' own connection, replayed by an outsider.
+    let member_pair = hello_proof::pair(&nodes[1].client().peer_id(), &target_peer);
+    let stolen = hello_proof::named(&nodes[1].key, &federation_id, member_pair, Role::Dialler);
+    // A node of someone who is not a member: a valid proof for its own connection, by a key the
+    // manifest does not name.
     let outsider = TestNode::new(&manifest, 7);
-    let outsider_binding = {
-        let key = identity::Keypair::generate_ed25519();
-        let binding = outsider.federation().node_binding(key.public().try_into_ed25519().unwrap().to_bytes()).unwrap();
-        (key, binding)
-    };
-
-    // A member of another federation: its binding names that federation, and the refusal must
-    // not name this one.
+    let outsider_key = identity::Keypair::generate_ed25519();
+    let outsider_pair = hello_proof::pair(&outsider_key.public().to_peer_id(), &target_peer);
+    let outsider_hello = hello_proof::named(&outsider.key, &federation_id, outsider_pair, Role::Dialler);
+    // A member of another federation: its proof is over that federation.
     let elsewhere = TestNode::new(&lantern_tests::net::manifest(3), 2);
-    let elsewhere_hello = {
-        let key = identity::Keypair::generate_ed25519();
-        elsewhere.federation().node_binding(key.public().try_into_ed25519().unwrap().to_bytes()).unwrap()
-    };
+    let elsewhere_key = identity::Keypair::generate_ed25519();
+    let elsewhere_pair = hello_proof::pair(&elsewhere_key.public().to_peer_id(), &target_peer);
+    let elsewhere_hello = hello_proof::named(&elsewhere.key, &elsewhere.manifest.id(), elsewhere_pair, Role::Dialler);
 
     let mut heard = Heard::default();
-    let (outsider_key, outsider_hello) = outsider_binding;
     for (swarm, hello) in [
-        (hostile(), elsewhere_hello),
-        (hostile(), b"garbage".to_vec()),
-        (hostile(), bindings[1].clone()),
+        (hostile_with(elsewhere_key), elsewhere_hello),
+        (hostile(), garbage(7)),
+        (hostile(), stolen),
         (hostile_with(outsider_key), outsider_hello),
-        (hostile(), vec![0x42; 256 * 1024]),
+        (hostile(), garbage(256 * 1024)),
     ] {
         let mut swarm = swarm;
         attempt(&mut swarm, &target, hello, &mut heard).await;
     }
     assert!(heard.refusals.len() >= 3, "every proof is answered with a reason: {heard:?}");
-    assert!(heard.refusals.iter().any(|r| r.contains("another node")), "{heard:?}");
+    assert!(heard.refusals.iter().any(|r| r.contains("not for this connection")), "{heard:?}");
     assert!(heard.refusals.iter().any(|r| r.contains("not a current member")), "{heard:?}");
     assert!(heard.failures.iter().any(|f| f.starts_with("sync")), "sync is not even spoken before proof");
     assert_eq!(heard.sync_answers, 0, "no sync answer to an outsider");
@@ -230,13 +226,9 @@ async fn an_outsider_learns_nothing_and_cannot_keep_members_apart() {
         assert!(!contains(&heard.bytes, key.as_bytes()), "a member key reached the outsider");
         assert!(!heard.refusals.iter().any(|r| r.contains(&key.to_hex()[..8])), "a member key in a refusal");
     }
-    for binding in &bindings {
-        assert!(!contains(&heard.bytes, &binding[..64]), "a node binding reached the outsider");
-    }
     assert!(!contains(&heard.bytes, nodes[1].client().peer_id().to_bytes().as_slice()), "a member's peer id leaked");
     let federation = manifest.id().to_hex();
     assert!(!heard.refusals.iter().any(|r| r.contains(&federation[..16])), "the federation id leaked: {heard:?}");
-    assert!(heard.refusals.iter().any(|r| r.contains("wrong_federation")), "{heard:?}");
 
     // Stalling outsiders fill the unproven slots; the members still gossip, and one restarting
     // gets back in (an unproven slot is freed by evicting the oldest outsider) and catches up.
@@ -307,7 +299,7 @@ async fn outsiders_sending_large_frames_cost_a_node_little_memory() {
     let target: Multiaddr =
         wait_line(&lines, "the node's address", |l| l.starts_with("/ip4/127.0.0.1/tcp/")).parse().unwrap();
     let pid = node.id();
-    let huge = vec![0x42; 4 * 1024 * 1024 - 16];
+    let huge = Proof::Named { member: [0x42; 32], signature: vec![0x42; 4 * 1024 * 1024 - 64] };
     // One round first, so allocator arenas and connection machinery count in the baseline.
     let mut heard = Heard::default();
     attempt(&mut hostile(), &target, huge.clone(), &mut heard).await;

@@ -13,7 +13,7 @@ use libp2p::{Multiaddr, StreamProtocol};
 pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/hello/2");
 /// Catch-up and peer exchange, on connections to proven members only (gate.rs).
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/sync/2");
-/// Largest hello frame: a node binding is a few hundred bytes, an anonymous proof about 1–2 KiB
+/// Largest hello frame: a named proof is about 100 bytes, an anonymous proof about 1–2 KiB
 /// (with the ring it is over, when that is small: [`MAX_CARRIED_RING`]).
 pub const MAX_HELLO_FRAME: usize = 16 * 1024;
 /// Largest ring record a hello carries (about 350 members); larger rings must be held already.
@@ -31,9 +31,10 @@ pub const MAX_ADDRESSES: usize = 8;
 /// How a node proves it serves a current member.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum Proof {
-    /// The member-signed node-binding record of its node key: names the member. Used only when
-    /// an anonymous proof is not possible (a ring below k, a peer that does not know the ring).
-    Binding(Vec<u8>),
+    /// The member key and its signature over this connection: names the member to this peer.
+    /// Used only when an anonymous proof is not possible (a ring below k, a peer that does not
+    /// know the ring).
+    Named { member: [u8; 32], signature: Vec<u8> },
     /// A ring proof over the current members' anonymity keys, bound to both peer ids: says
     /// "some current member", not which.
     Anonymous {

@@ -7,8 +7,8 @@
 //!   (penalising the peer that sent it).
 //! - The hello protocol ([`codec`]) carries the handshake: the dialler proves it serves a current
 //!   member, the listener answers with its own proof only once that verified. The proof is
-//!   anonymous (a ring proof bound to both peer ids, `anonymous_hello.rs`) whenever the ring of
-//!   registered members allows; otherwise the member-signed binding of the node key.
+//!   anonymous (a ring proof bound to both peer ids, `hello_proof.rs`) whenever the ring of
+//!   registered members allows; otherwise the member key's signature over the connection.
 //! - The sync protocol carries catch-up (negentropy reconciliation of record ids, then fetches of
 //!   the missing records in bounded batches) and peer exchange among proven members.
 //! - Ping checks liveness. There is no identify and no DHT: nothing answers an unproven peer with
@@ -19,9 +19,9 @@
 //! gossip and sync exist only on connections opened after proof (`gate.rs`), and it holds one of
 //! a few unproven slots, capped per address and evicted oldest first (`peers.rs`).
 
-mod anonymous_hello;
 pub mod codec;
 mod gate;
+pub mod hello_proof;
 mod peers;
 mod sync;
 mod task;
@@ -83,7 +83,7 @@ pub enum NetworkEvent {
     Listening {
         address: Multiaddr,
     },
-    /// A peer proved it serves a current member: which one, when it proved with a binding;
+    /// A peer proved it serves a current member: which one, when it proved with its member key;
     /// `None` when it proved anonymously.
     PeerAuthenticated {
         peer: PeerId,
@@ -126,7 +126,7 @@ pub enum NetworkEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerInfo {
     pub peer: PeerId,
-    /// The member it serves, when it proved with a binding.
+    /// The member it serves, when it proved with its member key.
     pub member: Option<MemberKey>,
     /// It proved it serves some current member (with a binding or anonymously).
     pub proven: bool,

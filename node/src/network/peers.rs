@@ -23,7 +23,7 @@ pub struct Limits {
 /// How a peer proved it serves a current member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Proved {
-    /// With the member-signed binding of its node key.
+    /// With its member key's signature over the connection.
     Member(MemberKey),
     /// With a ring proof over this ring: some current member.
     Anonymous(RecordId),

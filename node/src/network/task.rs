@@ -16,12 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lantern_protocol::record::Body;
-use lantern_protocol::{MemberKey, RecordError, RecordId, signed};
+use lantern_protocol::{RecordError, RecordId};
 use libp2p::core::ConnectedPoint;
 use libp2p::core::multiaddr::Protocol;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode};
-use libp2p::identity::{Keypair, PublicKey};
+use libp2p::identity::Keypair;
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
@@ -32,11 +31,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::anonymous_hello::{self, Role};
 use super::codec::{
     self, HelloCodec, HelloRequest, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Proof, Request, Response, SyncCodec,
 };
 use super::gate::{Gated, Proven};
+use super::hello_proof::{self, Role};
 use super::peers::{Admission, Limits, Peer, Proved, Redial, Table};
 use super::sync::{self, Session};
 use super::{Client, Command, NetworkConfig, NetworkError, NetworkEvent, PeerInfo};
@@ -136,7 +135,6 @@ pub fn spawn(
     config: NetworkConfig,
 ) -> Result<(Client, mpsc::Receiver<NetworkEvent>, JoinHandle<()>), NetworkError> {
     let fail = |e: &dyn std::fmt::Display| NetworkError::Failed(e.to_string());
-    let node_key: [u8; 32] = keypair.public().try_into_ed25519().map_err(|e| fail(&e))?.to_bytes();
 
     let topic = IdentTopic::new(TOPIC);
     let max_record = federation.store().context().max_record_bytes;
@@ -199,8 +197,6 @@ pub fn spawn(
         commands,
         events,
         topic,
-        node_key,
-        binding: None,
         anonymous_refused: HashSet::new(),
         proven,
         table: Table::default(),
@@ -237,12 +233,8 @@ struct Task {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetworkEvent>,
     topic: IdentTopic,
-    node_key: [u8; 32],
-    /// This node's binding record, made the first time a handshake needs it (an anonymous proof
-    /// was not possible): it names the member, so it is never made before it must be.
-    binding: Option<Vec<u8>>,
     /// Peers that refused this node's anonymous proof (they do not know its ring yet): the next
-    /// handshake with them shows the binding instead.
+    /// handshake with them names the member instead.
     anonymous_refused: HashSet<PeerId>,
     /// Peers proven both ways; shared with the gated behaviours.
     proven: Proven,
@@ -477,67 +469,38 @@ impl Task {
         self.table.peers.insert(peer, Peer::new(ip, dialled, connection));
         // The dialler proves first; the listener waits for it.
         if dialler {
-            let pair = anonymous_hello::pair(self.swarm.local_peer_id(), &peer);
+            let pair = hello_proof::pair(self.swarm.local_peer_id(), &peer);
             let anonymous = (!self.anonymous_refused.contains(&peer))
-                .then(|| anonymous_hello::make(&self.federation, pair, Role::Dialler, None))
+                .then(|| hello_proof::make(&self.federation, pair, Role::Dialler, None))
                 .flatten();
-            let proof = match anonymous.map(Ok).unwrap_or_else(|| self.binding().map(Proof::Binding)) {
-                Ok(proof) => proof,
-                Err(e) => {
-                    warn!(error = %e, "cannot make a membership proof");
-                    return;
-                }
-            };
+            let proof = anonymous.unwrap_or_else(|| self.named(pair, Role::Dialler));
             let id = self.swarm.behaviour_mut().hello.send_request(&peer, HelloRequest { proof });
             self.hellos.insert(id, peer);
         }
     }
 
-    /// This node's binding record, made on first use.
-    fn binding(&mut self) -> Result<Vec<u8>, String> {
-        if let Some(b) = &self.binding {
-            return Ok(b.clone());
-        }
-        let binding = self.federation.node_binding(self.node_key).map_err(|e| e.to_string())?;
-        self.binding = Some(binding.clone());
-        Ok(binding)
+    /// This node's named proof for one end of a connection.
+    fn named(&self, pair: [u8; 32], role: Role) -> Proof {
+        hello_proof::named(self.federation.signing_key(), &self.federation.manifest().id(), pair, role)
     }
 
     /// The pair of peer ids a handshake with `peer` is bound to, dialler first.
     fn pair_with(&self, peer: &PeerId, dialler: bool) -> [u8; 32] {
         let me = self.swarm.local_peer_id();
-        if dialler { anonymous_hello::pair(me, peer) } else { anonymous_hello::pair(peer, me) }
-    }
-
-    /// Checks a peer's binding record: valid, a node binding for this very peer's key, by a
-    /// current member. It is not stored: it names the member, and goes no further than this node.
-    fn check_binding(&self, peer: &PeerId, binding: &[u8]) -> Result<MemberKey, (String, &'static str)> {
-        let record =
-            // The label only: a full message could quote this federation's id to a stranger.
-            signed::verify(binding, self.federation.store().context())
-                .map_err(|e| (format!("invalid proof: {}", e.reason()), "invalid-proof"))?;
-        let Body::NodeBinding(b) = &record.envelope().body else {
-            return Err(("hello does not carry a node binding".into(), "invalid-proof"));
-        };
-        let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(&b.node_key)
-            .map_err(|e| (e.to_string(), "invalid-proof"))?;
-        if PublicKey::from(key).to_peer_id() != *peer {
-            return Err(("node binding is for another node".into(), "stolen-proof"));
-        }
-        if !self.federation.is_member(&record.author()) {
-            return Err(("not a current member".into(), "not-a-member"));
-        }
-        Ok(record.author())
+        if dialler { hello_proof::pair(me, peer) } else { hello_proof::pair(peer, me) }
     }
 
     /// Marks `peer` as proven if its proof (made as `role`) checks out and a member slot is free.
     fn prove(&mut self, peer: PeerId, proof: &Proof, role: Role) -> Result<Proved, (String, &'static str)> {
         let proved = match proof {
-            Proof::Binding(binding) => Proved::Member(self.check_binding(&peer, binding)?),
+            Proof::Named { member, signature } => {
+                let pair = self.pair_with(&peer, role == Role::Listener);
+                Proved::Member(hello_proof::check_named(&self.federation, pair, role, *member, signature)?)
+            }
             Proof::Anonymous { ring, ring_record, tag, proof } => {
                 let pair = self.pair_with(&peer, role == Role::Listener);
                 let ring =
-                    anonymous_hello::check(&self.federation, pair, role, *ring, ring_record.as_deref(), *tag, proof)?;
+                    hello_proof::check(&self.federation, pair, role, *ring, ring_record.as_deref(), *tag, proof)?;
                 Proved::Anonymous(ring)
             }
         };
@@ -557,15 +520,15 @@ impl Task {
     }
 
     /// The listener's answer to a proof that verified: anonymous over the dialler's ring when
-    /// possible, else the binding (a dialler that named its member gets the listener's named).
+    /// possible, else named (a dialler that named its member gets the listener's named).
     fn own_proof(&mut self, peer: &PeerId, proved: Proved) -> Result<Proof, (String, &'static str)> {
-        if let Proved::Anonymous(ring) = proved {
-            let pair = self.pair_with(peer, false);
-            if let Some(proof) = anonymous_hello::make(&self.federation, pair, Role::Listener, Some(ring)) {
-                return Ok(proof);
-            }
+        let pair = self.pair_with(peer, false);
+        if let Proved::Anonymous(ring) = proved
+            && let Some(proof) = hello_proof::make(&self.federation, pair, Role::Listener, Some(ring))
+        {
+            return Ok(proof);
         }
-        self.binding().map(Proof::Binding).map_err(|e| (e, "store"))
+        Ok(self.named(pair, Role::Listener))
     }
 
     fn on_hello(&mut self, event: request_response::Event<HelloRequest, HelloResponse>) {

@@ -1,18 +1,20 @@
-//! Proving membership on a connection without naming the member: a ring proof over the current
-//! members' anonymity keys, in a scope of its own per connection (both peer ids hashed), signing
-//! the role it is made for. No record ties the member to the node, its key or its address, and
-//! proofs of two connections cannot be linked.
+//! Proving membership on a connection. Both kinds of proof are bound to the connection (both
+//! peer ids, hashed) and to the role they are made for, so neither can be replayed elsewhere,
+//! and neither is a record: nothing is stored, nothing travels further than the peer.
 //!
-//! The dialler proves first, over its current ring (carried along when small). The listener
-//! checks it and answers over the **same** ring, which the dialler knows; when it cannot (its key
-//! is not in that ring), or when the dialler proved with a key-signed binding (a ring below k,
-//! a node that has not learnt the others' keys yet), it answers with its binding.
+//! - **Anonymous**: a ring proof over the current members' anonymity keys, in a scope of its own
+//!   per connection. It names no member, and proofs of two connections cannot be linked. The
+//!   dialler proves over its current ring (carried along when small); the listener checks it and
+//!   answers over the **same** ring, which the dialler knows.
+//! - **Named**: the member key and its ed25519 signature over the connection. It names the member
+//!   to this one peer; used only when an anonymous proof is not possible (a ring below k, a peer
+//!   that does not know the keys yet), and answered in kind.
 
 use std::sync::Arc;
 
-use lantern_protocol::RecordId;
 use lantern_protocol::anon::{self, LinkTag, Ring, RingProof, Scope};
 use lantern_protocol::anonymous;
+use lantern_protocol::{MemberKey, RecordId, sig};
 use libp2p::PeerId;
 
 use super::codec::{MAX_CARRIED_RING, Proof};
@@ -34,6 +36,45 @@ pub fn pair(dialler: &PeerId, listener: &PeerId) -> [u8; 32] {
         h.update(&(bytes.len() as u32).to_le_bytes()).update(&bytes);
     }
     *h.finalize().as_bytes()
+}
+
+/// What a named proof signs: the federation, the connection and the role.
+fn named_message(federation: &lantern_protocol::FederationId, pair: &[u8; 32], role: Role) -> Vec<u8> {
+    [b"lantern 2026 hello named v1 ".as_slice(), federation.as_bytes(), &message(pair, role)].concat()
+}
+
+/// A named proof by `key` for one end of a connection.
+pub fn named(
+    key: &ed25519_dalek::SigningKey,
+    federation: &lantern_protocol::FederationId,
+    pair: [u8; 32],
+    role: Role,
+) -> Proof {
+    use ed25519_dalek::Signer;
+    let signature = key.sign(&named_message(federation, &pair, role));
+    Proof::Named { member: key.verifying_key().to_bytes(), signature: signature.to_bytes().to_vec() }
+}
+
+/// Checks a named proof: a valid member key (the federation's signature rule), a signature over
+/// this connection and role, and a current member. The member, when it holds.
+pub fn check_named(
+    fed: &Federation,
+    pair: [u8; 32],
+    role: Role,
+    member: [u8; 32],
+    signature: &[u8],
+) -> Result<MemberKey, (String, &'static str)> {
+    let key = sig::author_key(&member).map_err(|e| (format!("invalid proof: {}", e.reason()), "invalid-proof"))?;
+    let signature: [u8; 64] = signature.try_into().map_err(|_| ("invalid proof".to_string(), "invalid-proof"))?;
+    if !sig::verify_one(&key, &named_message(&fed.manifest().id(), &pair, role), &signature) {
+        // A proof made for another connection, another role or another federation.
+        return Err(("invalid proof: not for this connection".into(), "invalid-proof"));
+    }
+    let member = MemberKey(member);
+    if !fed.is_member(&member) {
+        return Err(("not a current member".into(), "not-a-member"));
+    }
+    Ok(member)
 }
 
 fn message(pair: &[u8; 32], role: Role) -> Vec<u8> {
