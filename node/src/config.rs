@@ -37,12 +37,18 @@ pub struct RunConfig {
     pub api: Option<String>,
     /// Seconds between reconciliations with every connected member (at least 1).
     pub sync_interval_secs: Option<u64>,
+    /// Longest random wait, in seconds, before this member's own anonymous records leave the
+    /// node, first through one other member (default 600; 0: at once).
+    pub release_delay_secs: Option<u64>,
     /// Most peers kept connected.
     pub max_peers: Option<usize>,
     /// Find other nodes on the local network by mDNS (default false). For nodes of one operator
     /// on one LAN; nodes on loopback addresses are never announced.
     pub mdns: Option<bool>,
 }
+
+/// Ten minutes: long enough that when a record appears says little about when it was made.
+pub const DEFAULT_RELEASE_DELAY_SECS: u64 = 600;
 
 impl RunConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -65,6 +71,7 @@ impl RunConfig {
             bootstrap: over.bootstrap.filter(|b| !b.is_empty()).or(self.bootstrap),
             api: over.api.or(self.api),
             sync_interval_secs: over.sync_interval_secs.or(self.sync_interval_secs),
+            release_delay_secs: over.release_delay_secs.or(self.release_delay_secs),
             max_peers: over.max_peers.or(self.max_peers),
             mdns: over.mdns.or(self.mdns),
         }
@@ -97,6 +104,7 @@ impl RunConfig {
             bootstrap: addrs("bootstrap", self.bootstrap.unwrap_or_default())?,
             api,
             sync_interval: Duration::from_secs(interval),
+            release_delay: Duration::from_secs(self.release_delay_secs.unwrap_or(DEFAULT_RELEASE_DELAY_SECS)),
             max_peers,
             mdns: self.mdns.unwrap_or(false),
         })
@@ -111,6 +119,7 @@ pub struct Settings {
     pub bootstrap: Vec<Multiaddr>,
     pub api: SocketAddr,
     pub sync_interval: Duration,
+    pub release_delay: Duration,
     pub max_peers: usize,
     pub mdns: bool,
 }

@@ -349,6 +349,8 @@ pub async fn start(dirs: &[DataDir], api: SocketAddr) -> anyhow::Result<Vec<Runn
             network: NetworkConfig {
                 bootstrap: bootstrap.clone(),
                 sync_interval: Duration::from_secs(5),
+                // A demo shows a publish within seconds; a real node waits up to ten minutes.
+                release_delay: Duration::from_secs(3),
                 ..Default::default()
             },
             api: if i == 0 { api } else { SocketAddr::from(([127, 0, 0, 1], 0)) },

@@ -314,6 +314,10 @@ struct RunArgs {
     /// Seconds between reconciliations with every connected member (default 60).
     #[arg(long, env = "LANTERN_SYNC_INTERVAL")]
     sync_interval: Option<u64>,
+    /// Longest random wait, in seconds, before this member's own anonymous records leave the
+    /// node (default 600; 0 sends them at once).
+    #[arg(long, env = "LANTERN_RELEASE_DELAY")]
+    release_delay: Option<u64>,
     /// Address of the HTTP API and web UI (default 127.0.0.1:7777; keep it on loopback).
     #[arg(long, env = "LANTERN_API")]
     api: Option<String>,

@@ -183,3 +183,87 @@ async fn members_whose_keys_are_known_prove_themselves_anonymously_and_no_record
         node.stop().await;
     }
 }
+
+/// Five members whose anonymity keys all know each other, connected (anonymously), with the
+/// release delay and sync interval `adjust` sets.
+async fn registered_federation(adjust: fn(&mut lantern_node::network::NetworkConfig)) -> Vec<TestNode> {
+    let manifest = manifest(NODES);
+    let mut nodes: Vec<TestNode> = (0..NODES).map(|i| TestNode::new(&manifest, i)).collect();
+    let registrations: Vec<Vec<u8>> = nodes
+        .iter()
+        .map(|n| n.federation().ensure_anonymity_key().expect("store").expect("first time").bytes().to_vec())
+        .collect();
+    for node in &nodes {
+        node.federation().admit(&registrations).expect("store");
+    }
+    nodes[0].start_configured(vec![], adjust).await;
+    let first = nodes[0].address.clone().expect("listening");
+    for node in &mut nodes[1..] {
+        node.start_configured(vec![first.clone()], adjust).await;
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} is connected to every other"), DEADLINE, || async {
+            node.proven_peers_anonymous().await == NODES as usize - 1
+        })
+        .await;
+    }
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_record_first_appears_at_another_members_node() {
+    // No periodic catch-up: every copy below travels by relay or gossip, whose sender is seen.
+    let mut nodes = registered_federation(|c| {
+        c.release_delay = Duration::ZERO;
+        c.sync_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let author = 2;
+    let author_peer = nodes[author].client().peer_id();
+    let id = nodes[author].federation().store().insert_case(&case()).expect("case");
+    let made = nodes[author].federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    nodes[author].client().release(made.to_gossip(), false).await.expect("released");
+    let mut from_author = 0;
+    for (i, node) in nodes.iter_mut().enumerate().filter(|(i, _)| *i != author) {
+        let first = std::sync::Mutex::new(None);
+        node.wait_event(&format!("node {i} stores the record"), DEADLINE, |e| match e {
+            lantern_node::network::NetworkEvent::RecordStored { id, from } if *id == made.id() => {
+                *first.lock().unwrap() = Some(*from);
+                true
+            }
+            _ => false,
+        })
+        .await;
+        if first.into_inner().unwrap() == Some(author_peer) {
+            from_author += 1;
+        }
+    }
+    assert_eq!(from_author, 1, "only the one relay hears it from the author; everyone else from others");
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_waiting_for_its_release_is_not_offered_by_reconciliation() {
+    let mut nodes = registered_federation(|c| c.release_delay = Duration::from_secs(3600)).await;
+    let author = 1;
+    let id = nodes[author].federation().store().insert_case(&case()).expect("case");
+    let made = nodes[author].federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    nodes[author].client().release(made.to_gossip(), false).await.expect("scheduled");
+    // A full round of catch-up with the author finishes without the record.
+    let author_peer = nodes[author].client().peer_id();
+    nodes[0].client().sync_all().await.expect("sync");
+    nodes[0]
+        .wait_event(
+            "a reconciliation with the author",
+            DEADLINE,
+            |e| matches!(e, lantern_node::network::NetworkEvent::SyncFinished { peer, .. } if *peer == author_peer),
+        )
+        .await;
+    assert!(!nodes[0].holds(&made.id()), "offered before its release");
+    assert!(nodes[author].holds(&made.id()), "kept by its author");
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}

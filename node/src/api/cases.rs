@@ -397,15 +397,14 @@ async fn sign_once(
 /// answers 201 with its id.
 pub(crate) async fn announce(state: &AppState, record: Made) -> (StatusCode, Json<Published>) {
     if let Some(net) = &state.network {
-        let mut all = record.to_gossip();
-        let own = all.pop().expect("a record to gossip");
-        for ring in all {
-            // Content-addressed: another member may have gossiped the same ring already.
-            if let Err(e) = net.publish(ring).await {
-                tracing::debug!(error = %e, "ring not gossiped (a catch-up brings it)");
-            }
-        }
-        if let Err(e) = net.publish(own).await {
+        // An anonymous record leaves after a random delay through another member (a purge at
+        // once); a key-signed one names its author anyway and is gossiped now.
+        let sent = if record.is_anonymous() {
+            net.release(record.to_gossip(), record.kind() == "purge").await
+        } else {
+            net.publish(record.to_gossip().remove(0)).await
+        };
+        if let Err(e) = sent {
             tracing::info!(error = %e, "record stored; gossip deferred to the next catch-up");
         }
     }

@@ -220,7 +220,7 @@ pub fn propagation(
             let arrivals = arrivals.clone();
             listeners.push(tokio::spawn(async move {
                 while let Some(event) = events.recv().await {
-                    if let NetworkEvent::RecordStored { id } = event {
+                    if let NetworkEvent::RecordStored { id, .. } = event {
                         arrivals.lock().expect("lock").entry(id).or_default().push(Instant::now());
                     }
                 }

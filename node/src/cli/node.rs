@@ -20,6 +20,7 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         bootstrap: Some(args.bootstrap),
         api: args.api,
         sync_interval_secs: args.sync_interval,
+        release_delay_secs: args.release_delay,
         max_peers: None,
         mdns: args.mdns,
     };
@@ -29,6 +30,7 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         listen: settings.listen,
         bootstrap: settings.bootstrap,
         sync_interval: settings.sync_interval,
+        release_delay: settings.release_delay,
         max_peers: settings.max_peers,
         mdns: settings.mdns,
         ..Default::default()

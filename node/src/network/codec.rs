@@ -12,7 +12,7 @@ use libp2p::{Multiaddr, StreamProtocol};
 /// The handshake protocol: the only one a peer that has proved nothing can speak.
 pub const HELLO_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/hello/2");
 /// Catch-up and peer exchange, on connections to proven members only (gate.rs).
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/sync/2");
+pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/lantern/sync/3");
 /// Largest hello frame: a named proof is about 100 bytes, an anonymous proof about 1–2 KiB
 /// (with the ring it is over, when that is small: [`MAX_CARRIED_RING`]).
 pub const MAX_HELLO_FRAME: usize = 16 * 1024;
@@ -68,7 +68,13 @@ pub enum Request {
     Fetch { ids: Vec<[u8; 32]> },
     /// Where the responder and the members it is connected to listen.
     Peers,
+    /// Records the asker made, for the responder to store and gossip as its own: one stem hop,
+    /// so the author's node is not where they first appear (at most [`MAX_RELAYED`]).
+    Relay { records: Vec<Vec<u8>> },
 }
+
+/// Most records one relay request carries.
+pub const MAX_RELAYED: usize = 16;
 
 /// A peer and the addresses it listens on, as raw bytes (peer id, multiaddrs).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -104,6 +110,8 @@ pub enum Response {
     Peers {
         peers: Vec<PeerAddresses>,
     },
+    /// The relayed records were taken (each stored, or held already).
+    Relayed,
     /// The request was refused (malformed, busy).
     Refused {
         reason: String,

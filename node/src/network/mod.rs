@@ -59,6 +59,9 @@ pub struct NetworkConfig {
     pub mdns: bool,
     /// Where libp2p's own metrics are registered (beside the node's), if anywhere.
     pub metrics: Option<crate::metrics::Metrics>,
+    /// This member's own records wait a random time up to this before they leave the node
+    /// ([`Client::release`]), so when a record appears says little about who made it.
+    pub release_delay: Duration,
 }
 
 impl Default for NetworkConfig {
@@ -73,6 +76,7 @@ impl Default for NetworkConfig {
             max_unproven_per_ip: 4,
             mdns: false,
             metrics: None,
+            release_delay: Duration::from_secs(600),
         }
     }
 }
@@ -96,9 +100,11 @@ pub enum NetworkEvent {
         /// A short stable label for metrics: `timeout`, `not-a-member`, `stolen-proof`, …
         kind: &'static str,
     },
-    /// A record arrived by gossip and was stored.
+    /// A record arrived by gossip (or a relay request) and was stored.
     RecordStored {
         id: RecordId,
+        /// The peer it came from.
+        from: PeerId,
     },
     /// A record arrived by gossip and was rejected.
     RecordRejected {
@@ -136,6 +142,7 @@ pub struct PeerInfo {
 #[derive(Debug)]
 pub(crate) enum Command {
     Publish { record: Vec<u8>, reply: oneshot::Sender<Result<(), String>> },
+    Release { records: Vec<Vec<u8>>, urgent: bool },
     Dial { address: Multiaddr, reply: oneshot::Sender<Result<(), String>> },
     Disconnect { peer: PeerId },
     Peers { reply: oneshot::Sender<Vec<PeerInfo>> },
@@ -178,6 +185,15 @@ impl Client {
     /// Gossips a record this node has stored.
     pub async fn publish(&self, record: Vec<u8>) -> Result<(), NetworkError> {
         self.ask(|reply| Command::Publish { record, reply }).await?.map_err(NetworkError::Failed)
+    }
+
+    /// Sends this member's own new records (in order: a ring before what is signed over it)
+    /// the way that hides their origin: after a random delay up to `release_delay` (none when
+    /// `urgent`: a purge), first to one random proven member, who stores and gossips them as it
+    /// would anything it received; until then reconciliation does not offer them. With no
+    /// member connected they wait for one.
+    pub async fn release(&self, records: Vec<Vec<u8>>, urgent: bool) -> Result<(), NetworkError> {
+        self.tx.send(Command::Release { records, urgent }).await.map_err(|_| NetworkError::Stopped)
     }
 
     pub async fn dial(&self, address: Multiaddr) -> Result<(), NetworkError> {

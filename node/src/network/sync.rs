@@ -19,11 +19,17 @@ fn neg(e: negentropy::Error) -> SyncError {
     SyncError::Negentropy(e.to_string())
 }
 
-/// A sealed negentropy storage of every record id held. Items carry no timestamp: ranges are
-/// split on ids alone.
-pub fn storage(store: &Store) -> Result<NegentropyStorageVector, SyncError> {
+/// A sealed negentropy storage of every record id held but `withheld` (this member's records
+/// not released yet). Items carry no timestamp: ranges are split on ids alone.
+pub fn storage(
+    store: &Store,
+    withheld: &std::collections::HashSet<lantern_protocol::RecordId>,
+) -> Result<NegentropyStorageVector, SyncError> {
     let mut s = NegentropyStorageVector::with_capacity(store.record_count());
     for id in store.record_ids() {
+        if withheld.contains(&id) {
+            continue;
+        }
         s.insert(0, Id::from_byte_array(id.0)).map_err(neg)?;
     }
     s.seal().map_err(neg)?;

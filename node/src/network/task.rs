@@ -75,6 +75,9 @@ fn gossipsub(topic: &IdentTopic, max_record_bytes: usize) -> Result<gossipsub::B
         // A record (or a ring record, which may be larger) plus protobuf framing.
         .max_transmit_size(max_record_bytes.max(lantern_protocol::anonymous::MAX_RING_RECORD_BYTES) + 1024)
         .heartbeat_interval(Duration::from_millis(700))
+        // A node's own records leave through one other member first (`release`); flooding them
+        // to every peer at once would point at their author's node.
+        .flood_publish(false)
         .build()
         .map_err(|e| e.to_string())?;
     let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)?;
@@ -198,6 +201,9 @@ pub fn spawn(
         events,
         topic,
         anonymous_refused: HashSet::new(),
+        releases: Vec::new(),
+        withheld: HashSet::new(),
+        relays: HashMap::new(),
         proven,
         table: Table::default(),
         limits,
@@ -218,6 +224,12 @@ pub fn spawn(
     Ok((client, rx_events, tokio::spawn(task.run())))
 }
 
+/// A random duration from zero to `max`.
+fn random_fraction(max: Duration) -> Duration {
+    let x = u64::from_le_bytes(crate::keys::random_bytes());
+    max.mul_f64(x as f64 / u64::MAX as f64)
+}
+
 /// A batch of fetched records, admitted.
 struct Admitted {
     peer: PeerId,
@@ -233,6 +245,12 @@ struct Task {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetworkEvent>,
     topic: IdentTopic,
+    /// This member's own records waiting for their release: when, and the records (in order).
+    releases: Vec<(Instant, Vec<Vec<u8>>)>,
+    /// Their ids, kept out of reconciliation until a relay took them.
+    withheld: HashSet<RecordId>,
+    /// Relay requests in flight, with what they carry (sent again if they fail).
+    relays: HashMap<OutboundRequestId, Vec<Vec<u8>>>,
     /// Peers that refused this node's anonymous proof (they do not know its ring yet): the next
     /// handshake with them names the member instead.
     anonymous_refused: HashSet<PeerId>,
@@ -314,6 +332,7 @@ impl Task {
                 _ = check_tick.tick() => {
                     self.drop_unproven();
                     self.redial_due();
+                    self.release_due();
                 }
             }
         }
@@ -347,6 +366,13 @@ impl Task {
                     Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => Ok(()),
                     Err(e) => Err(e.to_string()),
                 });
+            }
+            Command::Release { records, urgent } => {
+                let wait = if urgent { Duration::ZERO } else { random_fraction(self.config.release_delay) };
+                self.withheld.extend(records.iter().map(|r| RecordId::of(r)));
+                self.storage = None;
+                self.releases.push((Instant::now() + wait, records));
+                self.release_due();
             }
             Command::Dial { address, reply } => {
                 let _ = reply.send(self.swarm.dial(address).map_err(|e| e.to_string()));
@@ -721,6 +747,74 @@ impl Task {
         }
     }
 
+    /// Hands the records whose release is due to one random proven member (one request per
+    /// release); with none connected they wait.
+    fn release_due(&mut self) {
+        let now = Instant::now();
+        if !self.releases.iter().any(|(at, _)| *at <= now) {
+            return;
+        }
+        let members: Vec<PeerId> = self
+            .table
+            .peers
+            .iter()
+            .filter(|(peer, p)| p.proved.is_some() && self.swarm.behaviour().sync.is_open(peer))
+            .map(|(peer, _)| *peer)
+            .collect();
+        if members.is_empty() {
+            return;
+        }
+        let (due, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.releases).into_iter().partition(|(at, _)| *at <= now);
+        self.releases = waiting;
+        for (_, records) in due {
+            for chunk in records.chunks(codec::MAX_RELAYED) {
+                let pick = u64::from_le_bytes(crate::keys::random_bytes()) as usize % members.len();
+                let request = Request::Relay { records: chunk.to_vec() };
+                let id = self.swarm.behaviour_mut().sync.inner_mut().send_request(&members[pick], request);
+                self.relays.insert(id, chunk.to_vec());
+            }
+        }
+    }
+
+    /// A relay was taken (or failed: sent again at the next check, perhaps through another).
+    fn on_relay_answer(&mut self, records: Vec<Vec<u8>>, taken: bool) {
+        if taken {
+            for r in &records {
+                self.withheld.remove(&RecordId::of(r));
+            }
+            self.storage = None;
+        } else {
+            self.releases.push((Instant::now(), records));
+        }
+    }
+
+    /// Another member's records, relayed through this node: stored and gossiped as this node's
+    /// own traffic (they were verified as any record is).
+    fn on_relay(&mut self, from: PeerId, records: Vec<Vec<u8>>) -> Response {
+        if records.len() > codec::MAX_RELAYED {
+            return Response::Refused { reason: format!("at most {} records per relay", codec::MAX_RELAYED) };
+        }
+        let outcomes = match self.federation.admit(&records) {
+            Ok(o) => o,
+            Err(e) => return Response::Refused { reason: e.to_string() },
+        };
+        for (bytes, outcome) in records.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(Ingested::Stored { id, .. } | Ingested::Equivocation { id, .. }) => {
+                    self.emit(NetworkEvent::RecordStored { id, from });
+                    let gossip = self.swarm.behaviour_mut().gossipsub.inner_mut();
+                    if let Err(e) = gossip.publish(self.topic.clone(), bytes) {
+                        debug!(error = %e, "relayed record not gossiped (a catch-up spreads it)");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => debug!(peer = %from, reason = e.reason(), "relayed record refused"),
+            }
+        }
+        Response::Relayed
+    }
+
     fn on_gossip(&mut self, source: PeerId, id: MessageId, data: Vec<u8>) {
         let acceptance = if !self.is_proven(&source) {
             MessageAcceptance::Ignore
@@ -728,7 +822,7 @@ impl Task {
             match self.federation.admit(&[&data]) {
                 Ok(mut outcomes) => match outcomes.remove(0) {
                     Ok(Ingested::Stored { id, .. } | Ingested::Equivocation { id, .. }) => {
-                        self.emit(NetworkEvent::RecordStored { id });
+                        self.emit(NetworkEvent::RecordStored { id, from: source });
                         MessageAcceptance::Accept
                     }
                     // Purged here: verified, but its bytes go no further.
@@ -809,7 +903,7 @@ impl Task {
         if self.sessions.contains_key(&peer) {
             return;
         }
-        match sync::storage(self.federation.store()).and_then(Session::start) {
+        match sync::storage(self.federation.store(), &self.withheld).and_then(Session::start) {
             Ok((session, message)) => {
                 self.sessions.insert(peer, session);
                 self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, Request::Reconcile { message });
@@ -826,7 +920,7 @@ impl Task {
         {
             return Ok(storage.clone());
         }
-        let storage = Arc::new(sync::storage(self.federation.store())?);
+        let storage = Arc::new(sync::storage(self.federation.store(), &self.withheld)?);
         self.storage = Some((count, storage.clone()));
         Ok(storage)
     }
@@ -851,6 +945,9 @@ impl Task {
                 if self.fetches.remove(&request_id).is_some() {
                     self.sessions.remove(&peer);
                 }
+                if let Some(records) = self.relays.remove(&request_id) {
+                    self.on_relay_answer(records, false);
+                }
             }
             _ => {}
         }
@@ -874,12 +971,17 @@ impl Task {
                 Err(e) => refuse(&e.to_string()),
             },
             Request::Peers => Response::Peers { peers: self.peer_list() },
+            Request::Relay { records } => self.on_relay(peer, records),
         }
     }
 
     fn on_response(&mut self, peer: PeerId, request_id: OutboundRequestId, response: Response) {
         if let Response::Peers { peers } = response {
             self.on_peer_list(peer, peers);
+            return;
+        }
+        if let Some(records) = self.relays.remove(&request_id) {
+            self.on_relay_answer(records, matches!(response, Response::Relayed));
             return;
         }
         let asked = self.fetches.remove(&request_id);
@@ -902,6 +1004,7 @@ impl Task {
                 return;
             }
             Response::Peers { .. } => unreachable!("handled above"),
+            Response::Relayed => return, // an answer to a relay this node no longer tracks
         }
         self.continue_session(peer, session, requests);
     }
