@@ -415,6 +415,16 @@ enum BenchCmd {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Who can tell where a record came from: first-heard-from estimators (one spy, a coalition
+    /// of a fifth of the nodes) for released records next to records gossiped at once.
+    Origin {
+        #[arg(long, default_value_t = 20)]
+        nodes: usize,
+        #[arg(long, default_value_t = 200)]
+        messages: usize,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Pattern engine: update cost next to ingest, rebuild time, memory, query latencies.
     Patterns {
         #[arg(long, default_value_t = 100_000)]
@@ -699,6 +709,14 @@ fn run(cli: Cli) -> Result<()> {
             anyhow::ensure!(nodes >= 2, "--nodes must be at least 2");
             let tmp = cli::local::tempdir_in(dir.as_deref())?;
             let r = lantern_node::bench::net::propagation(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
+            std::fs::remove_dir_all(&tmp).ok();
+            println!("{}", serde_json::to_string_pretty(&r?)?);
+            Ok(())
+        }
+        Command::Bench(BenchCmd::Origin { nodes, messages, dir }) => {
+            anyhow::ensure!(nodes >= 5, "--nodes must be at least 5");
+            let tmp = cli::local::tempdir_in(dir.as_deref())?;
+            let r = lantern_node::bench::net::origin(nodes, messages, &tmp, |msg| eprintln!("bench: {msg}"));
             std::fs::remove_dir_all(&tmp).ok();
             println!("{}", serde_json::to_string_pretty(&r?)?);
             Ok(())

@@ -39,6 +39,9 @@ async fn start(
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
         bootstrap,
         sync_interval,
+        // Released records go through one relay at once: the benches measure the route, not
+        // the wait.
+        release_delay: Duration::ZERO,
         ..NetworkConfig::default()
     };
     let (client, mut events, task) = network::spawn(federation, Keypair::generate_ed25519(), config)?;
@@ -162,6 +165,37 @@ pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Re
     })
 }
 
+/// Starts one node per key, each dialling up to three earlier ones, and waits for the overlay
+/// (every node with two proven peers) and a few gossipsub heartbeats.
+async fn overlay(
+    keys: &[SigningKey],
+    manifest: &Manifest,
+    dir: &Path,
+    rng: &mut Rng,
+) -> anyhow::Result<(Vec<Running>, Vec<Arc<Federation>>)> {
+    let nodes = keys.len();
+    let mut running: Vec<Running> = Vec::new();
+    let mut federations = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let store = Store::open(&dir.join(format!("n{i}")), manifest)?;
+        let federation = Arc::new(Federation::new(store, manifest.clone(), key.clone())?);
+        let bootstrap: Vec<Multiaddr> =
+            (0..i.min(3)).map(|_| running[rng.below(i as u64) as usize].address.clone()).collect();
+        running.push(start(federation.clone(), bootstrap, Duration::from_secs(3600)).await?);
+        federations.push(federation);
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for node in &running {
+        while node.client.peers().await?.iter().filter(|p| p.proven).count() < 2.min(nodes - 1) {
+            anyhow::ensure!(Instant::now() < deadline, "overlay did not form");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Let gossipsub build its meshes (a few heartbeats) before measuring.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Ok((running, federations))
+}
+
 #[derive(Debug, Serialize)]
 pub struct PropagationReport {
     pub nodes: usize,
@@ -191,28 +225,8 @@ pub fn propagation(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         say(&format!("starting {nodes} nodes"));
-        let mut running: Vec<Running> = Vec::new();
-        let mut federations = Vec::new();
         let mut rng = Rng::new(9);
-        for (i, key) in keys.iter().enumerate() {
-            let store = Store::open(&dir.join(format!("n{i}")), &manifest)?;
-            let federation = Arc::new(Federation::new(store, manifest.clone(), key.clone())?);
-            let bootstrap: Vec<Multiaddr> =
-                (0..i.min(3)).map(|_| running[rng.below(i as u64) as usize].address.clone()).collect();
-            running.push(start(federation.clone(), bootstrap, Duration::from_secs(3600)).await?);
-            federations.push(federation);
-        }
-        // Wait for the overlay: every node with at least two proven peers.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        for node in &running {
-            while node.client.peers().await?.iter().filter(|p| p.member.is_some()).count() < 2.min(nodes - 1) {
-                anyhow::ensure!(Instant::now() < deadline, "overlay did not form");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-        // Let gossipsub build its meshes (a few heartbeats) before measuring.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-
+        let (mut running, federations) = overlay(&keys, &manifest, dir, &mut rng).await?;
         let arrivals: Arc<Mutex<HashMap<RecordId, Vec<Instant>>>> = Arc::default();
         let mut listeners = Vec::new();
         for node in &mut running {
@@ -268,6 +282,117 @@ pub fn propagation(
             p90_ms: pct(0.9),
             p99_ms: pct(0.99),
             max_ms: pct(1.0),
+        })
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct OriginReport {
+    pub nodes: usize,
+    pub messages: usize,
+    /// A single spy names, as the author, the peer it first heard a record from: how often right,
+    /// over every (record, spy other than the author).
+    pub spy_released: f64,
+    /// The same for records gossiped by their author's node at once (the first wave's way),
+    /// measured in the same run: the baseline.
+    pub spy_direct: f64,
+    /// A coalition of a fifth of the nodes (not the author) names the peer its earliest copy
+    /// came from.
+    pub coalition_released: f64,
+    pub coalition_direct: f64,
+    /// 2/N: the goal (issue #16).
+    pub goal: f64,
+}
+
+/// `nodes` nodes; `messages` records by random authors, half released (one relay, no delay) and
+/// half gossiped at once; first-heard-from estimators for one spy and a coalition of 20 %.
+pub fn origin(nodes: usize, messages: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<OriginReport> {
+    let keys: Vec<SigningKey> = (0..nodes as u64).map(|i| key(300 + i)).collect();
+    let manifest = Manifest::new(
+        "origin bench",
+        "2026-01".parse()?,
+        keys.iter().map(signed::member_key).collect(),
+        Policy::default(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        say(&format!("starting {nodes} nodes"));
+        let mut rng = Rng::new(13);
+        let (mut running, federations) = overlay(&keys, &manifest, dir, &mut rng).await?;
+        let peers: Vec<libp2p::PeerId> = running.iter().map(|n| n.client.peer_id()).collect();
+        // Per record: (node, the peer its copy came from, when).
+        type Heard = HashMap<RecordId, Vec<(usize, libp2p::PeerId, Instant)>>;
+        let heard: Arc<Mutex<Heard>> = Arc::default();
+        let mut listeners = Vec::new();
+        for (i, node) in running.iter_mut().enumerate() {
+            let mut events = std::mem::replace(&mut node.events, tokio::sync::mpsc::channel(1).1);
+            let heard = heard.clone();
+            listeners.push(tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if let NetworkEvent::RecordStored { id, from } = event {
+                        heard.lock().expect("lock").entry(id).or_default().push((i, from, Instant::now()));
+                    }
+                }
+            }));
+        }
+        let coalition_size = (nodes / 5).max(1);
+        let mut score = |released: bool, author: usize, copies: &[(usize, libp2p::PeerId, Instant)]| {
+            let spies: Vec<_> = copies.iter().filter(|(n, _, _)| *n != author).collect();
+            let right = spies.iter().filter(|(_, from, _)| *from == peers[author]).count();
+            // A coalition drawn among the other nodes: its earliest copy's sender.
+            let mut others: Vec<usize> = (0..nodes).filter(|n| *n != author).collect();
+            let mut coalition = Vec::new();
+            while coalition.len() < coalition_size && !others.is_empty() {
+                coalition.push(others.swap_remove(rng.below(others.len() as u64) as usize));
+            }
+            let earliest = copies.iter().filter(|(n, _, _)| coalition.contains(n)).min_by_key(|(_, _, at)| *at);
+            let coalition_right = earliest.is_some_and(|(_, from, _)| *from == peers[author]);
+            (released, right as f64 / spies.len().max(1) as f64, f64::from(u8::from(coalition_right)))
+        };
+        say(&format!("publishing {messages} records"));
+        let mut results = Vec::new();
+        for m in 0..messages {
+            let released = m % 2 == 0;
+            let author = (m * 7 + 3) % nodes;
+            let mut r = Rng::new(1000 + m as u64);
+            let summary = sample::summary(&mut r, "2025-01".parse()?, 12);
+            let body = Body::Summary(SummaryBody { case: CaseRef(r.bytes()), supersedes: None, summary });
+            let record = federations[author].append(body)?;
+            if released {
+                running[author].client.release(vec![record.bytes().to_vec()], false).await?;
+            } else {
+                running[author].client.publish(record.bytes().to_vec()).await?;
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let got = heard.lock().expect("lock").get(&record.id()).map_or(0, Vec::len);
+                if got >= nodes - 1 {
+                    break;
+                }
+                anyhow::ensure!(Instant::now() < deadline, "record {m} reached only {got} of {} nodes", nodes - 1);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let copies = heard.lock().expect("lock").remove(&record.id()).unwrap_or_default();
+            results.push(score(released, author, &copies));
+        }
+        for node in running {
+            stop(node).await?;
+        }
+        for l in listeners {
+            l.abort();
+        }
+        let mean = |released: bool, pick: fn(&(bool, f64, f64)) -> f64| {
+            let xs: Vec<f64> = results.iter().filter(|r| r.0 == released).map(pick).collect();
+            xs.iter().sum::<f64>() / xs.len().max(1) as f64
+        };
+        Ok(OriginReport {
+            nodes,
+            messages,
+            spy_released: mean(true, |r| r.1),
+            spy_direct: mean(false, |r| r.1),
+            coalition_released: mean(true, |r| r.2),
+            coalition_direct: mean(false, |r| r.2),
+            goal: 2.0 / nodes as f64,
         })
     })
 }
