@@ -27,7 +27,7 @@ use crate::codec;
 use crate::error::{RecordError, Rule, ValidationError};
 use crate::ids::{FederationId, RecordId};
 use crate::month::Month;
-use crate::record::{MAX_PURGE_TARGETS, PurgeBody, RetractionBody, SummaryBody};
+use crate::record::{PurgeBody, RetractionBody, SummaryBody};
 use crate::signed::VerifyContext;
 
 /// First byte of an anonymous record.
@@ -188,18 +188,7 @@ impl AnonEnvelope {
                 }
             }
             AnonBody::Retraction(_) => {}
-            AnonBody::Purge(p) => {
-                if p.targets.is_empty() {
-                    return Err(ValidationError::new("body.targets", Rule::Empty));
-                }
-                if p.targets.len() > MAX_PURGE_TARGETS {
-                    let got = p.targets.len();
-                    return Err(ValidationError::new("body.targets", Rule::TooMany { max: MAX_PURGE_TARGETS, got }));
-                }
-                if !p.targets.windows(2).all(|w| w[0] < w[1]) {
-                    return Err(ValidationError::new("body.targets", Rule::NotSortedUnique));
-                }
-            }
+            AnonBody::Purge(p) => p.validate()?,
         }
         Ok(())
     }

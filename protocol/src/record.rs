@@ -102,6 +102,24 @@ impl AnonymityKeyBody {
     }
 }
 
+impl PurgeBody {
+    /// 1 to [`MAX_PURGE_TARGETS`] targets, ascending and distinct.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let p = self;
+        if p.targets.is_empty() {
+            return Err(ValidationError::new("body.targets", Rule::Empty));
+        }
+        if p.targets.len() > MAX_PURGE_TARGETS {
+            let got = p.targets.len();
+            return Err(ValidationError::new("body.targets", Rule::TooMany { max: MAX_PURGE_TARGETS, got }));
+        }
+        if !p.targets.windows(2).all(|w| w[0] < w[1]) {
+            return Err(ValidationError::new("body.targets", Rule::NotSortedUnique));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct VouchBody {
     pub member: MemberKey,
@@ -164,18 +182,7 @@ impl Envelope {
                     return Err(ValidationError::new("body.member", Rule::Violated("must not be the author")));
                 }
             }
-            Body::Purge(p) => {
-                if p.targets.is_empty() {
-                    return Err(ValidationError::new("body.targets", Rule::Empty));
-                }
-                if p.targets.len() > MAX_PURGE_TARGETS {
-                    let got = p.targets.len();
-                    return Err(ValidationError::new("body.targets", Rule::TooMany { max: MAX_PURGE_TARGETS, got }));
-                }
-                if !p.targets.windows(2).all(|w| w[0] < w[1]) {
-                    return Err(ValidationError::new("body.targets", Rule::NotSortedUnique));
-                }
-            }
+            Body::Purge(p) => p.validate()?,
             Body::KeyRevocation(r) => {
                 if r.key != self.author {
                     return Err(ValidationError::new("body.key", Rule::Violated("must be the author's own key")));

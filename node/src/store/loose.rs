@@ -216,21 +216,9 @@ impl Store {
             let own = By::Tag { year: envelope.year, tag };
             let Some((purge, _)) = claims.iter().find(|(_, by)| *by == own) else { continue };
             plan.purged.push((*target, Withdrawal { by: own, case: summary.case, purge: *purge }));
-            match arrival {
-                None => {
-                    plan.empty.insert(*target);
-                }
-                Some(arrival) => {
-                    let index = (arrival & ((1 << blocks::INDEX_BITS) - 1)) as usize;
-                    emptied.entry(arrival >> blocks::INDEX_BITS).or_default().push(index);
-                }
-            }
+            plan.purge(*target, arrival, &mut emptied);
         }
-        for (block_no, indices) in emptied {
-            let block = self.blocks.get(block_no.to_be_bytes())?.ok_or_else(|| corrupt("blocks", "missing block"))?;
-            let rewritten = blocks::without(&block, &indices).ok_or_else(|| corrupt("blocks", "block"))?;
-            plan.rewrites.insert(block_no, rewritten);
-        }
+        self.rewrite_emptied(&mut plan, emptied)?;
         Ok(plan)
     }
 

@@ -74,6 +74,20 @@ pub(super) struct PurgePlan {
 }
 
 impl PurgePlan {
+    /// Marks `target` purged: held (at `arrival`), its slot is emptied; arriving in this batch,
+    /// it is stored as its id alone.
+    pub(super) fn purge(&mut self, target: RecordId, arrival: Option<u64>, emptied: &mut BTreeMap<u64, Vec<usize>>) {
+        match arrival {
+            None => {
+                self.empty.insert(target);
+            }
+            Some(arrival) => {
+                let index = (arrival & ((1 << blocks::INDEX_BITS) - 1)) as usize;
+                emptied.entry(arrival >> blocks::INDEX_BITS).or_default().push(index);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.empty.is_empty() && self.rewrites.is_empty() && self.wanted.is_empty() && self.settled.is_empty()
     }
@@ -181,22 +195,24 @@ impl Store {
             let Some(case) = summary_case(&env) else { continue };
             let Some(claim) = claims.iter().find(|c| c.author == env.author) else { continue };
             plan.purged.push((*target, Withdrawal { by: By::Member(env.author), case, purge: claim.purge }));
-            match arrival {
-                None => {
-                    plan.empty.insert(*target);
-                }
-                Some(arrival) => {
-                    let index = (arrival & ((1 << blocks::INDEX_BITS) - 1)) as usize;
-                    emptied.entry(arrival >> blocks::INDEX_BITS).or_default().push(index);
-                }
-            }
+            plan.purge(*target, arrival, &mut emptied);
         }
+        self.rewrite_emptied(&mut plan, emptied)?;
+        Ok(plan)
+    }
+
+    /// The held blocks with the slots in `emptied` emptied, into `plan.rewrites`.
+    pub(super) fn rewrite_emptied(
+        &self,
+        plan: &mut PurgePlan,
+        emptied: BTreeMap<u64, Vec<usize>>,
+    ) -> Result<(), StoreError> {
         for (block_no, indices) in emptied {
             let block = self.blocks.get(block_no.to_be_bytes())?.ok_or_else(|| corrupt("blocks", "missing block"))?;
             let rewritten = blocks::without(&block, &indices).ok_or_else(|| corrupt("blocks", "block"))?;
             plan.rewrites.insert(block_no, rewritten);
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// The purge that deleted record `id`, if one did.
