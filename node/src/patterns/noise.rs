@@ -11,6 +11,11 @@
 /// One operator more or less in a figure changes the odds of any answer by at most e^(1/SCALE).
 pub const SCALE: f64 = 1.0;
 
+/// The largest noise a draw can give, either way: each geometric draw inverts a uniform of 53
+/// bits, so it is at most ⌊53 · ln 2 · SCALE⌋. A figure with more than `MAX + k` operators is
+/// never held back by noise.
+pub const MAX: i64 = 36;
+
 /// What a draw is for: one figure's operators and its cases get independent noise.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose {
@@ -37,7 +42,7 @@ fn uniform(bits: u64) -> f64 {
 /// Geometric on {0, 1, …} with P(g) = (1 − p) p^g, p = e^(−1/SCALE), by inversion.
 fn geometric(u: f64) -> i64 {
     let ln_p = -1.0 / SCALE;
-    ((u.ln() / ln_p).floor() as i64).min(1_000)
+    ((u.ln() / ln_p).floor() as i64).min(MAX)
 }
 
 #[cfg(test)]
@@ -49,6 +54,14 @@ mod tests {
         assert_eq!(draw(42, Purpose::Cases), draw(42, Purpose::Cases));
         let differs = (0..64u64).filter(|&d| draw(d, Purpose::Cases) != draw(d, Purpose::Operators)).count();
         assert!(differs > 20, "{differs}");
+    }
+
+    #[test]
+    fn the_noise_is_bounded_by_max_and_reaches_it() {
+        assert_eq!(geometric(uniform(0)), MAX, "the smallest uniform gives the largest draw");
+        assert_eq!(geometric(uniform(u64::MAX)), 0);
+        let extreme = (0..100_000u64).map(|d| draw(d, Purpose::Operators).abs()).max().unwrap();
+        assert!(extreme <= MAX, "{extreme}");
     }
 
     #[test]
