@@ -403,6 +403,12 @@ enum BenchCmd {
     Sync {
         #[arg(long, default_value_t = 100_000)]
         records: usize,
+        /// Anonymous summaries over a ring of this many members instead of key-signed ones.
+        #[arg(long)]
+        anonymous_members: Option<usize>,
+        /// Keeps the anonymous records made (proving takes long) for the next run.
+        #[arg(long, requires = "anonymous_members")]
+        cache: Option<PathBuf>,
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -698,9 +704,15 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(BenchCmd::Sync { records, dir }) => {
+        Command::Bench(BenchCmd::Sync { records, anonymous_members, cache, dir }) => {
             let tmp = cli::local::tempdir_in(dir.as_deref())?;
-            let r = lantern_node::bench::net::sync(records, &tmp, |msg| eprintln!("bench: {msg}"));
+            let say = |msg: &str| eprintln!("bench: {msg}");
+            let r = match anonymous_members {
+                Some(members) => {
+                    lantern_node::bench::net::sync_anonymous(members, records, cache.as_deref(), &tmp, say)
+                }
+                None => lantern_node::bench::net::sync(records, &tmp, say),
+            };
             std::fs::remove_dir_all(&tmp).ok();
             println!("{}", serde_json::to_string_pretty(&r?)?);
             Ok(())

@@ -267,3 +267,46 @@ async fn a_record_waiting_for_its_release_is_not_offered_by_reconciliation() {
         node.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_node_catches_up_at_once_on_records_that_wait_for_vouches_and_rings() {
+    // Founders 0, 1 and 2 (k = 2); member 3 is vouched in by 0 and 1, registers its anonymity
+    // key and publishes anonymously over the ring of 0, 1 and 3. A fresh node fetches all of it
+    // in one batch, where member 3's registration comes with the vouches that make it a member
+    // (refused for now), so the ring and the summary wait too.
+    let manifest = lantern_protocol::Manifest::new(
+        "test federation",
+        "2026-01".parse().expect("month"),
+        (0..3).map(|n| lantern_protocol::signed::member_key(&member_key(n))).collect(),
+        lantern_protocol::Policy { k_threshold: 2, ..lantern_protocol::Policy::default() },
+    );
+    let mut serving = TestNode::new(&manifest, 0);
+    let voucher = TestNode::new(&manifest, 1);
+    let newcomer = TestNode::new(&manifest, 3);
+    let mut fresh = TestNode::new(&manifest, 2);
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    for node in [&serving, &voucher] {
+        records.push(node.federation().vouch(newcomer.member(), true).expect("a founder vouches").bytes().to_vec());
+    }
+    for node in [&serving, &voucher] {
+        records.push(node.federation().ensure_anonymity_key().expect("store").expect("first").bytes().to_vec());
+    }
+    for node in [&serving, &voucher, &newcomer] {
+        assert!(node.federation().admit(&records).expect("store").iter().all(Result::is_ok));
+    }
+    records.push(newcomer.federation().ensure_anonymity_key().expect("store").expect("a member now").bytes().to_vec());
+    let id = newcomer.federation().store().insert_case(&case()).expect("case");
+    let made = newcomer.federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    assert!(made.is_anonymous(), "three registered members, k = 2");
+    records.extend(made.to_gossip());
+    assert!(serving.federation().admit(&records).expect("store").iter().all(Result::is_ok));
+
+    serving.start(vec![]).await;
+    let address = serving.address.clone().expect("listening");
+    // No periodic catch-up: only the first reconciliation and what follows it at once.
+    fresh.start_configured(vec![address], |c| c.sync_interval = Duration::from_secs(3600)).await;
+    eventually("the fresh node holds the anonymous summary", DEADLINE, || async { fresh.holds(&made.id()) }).await;
+    assert_eq!(fresh.digest(), serving.digest(), "the fresh node holds what the serving one does");
+    fresh.stop().await;
+    serving.stop().await;
+}

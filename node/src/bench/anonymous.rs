@@ -209,3 +209,156 @@ pub fn table(rows: &[RingFigures]) -> String {
     }
     out
 }
+
+/// Member `i`'s ed25519 key in [`federation`].
+pub fn member_key(i: usize) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&Rng::new(0xa17e_0000 ^ i as u64).bytes())
+}
+
+/// Founders of [`federation`]: as many as a manifest holds; the other members are vouched in.
+const FOUNDERS: usize = lantern_protocol::manifest::MAX_FOUNDERS;
+
+/// A federation as a fresh node would find it: `members` members (the first 256 founders, each
+/// other one vouched in by two founders), every member's anonymity key registered, one ring of
+/// them all, and `records` anonymous summaries of 2025 proved over it, members in turn. The same
+/// arguments give the same manifest, keys and ring; proofs are randomised. Records in an order a
+/// node admits them in (key-signed, ring, anonymous).
+pub fn federation(
+    members: usize,
+    records: usize,
+    say: &mut impl FnMut(&str),
+) -> anyhow::Result<(Manifest, Vec<Vec<u8>>)> {
+    use lantern_protocol::record::{AnonymityKeyBody, Body, VouchBody};
+    use lantern_protocol::{Envelope, WIRE_FORMAT, signed};
+    anyhow::ensure!(members >= 2, "at least two members");
+    anyhow::ensure!(
+        records.div_ceil(members) <= crate::federation::MAX_RECORDS_PER_TAG as usize,
+        "at most {} summaries per member and year: give more members or fewer records",
+        crate::federation::MAX_RECORDS_PER_TAG
+    );
+    let keys: Vec<ed25519_dalek::SigningKey> = (0..members).into_par_iter().map(member_key).collect();
+    let founders: Vec<_> = keys.iter().take(FOUNDERS).map(signed::member_key).collect();
+    let manifest = Manifest::new("bench-anonymous", "2024-01".parse()?, founders.clone(), Policy::default());
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let created: lantern_protocol::Month = "2024-06".parse()?;
+    let secrets: Vec<AnonymitySecret> = keys.iter().map(|k| AnonymitySecret::derive(&k.to_bytes())).collect();
+    // Each founder's chain: its registration, then its vouches for later members.
+    let mut bodies: Vec<Vec<Body>> = secrets
+        .par_iter()
+        .zip(&keys)
+        .map(|(secret, key)| {
+            vec![Body::AnonymityKey(AnonymityKeyBody::new(secret, ctx.federation, signed::member_key(key)))]
+        })
+        .collect();
+    for (j, newcomer) in keys.iter().enumerate().skip(FOUNDERS) {
+        for voucher in [j % FOUNDERS, (j + 1) % FOUNDERS] {
+            bodies[voucher].push(Body::Vouch(VouchBody { member: signed::member_key(newcomer) }));
+        }
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for (key, chain) in keys.iter().zip(bodies) {
+        let mut previous = None;
+        for (n, body) in chain.into_iter().enumerate() {
+            let env = Envelope {
+                format: WIRE_FORMAT,
+                federation: ctx.federation,
+                author: signed::member_key(key),
+                sequence: n as u64 + 1,
+                previous,
+                created,
+                body,
+            };
+            let record = lantern_protocol::sign(&env, key, &ctx)?;
+            previous = Some(record.id());
+            out.push(record.bytes().to_vec());
+        }
+    }
+    let ring = anonymous::ring_record(ctx.federation, secrets.iter().map(AnonymitySecret::public).collect())?;
+    out.push(ring.bytes().to_vec());
+
+    say(&format!("proving {records} anonymous summaries over a ring of {members}"));
+    let mut rng = Rng::new(members as u64 ^ records as u64);
+    let envelopes: Vec<(usize, AnonEnvelope)> = (0..records)
+        .map(|i| {
+            let summary = sample::summary(&mut rng, "2025-01".parse().expect("month"), 12);
+            let envelope = AnonEnvelope {
+                format: ANONYMOUS_FORMAT,
+                federation: ctx.federation,
+                ring: ring.id(),
+                year: summary.start.year,
+                created: "2026-01".parse().expect("month"),
+                body: AnonBody::Summary(SummaryBody { case: CaseRef(rng.bytes()), supersedes: None, summary }),
+            };
+            (i % members, envelope)
+        })
+        .collect();
+    let params = ring.ring().params(&envelopes[0].1.scope());
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let proved: Vec<Vec<u8>> = envelopes
+        .par_iter()
+        .map(|(author, envelope)| {
+            let message = lantern_protocol::codec::encode(envelope);
+            let proof = anon::prove(&secrets[*author], ring.ring(), &params, &message).expect("a ring member");
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n.is_multiple_of(5_000) {
+                let left = started.elapsed().as_secs_f64() / n as f64 * (records - n) as f64;
+                eprintln!("bench: {n} of {records} proved, about {:.0} min left", left / 60.0);
+            }
+            let mut bytes = message;
+            bytes.extend(lantern_protocol::codec::encode(&proof));
+            bytes
+        })
+        .collect();
+    out.extend(proved);
+    Ok((manifest, out))
+}
+
+/// [`federation`], read from `cache` when it holds the same federation's records, else made and
+/// written there: proving 100 000 summaries over 512 members takes an hour on two cores.
+pub fn federation_cached(
+    members: usize,
+    records: usize,
+    cache: Option<&Path>,
+    say: &mut impl FnMut(&str),
+) -> anyhow::Result<(Manifest, Vec<Vec<u8>>)> {
+    const MAGIC: &[u8] = b"lantern bench anonymous federation v1\n";
+    let header = |manifest_id: &lantern_protocol::FederationId| {
+        let mut h = MAGIC.to_vec();
+        h.extend((members as u64).to_le_bytes());
+        h.extend((records as u64).to_le_bytes());
+        h.extend(manifest_id.0);
+        h
+    };
+    if let Some(path) = cache
+        && let Ok(bytes) = std::fs::read(path)
+    {
+        // The manifest depends on the members only: rebuild it cheaply to check the header.
+        let founders =
+            (0..members.min(FOUNDERS)).map(|i| lantern_protocol::signed::member_key(&member_key(i))).collect();
+        let manifest = Manifest::new("bench-anonymous", "2024-01".parse()?, founders, Policy::default());
+        let expected = header(&manifest.id());
+        if let Some(mut rest) = bytes.strip_prefix(expected.as_slice()) {
+            let mut out = Vec::new();
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let len = u32::from_le_bytes(*len) as usize;
+                anyhow::ensure!(tail.len() >= len, "{} is cut short", path.display());
+                out.push(tail[..len].to_vec());
+                rest = &tail[len..];
+            }
+            say(&format!("{} records read from {}", out.len(), path.display()));
+            return Ok((manifest, out));
+        }
+        say(&format!("{} holds another federation: making this one", path.display()));
+    }
+    let (manifest, out) = federation(members, records, say)?;
+    if let Some(path) = cache {
+        let mut bytes = header(&manifest.id());
+        for r in &out {
+            bytes.extend((r.len() as u32).to_le_bytes());
+            bytes.extend(r);
+        }
+        std::fs::write(path, bytes)?;
+    }
+    Ok((manifest, out))
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use lantern_protocol::record::{Body, SummaryBody};
 use lantern_protocol::sample::{self, Rng};
-use lantern_protocol::{CaseRef, Manifest, Policy, RecordId, signed};
+use lantern_protocol::{CaseRef, Manifest, Policy, RecordError, RecordId, signed};
 use libp2p::Multiaddr;
 use libp2p::identity::Keypair;
 use serde::Serialize;
@@ -79,20 +79,27 @@ async fn stop(node: Running) -> anyhow::Result<()> {
 #[derive(Debug, Serialize)]
 pub struct SyncReport {
     pub records: usize,
-    /// Verify + store of the same records into a fresh store, no network: the ceiling.
+    /// For anonymous summaries: the ring's members (`None`: key-signed summaries).
+    pub ring_members: Option<usize>,
+    /// Verify + store of the same records into a fresh store, no network: the ceiling. For
+    /// anonymous summaries, admission into a fresh federation (membership, rings, proofs).
     pub ingest_only_per_sec: f64,
     pub catch_up_secs: f64,
     /// Start, connection, membership proof and reconciliation: until the first fetch is answered.
     pub until_first_fetch_secs: f64,
     pub catch_up_per_sec: f64,
     pub catch_up_vs_ingest: f64,
+    /// Reconciliations the catch-up took (more than one when records waited for their authors'
+    /// membership or their ring).
+    pub catch_up_sessions: usize,
     /// Reconciling the two identical sets afterwards.
     pub identical_round_trips: usize,
     pub identical_bytes_sent: usize,
     pub identical_bytes_received: usize,
 }
 
-/// A node holding `records` records; a fresh node connects and catches up.
+/// A node holding `records` key-signed records from 250 authors; a fresh node connects and
+/// catches up.
 pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Result<SyncReport> {
     let (a_key, b_key) = (key(1), key(2));
     say(&format!("generating {records} signed summaries from 250 authors"));
@@ -107,14 +114,73 @@ pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Re
     }
     let ingest_only_per_sec = records as f64 / t.elapsed().as_secs_f64();
     drop(only);
+    catch_up(Dataset { manifest, data, a_key, b_key, ring_members: None }, ingest_only_per_sec, dir, say)
+}
 
-    say("filling the serving node");
-    let a_store = Store::open(&dir.join("a"), &manifest)?;
-    for chunk in data.chunks(16_384) {
-        a_store.ingest_batch(chunk)?;
+/// [`sync`] with `records` anonymous summaries over a ring of `members` (256 founders, the rest
+/// vouched in), read from `cache` when it holds them (`bench::anonymous::federation_cached`).
+pub fn sync_anonymous(
+    members: usize,
+    records: usize,
+    cache: Option<&Path>,
+    dir: &Path,
+    mut say: impl FnMut(&str),
+) -> anyhow::Result<SyncReport> {
+    let (manifest, data) = crate::bench::anonymous::federation_cached(members, records, cache, &mut say)?;
+    let (a_key, b_key) = (crate::bench::anonymous::member_key(0), crate::bench::anonymous::member_key(1));
+
+    say("measuring admission alone (fresh federation)");
+    let only = Federation::new(Store::open(&dir.join("ingest-only"), &manifest)?, manifest.clone(), b_key.clone())?;
+    let t = Instant::now();
+    admit_all(&only, &data)?;
+    let ingest_only_per_sec = data.len() as f64 / t.elapsed().as_secs_f64();
+    drop(only);
+    catch_up(Dataset { manifest, data, a_key, b_key, ring_members: Some(members) }, ingest_only_per_sec, dir, say)
+}
+
+/// Admits `data` in chunks as a catching-up node would, admitting again what waited for its
+/// author's vouches or its ring (in the same chunk) until everything is in.
+fn admit_all(federation: &Federation, data: &[Vec<u8>]) -> anyhow::Result<()> {
+    let mut waiting: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    while !waiting.is_empty() {
+        let mut next = Vec::new();
+        for chunk in waiting.chunks(16_384) {
+            for (bytes, outcome) in chunk.iter().zip(federation.admit(chunk)?) {
+                match outcome {
+                    Ok(_) => {}
+                    Err(RecordError::NotMember(_) | RecordError::UnknownRing(_)) => next.push(*bytes),
+                    Err(e) => anyhow::bail!("a generated record refused: {e}"),
+                }
+            }
+        }
+        anyhow::ensure!(next.len() < waiting.len(), "{} generated records can never be admitted", next.len());
+        waiting = next;
     }
+    Ok(())
+}
+
+struct Dataset {
+    manifest: Manifest,
+    /// In an order a node admits them in.
+    data: Vec<Vec<u8>>,
+    /// The serving node's member and the fresh node's.
+    a_key: SigningKey,
+    b_key: SigningKey,
+    ring_members: Option<usize>,
+}
+
+fn catch_up(
+    set: Dataset,
+    ingest_only_per_sec: f64,
+    dir: &Path,
+    mut say: impl FnMut(&str),
+) -> anyhow::Result<SyncReport> {
+    let Dataset { manifest, data, a_key, b_key, ring_members } = set;
+    let records = data.len();
+    say("filling the serving node");
+    let a = Arc::new(Federation::new(Store::open(&dir.join("a"), &manifest)?, manifest.clone(), a_key)?);
+    admit_all(&a, &data)?;
     drop(data);
-    let a = Arc::new(Federation::new(a_store, manifest.clone(), a_key)?);
     let b = Arc::new(Federation::new(Store::open(&dir.join("b"), &manifest)?, manifest.clone(), b_key)?);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -123,19 +189,22 @@ pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Re
         say("catching up over loopback");
         let t = Instant::now();
         let mut node_b = start(b.clone(), vec![node_a.address.clone()], Duration::from_secs(3600)).await?;
-        // Everything A holds plus B's own node binding.
-        let target = a.store().record_count() + 1;
+        let target = a.store().record_count();
         let deadline = Instant::now() + Duration::from_secs(3600);
         // Events are drained meanwhile: the network drops them when nobody reads, and the end of
         // the catch-up session is awaited below.
-        let mut session_done = false;
+        let (mut sessions, mut last_session_done) = (0, false);
         let mut first_fetch = None;
         while b.store().record_count() < target {
             anyhow::ensure!(Instant::now() < deadline, "catch-up did not finish");
             if let Ok(event) = tokio::time::timeout(Duration::from_millis(10), node_b.events.recv()).await {
-                session_done |= matches!(event, Some(NetworkEvent::SyncFinished { fetched, .. }) if fetched > 0);
+                if let Some(NetworkEvent::SyncFinished { fetched, .. }) = event {
+                    sessions += 1;
+                    last_session_done = fetched > 0;
+                }
                 if matches!(event, Some(NetworkEvent::SyncProgress { .. })) {
                     first_fetch.get_or_insert_with(|| t.elapsed());
+                    last_session_done = false;
                 }
             }
         }
@@ -143,9 +212,14 @@ pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Re
 
         say("reconciling the identical sets");
         // First the end of the catch-up session itself, then a fresh reconciliation.
-        while !session_done {
-            let (_, _, _, fetched) = next_sync(&mut node_b.events).await?;
-            session_done = fetched > 0;
+        if !last_session_done {
+            loop {
+                let (_, _, _, fetched) = next_sync(&mut node_b.events).await?;
+                sessions += 1;
+                if fetched > 0 {
+                    break;
+                }
+            }
         }
         node_b.client.sync_all().await?;
         let (round_trips, sent, received, _) = next_sync(&mut node_b.events).await?;
@@ -153,11 +227,13 @@ pub fn sync(records: usize, dir: &Path, mut say: impl FnMut(&str)) -> anyhow::Re
         stop(node_a).await?;
         Ok(SyncReport {
             records,
+            ring_members,
             ingest_only_per_sec,
             catch_up_secs: catch_up.as_secs_f64(),
             until_first_fetch_secs: first_fetch.unwrap_or(catch_up).as_secs_f64(),
             catch_up_per_sec: records as f64 / catch_up.as_secs_f64(),
             catch_up_vs_ingest: records as f64 / catch_up.as_secs_f64() / ingest_only_per_sec,
+            catch_up_sessions: sessions,
             identical_round_trips: round_trips,
             identical_bytes_sent: sent,
             identical_bytes_received: received,

@@ -48,6 +48,8 @@ pub struct Session {
     pub need: Vec<RecordId>,
     pub round_trips: usize,
     pub fetched: usize,
+    /// Fetched records refused until their author is a member or their ring is known.
+    pub deferred: usize,
     /// Reconciliation bytes sent and received (fetches excluded).
     pub bytes_sent: usize,
     pub bytes_received: usize,
@@ -73,6 +75,7 @@ impl Session {
                 need: Vec::new(),
                 round_trips: 1,
                 fetched: 0,
+                deferred: 0,
                 bytes_sent: sent,
                 bytes_received: 0,
                 reconciled: false,

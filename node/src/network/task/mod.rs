@@ -2,13 +2,15 @@
 //! [`Command`]s.
 //!
 //! The edge, in order: a new connection gets one of the unproven slots (capped per address,
-//! oldest evicted first) and speaks only the hello protocol. The **dialler proves first**: it sends
-//! its member-signed node binding; the listener answers with its own binding only once the
-//! dialler's verified, and otherwise with a refusal reason, delivered before it hangs up. Proven
-//! both ways, the dialler opens a second connection, the only kind on which gossip and sync exist
-//! (gate.rs), and the handshake connection is closed. Members learn each other's listen addresses
+//! oldest evicted first) and speaks only the hello protocol. The **dialler proves first**
+//! (anonymously over its ring, or named: [`super::hello_proof`]); the listener answers with its
+//! own proof only once the dialler's verified, and otherwise with a refusal reason, delivered
+//! before it hangs up ([`handshake`]). Proven both ways, the dialler opens a second connection,
+//! the only kind on which gossip and sync exist (gate.rs), and the handshake connection is closed. Members learn each other's listen addresses
 //! from proven members only (the sync protocol's `Peers`), and bootstraps and known members are
 //! redialled with backoff, forever.
+
+mod handshake;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -31,11 +33,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::codec::{
-    self, HelloCodec, HelloRequest, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Proof, Request, Response, SyncCodec,
-};
+use super::codec::{self, HelloCodec, HelloResponse, MAX_PEERS_LISTED, PeerAddresses, Request, Response, SyncCodec};
 use super::gate::{Gated, Proven};
-use super::hello_proof::{self, Role};
 use super::peers::{Admission, Limits, Peer, Proved, Redial, Table};
 use super::sync::{self, Session};
 use super::{Client, Command, NetworkConfig, NetworkError, NetworkEvent, PeerInfo};
@@ -190,6 +189,7 @@ pub fn spawn(
     let (tx, commands) = mpsc::channel(CHANNEL);
     let (events, rx_events) = mpsc::channel(CHANNEL);
     let (admitted_tx, admitted) = mpsc::channel(CHANNEL);
+    let (handshake_tx, handshakes) = mpsc::channel(CHANNEL);
     let client = Client { tx, peer_id: local_peer_id, federation: federation.clone() };
     let redial = remembered(&federation, &config.bootstrap);
     let limits =
@@ -217,6 +217,10 @@ pub fn spawn(
         admitted_tx,
         admitted,
         admitting: 0,
+        handshake_tx,
+        handshakes,
+        handshaking: 0,
+        answering: HashMap::new(),
         storage: None,
         config,
         p2p_metrics,
@@ -237,6 +241,8 @@ struct Admitted {
     stored: usize,
     /// Ids asked for that the answer did not carry (it was full): to ask again.
     missing: Vec<[u8; 32]>,
+    /// Records refused for now: their author is not (yet) a member or their ring is unknown.
+    deferred: usize,
 }
 
 struct Task {
@@ -280,6 +286,13 @@ struct Task {
     /// Admissions started and not yet answered: a shutdown waits for them, so that when it
     /// returns nothing of the network still writes to (or holds) the store.
     admitting: usize,
+    /// Handshake proofs made or checked on blocking threads (up to ~75 ms each at 512 members,
+    /// which would stall gossip and sync on this task), their results, and how many are out.
+    handshake_tx: mpsc::Sender<handshake::Done>,
+    handshakes: mpsc::Receiver<handshake::Done>,
+    handshaking: usize,
+    /// Hellos received whose proof is being checked: where each answer goes.
+    answering: HashMap<InboundRequestId, (PeerId, request_response::ResponseChannel<HelloResponse>)>,
     /// The responder's sealed id set, with the record count it was built at.
     storage: Option<(usize, Arc<NegentropyStorageVector>)>,
     config: NetworkConfig,
@@ -328,6 +341,7 @@ impl Task {
                     None => break,
                 },
                 Some(admitted) = self.admitted.recv() => self.on_admitted(admitted),
+                Some(done) = self.handshakes.recv() => self.on_handshake(done),
                 _ = sync_tick.tick() => self.sync_all(),
                 _ = check_tick.tick() => {
                     self.drop_unproven();
@@ -339,16 +353,21 @@ impl Task {
         info!("network task stopped");
     }
 
-    /// Waits (bounded) for the admissions in flight to be stored.
+    /// Waits (bounded) for the admissions in flight to be stored and the handshake proofs being
+    /// made or checked to end: then nothing of the network holds the store.
     async fn finish_admissions(&mut self) {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_ADMIT_WAIT;
-        while self.admitting > 0 {
-            match tokio::time::timeout_at(deadline, self.admitted.recv()).await {
-                Ok(Some(_)) => self.admitting -= 1,
-                Ok(None) | Err(_) => {
-                    warn!(left = self.admitting, "stopping with fetched records still being stored");
-                    break;
+        while self.admitting > 0 || self.handshaking > 0 {
+            let done = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    Some(_) = self.admitted.recv() => self.admitting -= 1,
+                    Some(_) = self.handshakes.recv() => self.handshaking -= 1,
+                    else => {}
                 }
+            });
+            if done.await.is_err() {
+                warn!(left = self.admitting, "stopping with fetched records still being stored");
+                break;
             }
         }
     }
@@ -495,135 +514,7 @@ impl Task {
         self.table.peers.insert(peer, Peer::new(ip, dialled, connection));
         // The dialler proves first; the listener waits for it.
         if dialler {
-            let pair = hello_proof::pair(self.swarm.local_peer_id(), &peer);
-            let anonymous = (!self.anonymous_refused.contains(&peer))
-                .then(|| hello_proof::make(&self.federation, pair, Role::Dialler, None))
-                .flatten();
-            let proof = anonymous.unwrap_or_else(|| self.named(pair, Role::Dialler));
-            let id = self.swarm.behaviour_mut().hello.send_request(&peer, HelloRequest { proof });
-            self.hellos.insert(id, peer);
-        }
-    }
-
-    /// This node's named proof for one end of a connection.
-    fn named(&self, pair: [u8; 32], role: Role) -> Proof {
-        hello_proof::named(self.federation.signing_key(), &self.federation.manifest().id(), pair, role)
-    }
-
-    /// The pair of peer ids a handshake with `peer` is bound to, dialler first.
-    fn pair_with(&self, peer: &PeerId, dialler: bool) -> [u8; 32] {
-        let me = self.swarm.local_peer_id();
-        if dialler { hello_proof::pair(me, peer) } else { hello_proof::pair(peer, me) }
-    }
-
-    /// Marks `peer` as proven if its proof (made as `role`) checks out and a member slot is free.
-    fn prove(&mut self, peer: PeerId, proof: &Proof, role: Role) -> Result<Proved, (String, &'static str)> {
-        let proved = match proof {
-            Proof::Named { member, signature } => {
-                let pair = self.pair_with(&peer, role == Role::Listener);
-                Proved::Member(hello_proof::check_named(&self.federation, pair, role, *member, signature)?)
-            }
-            Proof::Anonymous { ring, ring_record, tag, proof } => {
-                let pair = self.pair_with(&peer, role == Role::Listener);
-                let ring =
-                    hello_proof::check(&self.federation, pair, role, *ring, ring_record.as_deref(), *tag, proof)?;
-                Proved::Anonymous(ring)
-            }
-        };
-        if !self.table.has_member_slot(&self.limits) {
-            return Err(("member slots full".into(), "slots-full"));
-        }
-        let Some(p) = self.table.peers.get_mut(&peer) else {
-            return Err(("connection gone".into(), "gone"));
-        };
-        if p.proved.is_none() {
-            p.proved = Some(proved);
-            self.proven.insert(peer);
-            debug!(%peer, anonymous = proved.member().is_none(), "peer proved membership");
-            self.emit(NetworkEvent::PeerAuthenticated { peer, member: proved.member() });
-        }
-        Ok(proved)
-    }
-
-    /// The listener's answer to a proof that verified: anonymous over the dialler's ring when
-    /// possible, else named (a dialler that named its member gets the listener's named).
-    fn own_proof(&mut self, peer: &PeerId, proved: Proved) -> Result<Proof, (String, &'static str)> {
-        let pair = self.pair_with(peer, false);
-        if let Proved::Anonymous(ring) = proved
-            && let Some(proof) = hello_proof::make(&self.federation, pair, Role::Listener, Some(ring))
-        {
-            return Ok(proof);
-        }
-        Ok(self.named(pair, Role::Listener))
-    }
-
-    fn on_hello(&mut self, event: request_response::Event<HelloRequest, HelloResponse>) {
-        match event {
-            request_response::Event::Message {
-                peer,
-                message: request_response::Message::Request { request, channel, request_id },
-                ..
-            } => {
-                let response =
-                    match self.prove(peer, &request.proof, Role::Dialler).and_then(|p| self.own_proof(&peer, p)) {
-                        Ok(proof) => HelloResponse::Hello { proof },
-                        Err((reason, kind)) => {
-                            self.log_refusal(&peer, &reason);
-                            self.emit(NetworkEvent::PeerRejected { peer, reason: reason.clone(), kind });
-                            // Answer first, so the peer learns why; hang up once the answer is out.
-                            self.closing.insert(request_id, peer);
-                            HelloResponse::Refused { reason }
-                        }
-                    };
-                if self.swarm.behaviour_mut().hello.send_response(channel, response).is_err() {
-                    self.closing.remove(&request_id);
-                }
-            }
-            request_response::Event::Message {
-                peer,
-                message: request_response::Message::Response { request_id, response },
-                ..
-            } => {
-                self.hellos.remove(&request_id);
-                match response {
-                    HelloResponse::Hello { proof } => match self.prove(peer, &proof, Role::Listener) {
-                        Ok(_) => self.open_full_connection(peer),
-                        Err((reason, kind)) => self.reject(peer, &reason, kind),
-                    },
-                    HelloResponse::Refused { reason } => {
-                        // A peer that cannot check an anonymous proof (it lacks the ring or the
-                        // keys in it) gets the binding next time.
-                        if reason.contains("unknown ring") || reason.contains("not a current member") {
-                            self.anonymous_refused.insert(peer);
-                        }
-                        self.reject(peer, &format!("peer refused our proof: {reason}"), "refused-by-peer")
-                    }
-                }
-            }
-            request_response::Event::ResponseSent { request_id, .. } => {
-                if let Some(peer) = self.closing.remove(&request_id) {
-                    self.refused.insert(peer, Instant::now());
-                }
-            }
-            request_response::Event::InboundFailure { request_id, peer, .. } => {
-                if self.closing.remove(&request_id).is_some() {
-                    let _ = self.swarm.disconnect_peer_id(peer);
-                }
-            }
-            request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
-                if self.hellos.remove(&request_id).is_some() {
-                    self.reject(peer, &format!("handshake failed: {error}"), "handshake-failed");
-                }
-            }
-        }
-    }
-
-    /// Proven both ways: the dialler opens the connection gossip and sync run on.
-    fn open_full_connection(&mut self, peer: PeerId) {
-        let Some(address) = self.table.peers.get(&peer).and_then(|p| p.dialled.clone()) else { return };
-        let opts = DialOpts::peer_id(peer).addresses(vec![address]).condition(PeerCondition::Always).build();
-        if let Err(e) = self.swarm.dial(opts) {
-            self.reject(peer, &format!("cannot open the full connection: {e}"), "dial-failed");
+            self.send_hello(peer);
         }
     }
 
@@ -1015,7 +906,10 @@ impl Task {
         let (federation, done) = (self.federation.clone(), self.admitted_tx.clone());
         self.admitting += 1;
         tokio::task::spawn_blocking(move || {
-            let stored = match federation.admit(&records) {
+            let deferred = |o: &Result<Ingested, RecordError>| {
+                o.as_ref().is_err_and(|e| matches!(e, RecordError::NotMember(_) | RecordError::UnknownRing(_)))
+            };
+            let (stored, deferred) = match federation.admit(&records) {
                 Ok(outcomes) => {
                     let rejected = outcomes
                         .iter()
@@ -1027,14 +921,15 @@ impl Task {
                     if rejected > 0 {
                         warn!(%peer, rejected, "peer served invalid records");
                     }
-                    outcomes
+                    let stored = outcomes
                         .iter()
                         .filter(|o| matches!(o, Ok(Ingested::Stored { .. } | Ingested::Equivocation { .. })))
-                        .count()
+                        .count();
+                    (stored, outcomes.iter().filter(|o| deferred(o)).count())
                 }
                 Err(e) => {
                     warn!(error = %e, "store failed while ingesting fetched records");
-                    0
+                    (0, 0)
                 }
             };
             // Ids the peer did not fit in this answer are asked again; a purge answered for a
@@ -1055,16 +950,17 @@ impl Task {
             // leaves nothing of the network holding it.
             drop(federation);
             // The task may have stopped: then nobody waits for the answer.
-            let _ = done.blocking_send(Admitted { peer, stored, missing });
+            let _ = done.blocking_send(Admitted { peer, stored, missing, deferred });
         });
     }
 
     fn on_admitted(&mut self, admitted: Admitted) {
         self.admitting = self.admitting.saturating_sub(1);
-        let Admitted { peer, stored, missing } = admitted;
+        let Admitted { peer, stored, missing, deferred } = admitted;
         let Some(mut session) = self.sessions.remove(&peer) else { return };
         session.fetch_answered();
         session.fetched += stored;
+        session.deferred += deferred;
         session.need.extend(missing.into_iter().map(lantern_protocol::RecordId));
         self.emit(NetworkEvent::SyncProgress { peer, fetched: session.fetched, remaining: session.need.len() });
         self.continue_session(peer, session, Vec::new());
@@ -1082,6 +978,13 @@ impl Task {
                 bytes_sent: session.bytes_sent,
                 bytes_received: session.bytes_received,
             });
+            // Records that waited for their author's vouches or their ring, which this session
+            // may have brought: reconcile again at once rather than at the next interval. Each
+            // follow-up stored something, so a catch-up ends after a few.
+            if session.deferred > 0 && session.fetched > 0 {
+                debug!(%peer, deferred = session.deferred, "records waited for membership or a ring: reconciling again");
+                self.start_sync(peer);
+            }
             return;
         }
         for request in requests {
