@@ -333,6 +333,26 @@ fn is_known_word(b: &str) -> bool {
         || core.strip_suffix("'s").is_some_and(is_common)
 }
 
+/// Abbreviations of ordinary prose, as the token's letters read without their last dot.
+const ABBREVIATIONS: &[&str] = &[
+    "e.g", "i.e", "etc", "cf", "viz", "z.b", "d.h", "u.a", "bzw", "usw", "p.ex", "c.-à-d", "p.e", "т.е", "т.д", "т.п",
+];
+
+/// A capitalised compound of the field's vocabulary or a language's few hundred commonest words
+/// before a common head ("IP-Routing", "US-Gericht"); never when a part is a personal name
+/// ("Jean-Pierre"). Only so common a first part: "Telekom-Kunden", "Google-Server" lead with a
+/// brand that is among a language's commonest few thousand words.
+fn common_compound(word: &str, lang: Lang) -> bool {
+    let Some((head, first)) = word.split('-').collect::<Vec<_>>().split_last().map(|(h, f)| (*h, f.to_vec())) else {
+        return false;
+    };
+    let ordinary = |p: &str| !p.is_empty() && !is_personal_name(p);
+    !first.is_empty()
+        && first.iter().all(|p| ordinary(p) && (VOCAB.contains(*p) || rank(p).is_some_and(|r| r <= FUNCTION_RANK)))
+        && ordinary(head)
+        && (VOCAB.contains(head) || is_very_common(head, lang))
+}
+
 /// How the token must be replaced, if it is not safe. `titled`: it stands in a Title Case phrase
 /// beside a capitalised word of the field's vocabulary ("Consolidated Policy Manual", "IPv4
 /// Exhaustion"), where a capital says nothing of a name.
@@ -358,6 +378,9 @@ fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, lang: Lang) -> Optio
     if !raw.chars().all(listed_script) || raw.chars().any(|c| c.is_numeric()) {
         return Some(Kind::Word);
     }
+    if ABBREVIATIONS.contains(&b.as_str()) {
+        return None;
+    }
     let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
     if letters.len() == 1 && raw.chars().count() == 1 {
         return None; // "a", "I", "à", an initial alone
@@ -373,7 +396,7 @@ fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, lang: Lang) -> Optio
     } else if capitalised && t.initial {
         known && !name_like && (is_ordinary_initial(core, lang) || VOCAB.contains(core) || core.contains('-'))
     } else if capitalised {
-        (is_very_common(core, lang) && !name_like) || (titled && titled_word(core))
+        (is_very_common(core, lang) && !name_like) || (titled && titled_word(core)) || common_compound(core, lang)
     } else {
         (known || is_inflection(core, lang)) && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
     };

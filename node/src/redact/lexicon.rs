@@ -94,6 +94,32 @@ pub static VOCAB_PHRASES: LazyLock<regex::Regex> = LazyLock::new(|| {
         "Service Region",
         "Trust Anchor",
         "Letter of Authori[sz]ation",
+        // Continents and the regions registries serve: coarser than any member's service
+        // region, and how registry texts name where a policy applies.
+        "(?:North|South|Central|Latin) America(?: and (?:the )?Caribbean)?",
+        "(?:the )?Caribbean",
+        "Middle East",
+        "Asia[ -]Pacific(?: region)?",
+        "(?:Europe|Africa|Asia|Oceania)",
+        "Am[ée]rica (?:del Norte|del Sur|do Norte|do Sul|Central|Latina(?: (?:y|e) (?:el )?Caribe)?)",
+        "Latinoam[ée]rica",
+        "(?:Europa(?: y| e)? )?Oriente M[ée]dio",
+        "[ÁA]sia[ -]Pac[íi]fico",
+        "[ÁA]frica",
+        "Europa",
+        "Am[ée]rique (?:du Nord|du Sud|centrale|latine(?: et (?:les )?Cara[ïi]bes)?)",
+        "Moyen-Orient",
+        "Asie[ -]Pacifique",
+        "Afrique",
+        "(?:Nord|Süd|Mittel|Latein)amerika",
+        "(?:Naher|Mittlerer) Osten",
+        "Asien[ -]Pazifik(?:-Region)?",
+        "Afrika",
+        "(?:Северн|Южн|Центральн|Латинск)\\w* Америк\\w*",
+        "Ближн\\w* Восток\\w*",
+        "Азиатско-Тихоокеанск\\w*(?: регион\\w*)?",
+        "Африк\\w*",
+        "Европ[аеуы]",
     ];
     let alternation = PHRASES.iter().map(|p| p.replace(' ', r"\s+")).collect::<Vec<_>>().join("|");
     regex::Regex::new(&format!(r"(?i)\b(?:{alternation})\b")).expect("valid pattern")
@@ -335,9 +361,44 @@ static POLICY_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
-/// Byte ranges of the field's multi-word names and policy ids in `text`.
+/// A mailing list's own address as list software writes it: `name-bounces@…`, `name-request@…`.
+static LIST_ADDRESS: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\b([a-z][a-z0-9._]*(?:-[a-z0-9]+)*?)-(?:bounces|request|owner)\b").expect("valid pattern")
+});
+
+/// A list's name where mail through it shows it: `Someone via Name <…>`, the sender rewritten by
+/// list software (a person's mail never reads "via" before the address's display name). Still
+/// there once the address is a placeholder, so a re-check of redacted text knows the list too.
+static VIA_LIST: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"(?i)\bvia\s+([\p{L}][\p{L}\p{N}._-]*)\s*<").expect("valid pattern"));
+
+/// Where the names of mailing lists that carry the text stand as names: a list's display name
+/// (`via gter <…>`, `Politicas <politicas-bounces at …>`) and its subject tag (`[LACNIC/Politicas]`,
+/// `[sig-policy]`). A list is known by the shapes of its mail only, never by name; its addresses
+/// stay e-mail addresses.
+fn mailing_lists(text: &str) -> Vec<(usize, usize)> {
+    let mut names: Vec<String> = LIST_ADDRESS.captures_iter(text).map(|c| c[1].to_lowercase()).collect();
+    names.extend(VIA_LIST.captures_iter(text).map(|c| c[1].to_lowercase()));
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names.iter().filter(|n| n.chars().count() >= 3) {
+        let shown = format!(r"(?i)(?:\bvia\s+|[\[/])({0})\b|\b({0})(?:\s*<|\])", regex::escape(name));
+        let Ok(shown) = regex::Regex::new(&shown) else { continue };
+        for c in shown.captures_iter(text) {
+            if let Some(m) = c.get(1).or_else(|| c.get(2)) {
+                out.push((m.start(), m.end()));
+            }
+        }
+    }
+    out
+}
+
+/// Byte ranges of the field's multi-word names, policy ids and the names of mailing lists in
+/// `text`.
 pub fn protected(text: &str) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = VOCAB_PHRASES.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    out.extend(mailing_lists(text));
     for m in POLICY_ID.find_iter(text) {
         // "RIPE-2024-1" goes on as a reference number; "RIPE-733" ends here.
         let mut rest = text[m.end()..].chars();

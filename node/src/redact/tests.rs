@@ -144,3 +144,34 @@ fn a_later_pass_numbers_on_from_the_placeholders_already_written() {
     assert!(out.contains("[PERSON 3]") && out.contains("[ASN 1]"), "{out}");
     assert_eq!(out.matches("[PERSON 1]").count(), 1, "{out}");
 }
+
+#[test]
+fn world_regions_stay_in_every_covered_language() {
+    for text in [
+        "The policy applies in Latin America and the Caribbean and in the Asia Pacific region.",
+        "ARIN en América del Norte, RIPE NCC en Europa y Oriente Medio y LACNIC en América Latina y el Caribe.",
+        "ARIN (Северная Америка) и LACNIC (Латинская Америка) работают иначе.",
+    ] {
+        assert_eq!(redact(text), text);
+    }
+    // A country or a city still goes: it narrows the operators down.
+    assert_gone("Our office in Lusaka, Zambia, got the notice.", &["Lusaka"]);
+}
+
+#[test]
+fn a_mailing_lists_name_stays_but_its_addresses_and_senders_go() {
+    let text = "From: Politicas <politicas-bounces at lacnic.net>\nSubject: [LACNIC/Politicas] LAC-2025-5\n\
+                On 28 Oct 2025, Maria Okonkwo via Politicas <politicas at lacnic.net> wrote:";
+    let out = assert_gone(text, &["Okonkwo", "politicas at lacnic.net", "politicas-bounces"]);
+    assert!(out.contains("via Politicas <") && out.contains("[LACNIC/Politicas]"), "{out}");
+    assert!(Redactor::default().residual(&out).is_empty(), "the re-check before signing agrees: {out}");
+    // A person whose address has their own name is no list: both go.
+    assert_gone("From: Okonkwo <okonkwo@example.net>", &["okonkwo"]);
+}
+
+#[test]
+fn abbreviations_and_compounds_of_common_words_stay_but_brand_compounds_go() {
+    let text = "Das betrifft z.B. IP-Routing und das US-Gericht, i.e. the court.";
+    assert_eq!(redact(text), text);
+    assert_gone("Der Konflikt trifft die Telekom-Kunden direkt.", &["Telekom"]);
+}
