@@ -310,3 +310,43 @@ async fn a_fresh_node_catches_up_at_once_on_records_that_wait_for_vouches_and_ri
     fresh.stop().await;
     serving.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_waiting_for_its_release_stays_withheld_when_its_node_restarts_then_goes_by_relay() {
+    let mut nodes = registered_federation(|c| c.release_delay = Duration::from_secs(3600)).await;
+    let first = nodes[0].address.clone().expect("listening");
+    let author = 1;
+    let id = nodes[author].federation().store().insert_case(&case()).expect("case");
+    let made = nodes[author].federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    // The node stops before the release: nothing in memory says the record waits.
+    nodes[author].client().release(made.to_gossip(), false).await.expect("scheduled");
+    nodes[author].stop().await;
+    nodes[author].reopen();
+    nodes[author].start_configured(vec![first.clone()], |c| c.release_delay = Duration::from_secs(3600)).await;
+    let author_peer = nodes[author].client().peer_id();
+    eventually("the author is back", DEADLINE, || async { nodes[author].proven_peers_anonymous().await >= 1 }).await;
+    nodes[0].client().sync_all().await.expect("sync");
+    nodes[0]
+        .wait_event(
+            "a reconciliation with the restarted author",
+            DEADLINE,
+            |e| matches!(e, lantern_node::network::NetworkEvent::SyncFinished { peer, .. } if *peer == author_peer),
+        )
+        .await;
+    assert!(!nodes[0].holds(&made.id()), "offered by its author after a restart");
+    // Restarted with no delay, the author releases it through a relay: everyone gets it.
+    nodes[author].stop().await;
+    nodes[author].reopen();
+    nodes[author].start_configured(vec![first], |c| c.release_delay = Duration::ZERO).await;
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} holds the released record"), DEADLINE, || async { node.holds(&made.id()) }).await;
+    }
+    // Taken by a relay, it is an ordinary record: no release is left waiting.
+    eventually("the release is noted", DEADLINE, || async {
+        nodes[author].federation().store().awaiting_release().expect("store").is_empty()
+    })
+    .await;
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}

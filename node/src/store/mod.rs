@@ -4,6 +4,7 @@
 //! - `cases`: the member's private cases, full detail (`case id` → JSON). Never leaves the node.
 //! - `case_refs`: private case id → the random [`CaseRef`] its published versions share.
 //! - `published`: private case id ‖ own sequence → record id: what this member published, per case.
+//! - `relayed`: which of those a relay has taken; the others wait for their release.
 //! - `blocks`: the arrival log. Verified records' exact signed bytes, packed up to 64 to a block
 //!   (`blocks.rs`); listing, paging and export read it in order. Only verified records get here.
 //! - `chains`: author ‖ batch → that author's (sequence, id, arrival) links written in one batch:
@@ -38,6 +39,7 @@ pub mod loose;
 pub mod own_head;
 mod peers;
 mod purge;
+mod releases;
 pub mod repair;
 pub mod rescue;
 
@@ -208,6 +210,7 @@ pub struct Store {
     cases: sled::Tree,
     case_refs: sled::Tree,
     published: sled::Tree,
+    relayed: sled::Tree,
     blocks: sled::Tree,
     chains: sled::Tree,
     equivocations: sled::Tree,
@@ -301,6 +304,7 @@ impl Store {
             cases: tree("cases")?,
             case_refs: tree("case_refs")?,
             published: tree("published")?,
+            relayed: tree("relayed")?,
             blocks,
             chains,
             equivocations: tree("equivocations")?,

@@ -12,7 +12,7 @@ use lantern_protocol::Manifest;
 use super::{Store, StoreError, blocks, open_db};
 
 /// Trees that hold what exists only on this node, copied as they are.
-const PRIVATE_TREES: &[&str] = &["cases", "case_refs", "published", "peers", "idempotency"];
+const PRIVATE_TREES: &[&str] = &["cases", "case_refs", "published", "relayed", "peers", "idempotency"];
 
 /// What a rebuild did.
 #[derive(Debug)]

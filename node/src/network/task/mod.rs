@@ -194,6 +194,7 @@ pub fn spawn(
     let redial = remembered(&federation, &config.bootstrap);
     let limits =
         Limits { proven: config.max_peers, unproven: config.max_unproven, unproven_per_ip: config.max_unproven_per_ip };
+    let (releases, withheld) = waiting_releases(&federation, config.release_delay);
     let task = Task {
         swarm,
         federation,
@@ -201,8 +202,8 @@ pub fn spawn(
         events,
         topic,
         anonymous_refused: HashSet::new(),
-        releases: Vec::new(),
-        withheld: HashSet::new(),
+        releases,
+        withheld,
         relays: HashMap::new(),
         proven,
         table: Table::default(),
@@ -229,6 +230,22 @@ pub fn spawn(
 }
 
 /// A random duration from zero to `max`.
+/// This member's records that no relay took before the node stopped: withheld again, and each
+/// released after a fresh random delay of its own (released together, they would show a relay
+/// that they share an author).
+fn waiting_releases(
+    federation: &Federation,
+    release_delay: Duration,
+) -> (Vec<(Instant, Vec<Vec<u8>>)>, HashSet<RecordId>) {
+    let waiting = federation.store().awaiting_release().unwrap_or_else(|e| {
+        warn!(error = %e, "cannot read which records wait for their release");
+        Vec::new()
+    });
+    let withheld = waiting.iter().map(|(id, _)| *id).collect();
+    let now = Instant::now();
+    (waiting.into_iter().map(|(_, bytes)| (now + random_fraction(release_delay), vec![bytes])).collect(), withheld)
+}
+
 fn random_fraction(max: Duration) -> Duration {
     let x = u64::from_le_bytes(crate::keys::random_bytes());
     max.mul_f64(x as f64 / u64::MAX as f64)
@@ -671,8 +688,12 @@ impl Task {
     /// A relay was taken (or failed: sent again at the next check, perhaps through another).
     fn on_relay_answer(&mut self, records: Vec<Vec<u8>>, taken: bool) {
         if taken {
-            for r in &records {
-                self.withheld.remove(&RecordId::of(r));
+            let ids: Vec<RecordId> = records.iter().map(|r| RecordId::of(r)).collect();
+            for id in &ids {
+                self.withheld.remove(id);
+            }
+            if let Err(e) = self.federation.store().mark_relayed(&ids) {
+                warn!(error = %e, "cannot note relayed records: they are released again after a restart");
             }
             self.storage = None;
         } else {
