@@ -233,10 +233,7 @@ pub fn spawn(
 /// This member's records that no relay took before the node stopped: withheld again, and each
 /// released after a fresh random delay of its own (released together, they would show a relay
 /// that they share an author).
-fn waiting_releases(
-    federation: &Federation,
-    release_delay: Duration,
-) -> (Vec<(Instant, Vec<Vec<u8>>)>, HashSet<RecordId>) {
+fn waiting_releases(federation: &Federation, release_delay: Duration) -> (Vec<Release>, HashSet<RecordId>) {
     let waiting = federation.store().awaiting_release().unwrap_or_else(|e| {
         warn!(error = %e, "cannot read which records wait for their release");
         Vec::new()
@@ -245,6 +242,9 @@ fn waiting_releases(
     let now = Instant::now();
     (waiting.into_iter().map(|(_, bytes)| (now + random_fraction(release_delay), vec![bytes])).collect(), withheld)
 }
+
+/// Records to hand to a relay, and when.
+type Release = (Instant, Vec<Vec<u8>>);
 
 fn random_fraction(max: Duration) -> Duration {
     let x = u64::from_le_bytes(crate::keys::random_bytes());
@@ -269,7 +269,7 @@ struct Task {
     events: mpsc::Sender<NetworkEvent>,
     topic: IdentTopic,
     /// This member's own records waiting for their release: when, and the records (in order).
-    releases: Vec<(Instant, Vec<Vec<u8>>)>,
+    releases: Vec<Release>,
     /// Their ids, kept out of reconciliation until a relay took them.
     withheld: HashSet<RecordId>,
     /// Relay requests in flight, with what they carry (sent again if they fail).
