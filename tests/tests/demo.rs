@@ -60,4 +60,9 @@ fn a_small_demo_answers_with_the_expected_groups_and_stops_cleanly() {
 
     terminate(&mut child);
     assert!(dir.join("node0/store").is_dir(), "--dir keeps the data");
+    // No demo member ever signed two records with one sequence number.
+    for i in 0..3 {
+        let info = ok(lantern(&dir.join(format!("node{i}")), &["info"]));
+        assert!(info.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["equivocators", "0"]), "{info}");
+    }
 }
