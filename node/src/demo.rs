@@ -281,6 +281,20 @@ pub fn generate(
 /// Creates the nodes' data dirs and stores (each node holds a third of the records, its own
 /// member's chain, and every anonymity-key registration and the ring; catch-up over the network
 /// brings them together).
+/// The nodes of a demo made earlier in `root`, to start again as they were (`None`: no demo there).
+pub fn existing(root: &Path) -> anyhow::Result<Option<Vec<DataDir>>> {
+    if !root.join("node0").exists() {
+        return Ok(None);
+    }
+    let dirs = (0..NODES)
+        .map(|i| {
+            let dir = root.join(format!("node{i}"));
+            DataDir::existing(&dir).with_context(|| format!("{} holds no demo node", dir.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(dirs))
+}
+
 pub fn prepare(opts: &DemoOptions, say: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<DataDir>> {
     anyhow::ensure!((NODES..=250).contains(&opts.members), "--members must be between {NODES} and 250");
     anyhow::ensure!((1..=1_000_000).contains(&opts.cases), "--cases must be between 1 and 1000000");

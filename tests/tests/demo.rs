@@ -65,4 +65,15 @@ fn a_small_demo_answers_with_the_expected_groups_and_stops_cleanly() {
         let info = ok(lantern(&dir.join(format!("node{i}")), &["info"]));
         assert!(info.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["equivocators", "0"]), "{info}");
     }
+
+    // The same --dir starts the demo again with what it held, and the CLI reaches its nodes.
+    let (mut child, lines) = spawn(&args);
+    let api =
+        wait_line(&lines, "the restarted demo's API", |l| l.starts_with("api http://"))["api ".len()..].to_string();
+    let records = http::get(&format!("{api}/api/v1/node"), Some(&token(0))).json()["records"].as_u64().unwrap();
+    assert!(records >= 1500, "the restarted demo holds what it held: {records}");
+    let cases = ok(lantern(&dir.join("node0"), &["case", "list"]));
+    assert_eq!(cases.lines().filter(|l| l.contains("draft")).count(), 2, "{cases}");
+    terminate(&mut child);
+    assert!(!dir.join("node0/api.addr").exists(), "the address file goes with the demo");
 }

@@ -123,10 +123,22 @@ pub fn demo(members: usize, cases: usize, seed: u64, dir: Option<PathBuf>, api: 
     let temporary = dir.is_none();
     let root = dir.unwrap_or_else(demo::default_dir);
     let opts = demo::DemoOptions { members, cases, seed, dir: root.clone(), api };
-    let dirs = demo::prepare(&opts, &mut |msg| eprintln!("demo: {msg}"))?;
+    // A `--dir` that holds a demo already starts it again, with what its nodes hold.
+    let dirs = match demo::existing(&root)? {
+        Some(dirs) => {
+            eprintln!("demo: starting the demo in {} again", root.display());
+            dirs
+        }
+        None => demo::prepare(&opts, &mut |msg| eprintln!("demo: {msg}"))?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(async {
         let nodes = demo::start(&dirs, api).await?;
+        // While these exist the CLI acts on each node through its API (`--data-dir DIR/node0`).
+        let addr_files: Vec<PathBuf> = dirs.iter().map(|d| lantern_node::remote::addr_path(d.root())).collect();
+        for (file, node) in addr_files.iter().zip(&nodes) {
+            std::fs::write(file, node.api.to_string()).with_context(|| format!("cannot write {}", file.display()))?;
+        }
         let token = demo::token(dirs[0].root())?;
         let url = format!("http://{}", nodes[0].api);
         println!("api {url}");
@@ -147,10 +159,10 @@ pub fn demo(members: usize, cases: usize, seed: u64, dir: Option<PathBuf>, api: 
             _ = sigterm.recv() => {}
         }
         eprintln!("stopping the demo");
-        for node in nodes {
-            tokio::time::timeout(std::time::Duration::from_secs(20), node.stop())
-                .await
-                .context("shutdown took over 20 s")??;
+        for (node, file) in nodes.into_iter().zip(&addr_files) {
+            let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), node.stop()).await;
+            std::fs::remove_file(file).ok();
+            stopped.context("shutdown took over 20 s")??;
         }
         anyhow::Ok(())
     });
