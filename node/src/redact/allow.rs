@@ -185,6 +185,12 @@ pub fn titled_word(word: &str) -> bool {
         && rank(word).is_some_and(|r| r <= CAPITALISED_RANK || (r <= TITLED_RANK && !is_personal_name(word)))
 }
 
+/// Whether a capitalised word in a proposal's title reads as prose: listed, not too rare, and
+/// neither a personal name (authors follow titles on such lines) nor an organisation's word.
+pub fn proposal_word(word: &str) -> bool {
+    !super::lexicon::ORG_WORDS.contains(word) && rank(word).is_some_and(|r| r <= TITLED_RANK) && !is_personal_name(word)
+}
+
 /// Rank past which a word beside the field's vocabulary is too rare to be taken for prose.
 const TITLED_RANK: u32 = 20_000;
 
@@ -356,7 +362,7 @@ fn common_compound(word: &str, lang: Lang) -> bool {
 /// How the token must be replaced, if it is not safe. `titled`: it stands in a Title Case phrase
 /// beside a capitalised word of the field's vocabulary ("Consolidated Policy Manual", "IPv4
 /// Exhaustion"), where a capital says nothing of a name.
-fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, lang: Lang) -> Option<Kind> {
+fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, proposal: bool, lang: Lang) -> Option<Kind> {
     let raw = t.text.trim_matches(|c: char| !c.is_alphanumeric());
     if raw.is_empty() || raw == "&" {
         return None;
@@ -396,7 +402,10 @@ fn verdict(t: &Token<'_>, next: Option<&str>, titled: bool, lang: Lang) -> Optio
     } else if capitalised && t.initial {
         known && !name_like && (is_ordinary_initial(core, lang) || VOCAB.contains(core) || core.contains('-'))
     } else if capitalised {
-        (is_very_common(core, lang) && !name_like) || (titled && titled_word(core)) || common_compound(core, lang)
+        (is_very_common(core, lang) && !name_like)
+            || (titled && titled_word(core))
+            || common_compound(core, lang)
+            || (proposal && proposal_word(core))
     } else {
         (known || is_inflection(core, lang)) && (!GIVEN_NAMES.contains(&b) || super::names::ambiguous_given(&b))
     };
@@ -414,6 +423,7 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &
         let next =
             toks.get(i + 1).filter(|n| text[t.end..n.start].chars().all(|c| c == ' ' || c == '\t')).map(|n| n.text);
         let titled = super::names::beside_titled_vocabulary(text, toks, i);
+        let proposal = super::lexicon::in_proposal_title(text, t.start);
         // "IRRの今後" is two words: scripts with and without word lists are judged apart.
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for (i, c) in t.text.char_indices() {
@@ -427,7 +437,7 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, covered: &[Span], out: &
         }
         for (a, b) in runs {
             let sub = Token { text: &t.text[a..b], start: t.start + a, end: t.start + b, initial: t.initial && a == 0 };
-            if let Some(kind) = verdict(&sub, next, titled, lang) {
+            if let Some(kind) = verdict(&sub, next, titled, proposal, lang) {
                 let key = text[sub.start..sub.end].to_lowercase();
                 out.push(Span { kind, start: sub.start, end: sub.end, key, replacement: None });
             }

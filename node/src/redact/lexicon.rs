@@ -361,6 +361,20 @@ static POLICY_ID: LazyLock<regex::Regex> = LazyLock::new(|| {
     .expect("valid pattern")
 });
 
+/// A line that opens with a policy proposal's id: what follows is the proposal's title
+/// ("• 2015-05 Revision of Last /8 Allocation Criteria", "prop-142: Unify Transfer Policies").
+static PROPOSAL_LINE: LazyLock<regex::Regex> = LazyLock::new(|| {
+    let id = POLICY_ID.as_str().trim_start_matches("(?i)");
+    regex::Regex::new(&format!(r"(?i)^[\s>•*#-]*(?:(?:policy|proposal|propuesta|proposta|proposition)\s+)?{id}\s*:?\s"))
+        .expect("valid pattern")
+});
+
+/// Whether byte `at` of `text` stands in the title after a proposal's id at its line's start.
+pub fn in_proposal_title(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    PROPOSAL_LINE.find(&text[line_start..at]).is_some_and(|m| m.start() == 0)
+}
+
 /// A mailing list's own address as list software writes it: `name-bounces@…`, `name-request@…`.
 static LIST_ADDRESS: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"(?i)\b([a-z][a-z0-9._]*(?:-[a-z0-9]+)*?)-(?:bounces|request|owner)\b").expect("valid pattern")

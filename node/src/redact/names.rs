@@ -261,8 +261,17 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
             {
                 first -= 2;
             }
+            // "… Allocation Criteria     Erik Bais": on a proposal's line, the title's words
+            // before a name are the title's, not the name's.
+            if legal == 0 && super::lexicon::in_proposal_title(text, toks[first].start) {
+                while first + 1 < end && super::allow::proposal_word(&bare(toks[first].text)) {
+                    first += 1;
+                }
+            }
             let titled = (first..end).all(|j| super::allow::titled_word(&bare(toks[j].text)))
-                && (beside_titled_vocabulary(text, toks, first) || beside_titled_vocabulary(text, toks, end - 1));
+                && (beside_titled_vocabulary(text, toks, first) || beside_titled_vocabulary(text, toks, end - 1))
+                || (super::lexicon::in_proposal_title(text, toks[first].start)
+                    && (first..end).all(|j| super::allow::proposal_word(&bare(toks[j].text))));
             if legal == 0 && !after_role && (titled || title_case_prose(text, &toks[first..end], lang)) {
                 i = end;
                 continue;

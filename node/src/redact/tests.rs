@@ -175,3 +175,13 @@ fn abbreviations_and_compounds_of_common_words_stay_but_brand_compounds_go() {
     assert_eq!(redact(text), text);
     assert_gone("Der Konflikt trifft die Telekom-Kunden direkt.", &["Telekom"]);
 }
+
+#[test]
+fn a_proposals_title_stays_but_its_author_goes() {
+    let out = assert_gone("• 2015-05 Revision of Last /8 Allocation Criteria     Erik Bais", &["Bais"]);
+    assert!(out.contains("2015-05 Revision of Last /8 Allocation Criteria"), "{out}");
+    let text = "prop-142: Temporary Transfer Policies Text";
+    assert_eq!(redact(text), text);
+    // Off such a line, a rare capitalised word is still unknown.
+    assert_gone("We asked about the Locking of our account.", &["Locking"]);
+}
