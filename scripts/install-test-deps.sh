@@ -2,7 +2,8 @@
 # Installs what the test suite needs beyond the Rust toolchain. Idempotent; safe to run often.
 # - rustfmt and clippy (shipped with the toolchain image; checked only)
 # - Debian's chromium and chromium-driver, for the browser test of the web UI
-# - a Python venv in target/test-venv with Schemathesis, for the API fuzz test (tests/tests/api_fuzz.rs)
+# - a Python venv in target/test-venv with Schemathesis, for the API fuzz test (tests/tests/api_fuzz.rs),
+#   and PyMISP with jsonschema, for the MISP feed test (tests/tests/misp.rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in rustfmt clippy-driver; do
@@ -33,3 +34,8 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "4.32.5"; then
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
 fi
 "$venv/bin/schemathesis" --version
+# MISP's own tools, for the MISP feed test (tests/tests/misp.rs).
+if ! "$venv/bin/python" -c "import pymisp, jsonschema; assert pymisp.__version__ == '2.5.34.4'" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "pymisp==2.5.34.4" "jsonschema==4.25.1"
+fi
+"$venv/bin/python" -c "import pymisp; print('pymisp', pymisp.__version__)"

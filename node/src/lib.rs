@@ -12,6 +12,7 @@
 //! - [`store`]: the sled store: private cases, verified records, their indexes, purges, the
 //!   own-chain head kept beside it, idempotency keys, and a rescue export of the private cases.
 //! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
+//! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed).
 //!
 //! Federation:
 //! - [`federation`]: the node's view of its federation, the one door for records from outside.
@@ -37,6 +38,7 @@ pub mod demo;
 pub mod derive;
 pub mod exchange;
 pub mod federation;
+pub mod interop;
 pub mod keys;
 pub mod membership;
 pub mod metrics;

@@ -110,8 +110,12 @@ enum Command {
     Records(RecordsCmd),
     /// Write every record as JSON lines (to stdout or --out).
     Export {
+        /// A file (JSON lines), or for `--format misp` the feed's directory.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// `jsonl`: every record, to import elsewhere; `misp`: a MISP feed of the live summaries.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
     },
     /// Verify and store the records of a JSON-lines export.
     Import { file: PathBuf },
@@ -368,6 +372,12 @@ enum CaseCmd {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Misp,
+}
+
 #[derive(Subcommand)]
 enum RecordsCmd {
     /// List records in arrival order.
@@ -599,7 +609,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Records(cmd) => cli::local::records(&dir()?, cmd),
-        Command::Export { out } => {
+        Command::Export { out, format: ExportFormat::Misp } => {
+            let out = out.context("--format misp needs --out DIR: the feed is a directory")?;
+            let federation = dir()?.federation()?;
+            let feed = lantern_node::interop::misp::write_feed(&federation, &out)?;
+            eprintln!("{} events in the MISP feed at {}", feed.events, out.display());
+            Ok(())
+        }
+        Command::Export { out, format: ExportFormat::Jsonl } => {
             let store = dir()?.open_store()?;
             let count = match out {
                 Some(path) => {

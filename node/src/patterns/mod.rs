@@ -350,6 +350,19 @@ impl Patterns {
     }
 
     /// Approximate heap memory of the aggregates, in bytes.
+    /// The record of every counted live case: its latest version, not retracted or purged, by a
+    /// current member. What a feed of the federation's summaries offers.
+    pub fn live_records(&self) -> Vec<RecordId> {
+        let facts = &self.facts;
+        facts
+            .facts
+            .iter()
+            .zip(&facts.record_ids)
+            .filter(|(f, _)| f.author != FREE && self.counted[f.author as usize])
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
     pub fn memory_bytes(&self) -> usize {
         let cells = self.cells.heap_bytes();
         let cases = self.cases.capacity() * (std::mem::size_of::<((u32, CaseRef), CaseState)>() + 1);

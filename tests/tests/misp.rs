@@ -1,0 +1,132 @@
+//! `lantern export --format misp`: the federation's live summaries as a static MISP feed, checked
+//! with MISP's own tools (PyMISP's event schemas with jsonschema, and `MISPEvent`), and for what
+//! must not be in it: retracted and superseded versions, member keys.
+
+use ed25519_dalek::SigningKey;
+use lantern_node::federation::Federation;
+use lantern_node::store::Store;
+use lantern_protocol::record::{Body, Envelope, RetractionBody, SummaryBody};
+use lantern_protocol::sample::{self, Rng};
+use lantern_protocol::vocab::{Outcome, RetractionReason};
+use lantern_protocol::{CaseRef, RecordId, VerifyContext, signed};
+use lantern_tests::*;
+
+/// Six founders with one case each; the first amends its case, the second retracts its own.
+/// Returns the ids the feed must hold, and the member keys.
+fn federation_with_cases(dir: &std::path::Path) -> (Vec<RecordId>, Vec<[u8; 32]>) {
+    ok(lantern(dir, &["init"]));
+    let founders: Vec<SigningKey> = (30..36u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let keys: Vec<String> = founders.iter().map(|k| signed::member_key(k).to_hex()).collect();
+    let manifest_path = dir.join("manifest-out.json");
+    let mut args = vec!["federation", "create", "--name", "misp-test", "--out", manifest_path.to_str().unwrap()];
+    for k in &keys {
+        args.extend(["--founder", k.as_str()]);
+    }
+    ok(lantern(dir, &args));
+    ok(lantern(dir, &["federation", "join", manifest_path.to_str().unwrap()]));
+    let dd = lantern_node::datadir::DataDir::existing(dir).unwrap();
+    let manifest = dd.manifest().unwrap();
+    let ctx = VerifyContext::for_manifest(&manifest);
+    let fed =
+        Federation::new(Store::open(&dd.store_path(), &manifest).unwrap(), manifest.clone(), dd.member_key().unwrap())
+            .unwrap();
+    let mut rng = Rng::new(19);
+    let (mut records, mut live) = (Vec::new(), Vec::new());
+    for (i, key) in founders.iter().enumerate() {
+        let case = CaseRef(rng.bytes());
+        let summary = sample::summary(&mut rng, "2025-03".parse().unwrap(), 6);
+        let env = |sequence, previous, body| Envelope {
+            format: lantern_protocol::WIRE_FORMAT,
+            federation: ctx.federation,
+            author: signed::member_key(key),
+            sequence,
+            previous,
+            created: "2025-11".parse().unwrap(),
+            body,
+        };
+        let first = lantern_protocol::sign(
+            &env(1, None, Body::Summary(SummaryBody { case, supersedes: None, summary: summary.clone() })),
+            key,
+            &ctx,
+        )
+        .unwrap();
+        records.push(first.bytes().to_vec());
+        let second = match i {
+            0 => {
+                let mut amended = summary;
+                amended.outcome = Outcome::ResolvedFavourably;
+                let body = Body::Summary(SummaryBody { case, supersedes: None, summary: amended });
+                Some(lantern_protocol::sign(&env(2, Some(first.id()), body), key, &ctx).unwrap())
+            }
+            1 => {
+                let body = Body::Retraction(RetractionBody { case, reason: RetractionReason::ALL[0] });
+                Some(lantern_protocol::sign(&env(2, Some(first.id()), body), key, &ctx).unwrap())
+            }
+            _ => None,
+        };
+        match (i, second) {
+            (0, Some(amendment)) => {
+                live.push(amendment.id());
+                records.push(amendment.bytes().to_vec());
+            }
+            (1, Some(retraction)) => records.push(retraction.bytes().to_vec()),
+            _ => live.push(first.id()),
+        }
+    }
+    assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
+    let mut member_keys: Vec<[u8; 32]> = founders.iter().map(|k| *signed::member_key(k).as_bytes()).collect();
+    member_keys.push(*signed::member_key(&dd.member_key().unwrap()).as_bytes());
+    (live, member_keys)
+}
+
+#[test]
+fn the_misp_feed_holds_the_live_summaries_only_names_no_member_and_passes_misps_validators() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let (live, member_keys) = federation_with_cases(&dir);
+    let feed = tmp.path().join("feed");
+    ok(lantern(&dir, &["export", "--format", "misp", "--out", feed.to_str().unwrap()]));
+
+    // One event per live summary, named by its record's UUIDv5; nothing else.
+    let mut names: Vec<String> = std::fs::read_dir(&feed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "manifest.json" && n != "hashes.csv")
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> =
+        live.iter().map(|id| format!("{}.json", lantern_node::interop::record_uuid(id))).collect();
+    expected.sort();
+    assert_eq!(names, expected, "the amended version replaces the first; the retracted case is gone");
+
+    // No member key in any file, in any spelling; the publishing organisation is the federation.
+    for entry in std::fs::read_dir(&feed).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes).to_lowercase();
+        for key in &member_keys {
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            assert!(!text.contains(&hex), "a member key in the feed");
+            assert!(!bytes.windows(32).any(|w| w == key), "a member key in the feed");
+        }
+    }
+    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(feed.join(&expected[0])).unwrap()).unwrap();
+    assert_eq!(event["Event"]["Orgc"]["name"], "misp-test");
+    assert_eq!(event["Event"]["distribution"], "1", "this community only");
+
+    // MISP's own validators.
+    let python = repo().join("target/test-venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/install-test-deps.sh", python.display());
+    let out = std::process::Command::new(&python)
+        .arg(repo().join("scripts/misp/validate_feed.py"))
+        .arg(&feed)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains(&format!("{} events", live.len())), "{report}");
+
+    // Exporting again into the same directory is idempotent: the same files, the same bytes.
+    let before = std::fs::read(feed.join("manifest.json")).unwrap();
+    ok(lantern(&dir, &["export", "--format", "misp", "--out", feed.to_str().unwrap()]));
+    assert_eq!(std::fs::read(feed.join("manifest.json")).unwrap(), before);
+}
