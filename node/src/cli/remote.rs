@@ -98,7 +98,18 @@ pub fn run(remote: &Remote, command: Command) -> Result<()> {
             let r = remote.post("/vouches", &json!({"member": member.to_hex(), "withdraw": withdraw}))?;
             println!("{}", r["record"].as_str().unwrap_or_default());
         }
-        Command::Info => print_json(&remote.get("/node")?)?,
+        Command::Info => {
+            // The same lines as `lantern info` on a stopped node, where the API has them.
+            let n = remote.get("/node")?;
+            let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            println!("member key    {}", text(&n["member"]));
+            println!("peer id       {}", text(&n["peer_id"]));
+            println!("federation    {} ({})", text(&n["federation_name"]), text(&n["federation"]));
+            println!("records       {}", n["records"]);
+            println!("members       {}", n["members"]);
+            println!("k threshold   {}", n["k_threshold"]);
+            println!("version       {}", text(&n["version"]));
+        }
         Command::Patterns(args) => patterns(remote, args)?,
         _ => bail!("this command cannot act through a running node; stop the node first"),
     }
