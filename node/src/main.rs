@@ -612,8 +612,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { out, format: ExportFormat::Misp } => {
             let out = out.context("--format misp needs --out DIR: the feed is a directory")?;
             let federation = dir()?.federation()?;
-            let feed = lantern_node::interop::misp::write_feed(&federation, &out)?;
-            eprintln!("{} events in the MISP feed at {}", feed.events, out.display());
+            let events = lantern_node::interop::misp::write_feed(&federation, &out)?;
+            eprintln!("{events} events in the MISP feed at {}", out.display());
             Ok(())
         }
         Command::Export { out, format: ExportFormat::Jsonl } => {

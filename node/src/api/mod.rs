@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod cases;
 pub mod error;
+pub mod feeds;
 pub mod node;
 pub mod openapi;
 pub mod patterns;
@@ -126,6 +127,9 @@ pub fn router(state: AppState) -> Router {
         .route("/peers", get(node::peers))
         .route("/sync", get(node::sync))
         .route("/analysts/log", get(node::analyst_log))
+        .route("/feeds/misp/manifest.json", get(feeds::misp_manifest))
+        .route("/feeds/misp/hashes.csv", get(feeds::misp_hashes))
+        .route("/feeds/misp/{event}", get(feeds::misp_event))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
     Router::new()

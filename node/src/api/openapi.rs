@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, error, node, patterns, records};
+use super::{cases, error, feeds, node, patterns, records};
 
 struct BearerAuth;
 
@@ -75,13 +75,15 @@ impl Modify for EdgeResponses {
         cases::publish, cases::amend, cases::retract, cases::purge, cases::similar, cases::redact_preview,
         records::list, records::get_one, records::export,
         patterns::matrix, patterns::trends, patterns::emerging, patterns::durations, patterns::cooccurrence,
+        feeds::misp_manifest, feeds::misp_hashes, feeds::misp_event,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth, &EdgeResponses),
     tags((name = "cases", description = "The member's private cases and publishing"),
         (name = "records", description = "The federation's signed records"),
         (name = "patterns", description = "Patterns across operators, k-anonymous"),
-        (name = "node", description = "Health, identity, membership, peers, sync")),
+        (name = "node", description = "Health, identity, membership, peers, sync"),
+        (name = "feeds", description = "The live summaries for other tools (a MISP feed)")),
 )]
 pub struct ApiDoc;
 

@@ -898,3 +898,33 @@ fn a_full_disk_is_a_507_with_a_json_reason() {
     let res = axum::response::IntoResponse::into_response(e);
     assert_eq!(res.status(), StatusCode::INSUFFICIENT_STORAGE);
 }
+
+#[tokio::test]
+async fn the_misp_feed_is_served_to_the_member_only_and_follows_retraction() {
+    let n = node();
+    let s = &n.state;
+    let id = add_case(s, example_case()).await;
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let record: lantern_protocol::RecordId = r.json()["record"].as_str().unwrap().parse().unwrap();
+    let uuid = crate::interop::record_uuid(&record).to_string();
+    let manifest = call(s, "GET", "/api/v1/feeds/misp/manifest.json", Some(MEMBER), None).await;
+    assert_eq!(manifest.status, StatusCode::OK);
+    assert_eq!(manifest.json()[&uuid]["Orgc"]["name"], "api-test", "the federation publishes: {:?}", manifest.json());
+    let event = call(s, "GET", &format!("/api/v1/feeds/misp/{uuid}.json"), Some(MEMBER), None).await.json();
+    assert_eq!(event["Event"]["uuid"], uuid.as_str());
+    let hashes = call(s, "GET", "/api/v1/feeds/misp/hashes.csv", Some(MEMBER), None).await;
+    assert_eq!(hashes.content_type, "text/csv");
+    assert!(String::from_utf8(hashes.body).unwrap().lines().any(|l| l.ends_with(&uuid)));
+    // Summaries are the members': an analyst gets none of it.
+    let r = call(s, "GET", "/api/v1/feeds/misp/manifest.json", Some(ANALYST), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(s, "GET", "/api/v1/feeds/misp/not-a-uuid.json", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.json()["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("event")));
+    // Retracted, the case leaves the feed.
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json());
+    let r = call(s, "GET", &format!("/api/v1/feeds/misp/{uuid}.json"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

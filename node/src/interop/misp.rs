@@ -143,19 +143,18 @@ fn event(federation: &Federation, id: &RecordId, summary: &CaseSummary, created:
     }})
 }
 
-/// What a feed export wrote.
+/// The feed: the manifest's entries and the events, by event uuid, and `hashes.csv`.
 #[derive(Debug, Default)]
 pub struct Feed {
-    pub events: usize,
+    pub manifest: BTreeMap<String, Value>,
+    pub events: BTreeMap<String, Value>,
+    pub hashes: String,
 }
 
-/// Writes the feed of the federation's live summaries into `dir` (created if missing; events of
-/// summaries no longer live are removed, so a re-export into the same directory is the feed).
-pub fn write_feed(federation: &Federation, dir: &Path) -> Result<Feed, MispError> {
-    std::fs::create_dir_all(dir)?;
+/// The feed of the federation's live summaries.
+pub fn feed(federation: &Federation) -> Result<Feed, MispError> {
     let live = federation.with_patterns(|p| p.live_records())?;
-    let mut manifest = BTreeMap::new();
-    let mut hashes = String::new();
+    let mut feed = Feed::default();
     for id in live {
         let Some(bytes) = federation.store().record_bytes(&id)? else { continue };
         let Ok(opened) = lantern_protocol::anonymous::open_stored_any(&bytes) else { continue };
@@ -175,31 +174,43 @@ pub fn write_feed(federation: &Federation, dir: &Path) -> Result<Feed, MispError
         let uuid = e["uuid"].as_str().unwrap_or_default().to_string();
         for a in e["Attribute"].as_array().into_iter().flatten() {
             let value = a["value"].as_str().unwrap_or_default();
-            hashes.push_str(&format!("{:x},{uuid}\n", Md5::digest(value.as_bytes())));
+            feed.hashes.push_str(&format!("{:x},{uuid}\n", Md5::digest(value.as_bytes())));
         }
         let entry = json!({
             "info": e["info"], "date": e["date"], "timestamp": e["timestamp"], "analysis": e["analysis"],
             "threat_level_id": e["threat_level_id"], "Orgc": e["Orgc"], "Tag": e["Tag"],
         });
-        std::fs::write(
-            dir.join(format!("{uuid}.json")),
-            serde_json::to_vec_pretty(&event).map_err(std::io::Error::from)?,
-        )?;
-        manifest.insert(uuid, entry);
+        feed.manifest.insert(uuid.clone(), entry);
+        feed.events.insert(uuid, event);
+    }
+    Ok(feed)
+}
+
+/// JSON as the feed's files hold it (and the API serves it).
+pub fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(std::io::Error::from)
+}
+
+/// Writes the feed into `dir` (created if missing; events of summaries no longer live are
+/// removed, so a re-export into the same directory is the feed). How many events it holds.
+pub fn write_feed(federation: &Federation, dir: &Path) -> Result<usize, MispError> {
+    let feed = feed(federation)?;
+    std::fs::create_dir_all(dir)?;
+    for (uuid, event) in &feed.events {
+        std::fs::write(dir.join(format!("{uuid}.json")), pretty(event)?)?;
     }
     // Events of summaries retracted, amended or purged since the last export go.
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let stale = path.extension().is_some_and(|e| e == "json")
-            && path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s.len() == 36 && !manifest.contains_key(s));
+            && path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s.len() == 36 && !feed.events.contains_key(s));
         if stale {
             std::fs::remove_file(&path)?;
         }
     }
-    let events = manifest.len();
-    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::from)?)?;
-    std::fs::write(dir.join("hashes.csv"), hashes)?;
-    Ok(Feed { events })
+    std::fs::write(dir.join("manifest.json"), pretty(&feed.manifest)?)?;
+    std::fs::write(dir.join("hashes.csv"), &feed.hashes)?;
+    Ok(feed.events.len())
 }
 
 #[cfg(test)]
