@@ -3,7 +3,7 @@
 # - rustfmt and clippy (shipped with the toolchain image; checked only)
 # - Debian's chromium and chromium-driver, for the browser test of the web UI
 # - a Python venv in target/test-venv with Schemathesis, for the API fuzz test (tests/tests/api_fuzz.rs),
-#   and PyMISP with jsonschema, for the MISP feed test (tests/tests/misp.rs)
+#   and PyMISP, jsonschema and stix2-validator, for the export tests (tests/tests/interop.rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in rustfmt clippy-driver; do
@@ -34,8 +34,8 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "4.32.5"; then
   "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
 fi
 "$venv/bin/schemathesis" --version
-# MISP's own tools, for the MISP feed test (tests/tests/misp.rs).
-if ! "$venv/bin/python" -c "import pymisp, jsonschema; assert pymisp.__version__ == '2.5.34.4'" 2>/dev/null; then
-  "$venv/bin/pip" install -q --disable-pip-version-check "pymisp==2.5.34.4" "jsonschema==4.25.1"
+# MISP's and OASIS's own tools, for the export tests (tests/tests/interop.rs).
+if ! "$venv/bin/python" -c "import pymisp, jsonschema, stix2validator; assert pymisp.__version__ == '2.5.34.4'" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "pymisp==2.5.34.4" "jsonschema==4.25.1" "stix2-validator==3.3.2"
 fi
 "$venv/bin/python" -c "import pymisp; print('pymisp', pymisp.__version__)"

@@ -12,7 +12,7 @@
 //! - [`store`]: the sled store: private cases, verified records, their indexes, purges, the
 //!   own-chain head kept beside it, idempotency keys, and a rescue export of the private cases.
 //! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
-//! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed).
+//! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed; `stix`: a STIX 2.1 bundle).
 //!
 //! Federation:
 //! - [`federation`]: the node's view of its federation, the one door for records from outside.

@@ -113,7 +113,8 @@ enum Command {
         /// A file (JSON lines), or for `--format misp` the feed's directory.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// `jsonl`: every record, to import elsewhere; `misp`: a MISP feed of the live summaries.
+        /// `jsonl`: every record, to import elsewhere; `misp`: a MISP feed of the live summaries;
+        /// `stix`: a STIX 2.1 bundle of them.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
     },
@@ -376,6 +377,7 @@ enum CaseCmd {
 enum ExportFormat {
     Jsonl,
     Misp,
+    Stix,
 }
 
 #[derive(Subcommand)]
@@ -614,6 +616,18 @@ fn run(cli: Cli) -> Result<()> {
             let federation = dir()?.federation()?;
             let events = lantern_node::interop::misp::write_feed(&federation, &out)?;
             eprintln!("{events} events in the MISP feed at {}", out.display());
+            Ok(())
+        }
+        Command::Export { out, format: ExportFormat::Stix } => {
+            let federation = dir()?.federation()?;
+            let bundle = lantern_node::interop::stix::bundle(&federation)?;
+            let bytes = lantern_node::interop::misp::pretty(&bundle)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
             Ok(())
         }
         Command::Export { out, format: ExportFormat::Jsonl } => {

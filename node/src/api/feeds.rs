@@ -14,7 +14,7 @@ async fn feed(state: &AppState) -> Result<misp::Feed, ApiError> {
     state
         .blocking(|fed| {
             misp::feed(fed).map_err(|e| match e {
-                misp::MispError::Store(e) => e.into(),
+                crate::interop::FeedError::Store(e) => e.into(),
                 e => ApiError::internal(e),
             })
         })

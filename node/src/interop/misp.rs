@@ -14,6 +14,7 @@ use lantern_protocol::{CaseSummary, Month, RecordId};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
+use super::FeedError;
 use crate::federation::Federation;
 
 /// MISP's distribution levels: 1 is "this community only".
@@ -25,14 +26,6 @@ const THREAT_LEVEL: &str = "4";
 const ANALYSIS: &str = "2";
 /// What the federation shares is for its members and their security teams.
 const TLP: &str = "tlp:amber";
-
-#[derive(Debug, thiserror::Error)]
-pub enum MispError {
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    #[error("cannot write the feed: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// A machine tag of the `lantern` taxonomy: `lantern:registry="ripe-ncc"`.
 fn tag(predicate: &str, label: &str) -> Value {
@@ -152,7 +145,7 @@ pub struct Feed {
 }
 
 /// The feed of the federation's live summaries.
-pub fn feed(federation: &Federation) -> Result<Feed, MispError> {
+pub fn feed(federation: &Federation) -> Result<Feed, FeedError> {
     let live = federation.with_patterns(|p| p.live_records())?;
     let mut feed = Feed::default();
     for id in live {
@@ -193,7 +186,7 @@ pub fn pretty<T: serde::Serialize>(value: &T) -> std::io::Result<Vec<u8>> {
 
 /// Writes the feed into `dir` (created if missing; events of summaries no longer live are
 /// removed, so a re-export into the same directory is the feed). How many events it holds.
-pub fn write_feed(federation: &Federation, dir: &Path) -> Result<usize, MispError> {
+pub fn write_feed(federation: &Federation, dir: &Path) -> Result<usize, FeedError> {
     let feed = feed(federation)?;
     std::fs::create_dir_all(dir)?;
     for (uuid, event) in &feed.events {

@@ -3,9 +3,18 @@
 //! member: the federation is the publishing organisation, as MISP's delegated publishing does.
 
 pub mod misp;
+pub mod stix;
 
 use lantern_protocol::{FederationId, Month, RecordId};
 use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot write the feed: {0}")]
+    Io(#[from] std::io::Error),
+}
 
 /// Namespace of Lantern's UUIDv5s: the same record always gets the same identifier, so
 /// re-exports and polls are idempotent.

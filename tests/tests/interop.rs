@@ -1,6 +1,7 @@
-//! `lantern export --format misp`: the federation's live summaries as a static MISP feed, checked
-//! with MISP's own tools (PyMISP's event schemas with jsonschema, and `MISPEvent`), and for what
-//! must not be in it: retracted and superseded versions, member keys.
+//! `lantern export --format misp` and `--format stix`: the federation's live summaries as a static
+//! MISP feed and a STIX 2.1 bundle, checked with those tools' own validators (PyMISP's event
+//! schemas with jsonschema and `MISPEvent`; stix2-validator, and the extension's shipped schema),
+//! and for what must not be in them: retracted and superseded versions, member keys.
 
 use ed25519_dalek::SigningKey;
 use lantern_node::federation::Federation;
@@ -126,7 +127,60 @@ fn the_misp_feed_holds_the_live_summaries_only_names_no_member_and_passes_misps_
     assert!(report.contains(&format!("{} events", live.len())), "{report}");
 
     // Exporting again into the same directory is idempotent: the same files, the same bytes.
+    // (The STIX bundle of the same federation is checked below.)
     let before = std::fs::read(feed.join("manifest.json")).unwrap();
     ok(lantern(&dir, &["export", "--format", "misp", "--out", feed.to_str().unwrap()]));
     assert_eq!(std::fs::read(feed.join("manifest.json")).unwrap(), before);
+}
+
+/// No member key, in hex or as bytes, anywhere in `bytes`.
+fn names_no_member(bytes: &[u8], member_keys: &[[u8; 32]]) {
+    let text = String::from_utf8_lossy(bytes).to_lowercase();
+    for key in member_keys {
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!text.contains(&hex) && !bytes.windows(32).any(|w| w == key), "a member key in the export");
+    }
+}
+
+#[test]
+fn the_stix_bundle_holds_one_incident_per_live_summary_by_the_federation_and_passes_stix2_validator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let (live, member_keys) = federation_with_cases(&dir);
+    let path = tmp.path().join("bundle.json");
+    ok(lantern(&dir, &["export", "--format", "stix", "--out", path.to_str().unwrap()]));
+    let bytes = std::fs::read(&path).unwrap();
+    names_no_member(&bytes, &member_keys);
+    let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let mut incidents: Vec<String> =
+        objects.iter().filter(|o| o["type"] == "incident").map(|o| o["id"].as_str().unwrap().to_string()).collect();
+    incidents.sort();
+    let mut expected: Vec<String> =
+        live.iter().map(|id| format!("incident--{}", lantern_node::interop::record_uuid(id))).collect();
+    expected.sort();
+    assert_eq!(incidents, expected, "the latest version of each case, the retracted one not at all");
+    let federation = objects.iter().find(|o| o["type"] == "identity" && o["identity_class"] == "group").unwrap();
+    assert_eq!(federation["name"], "misp-test");
+    for o in objects.iter().filter(|o| o["type"] == "incident") {
+        assert_eq!(o["created_by_ref"], federation["id"], "the federation publishes");
+        assert!(o["created"].as_str().unwrap().ends_with("-01T00:00:00.000Z"), "months only: {o}");
+        assert_eq!(o["object_marking_refs"][0], "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421");
+    }
+
+    let venv = repo().join("target/test-venv/bin");
+    let validator = venv.join("stix2_validator");
+    assert!(validator.exists(), "{} is missing: run scripts/install-test-deps.sh", validator.display());
+    let out = std::process::Command::new(&validator).arg(&path).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && report.contains("STIX JSON: Valid"), "{report}");
+    let out = std::process::Command::new(venv.join("python"))
+        .arg(repo().join("scripts/stix/validate_extension.py"))
+        .arg(&path)
+        .arg(repo().join("docs/stix/lantern-case-extension.json"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains(&format!("{} extensions checked", live.len())), "{report}");
 }
