@@ -33,6 +33,35 @@ pub fn fails(out: Output) -> String {
 }
 
 /// The repository's root.
+/// Makes `dir` a node (`lantern init` with `init_args`) that has joined a new federation named
+/// `name` whose other founders are `founders` (`create_args` go to `federation create`), and
+/// opens its federation view: the store is the node's own, so records admitted here are its.
+pub fn founded_federation(
+    dir: &Path,
+    name: &str,
+    founders: &[ed25519_dalek::SigningKey],
+    init_args: &[&str],
+    create_args: &[&str],
+) -> lantern_node::federation::Federation {
+    let mut init = vec!["init"];
+    init.extend(init_args);
+    ok(lantern(dir, &init));
+    let manifest_path = dir.join("manifest-out.json");
+    let keys: Vec<String> = founders.iter().map(|k| lantern_protocol::signed::member_key(k).to_hex()).collect();
+    let mut args = vec!["federation", "create", "--name", name, "--out", manifest_path.to_str().unwrap()];
+    args.extend(create_args);
+    for k in &keys {
+        args.extend(["--founder", k.as_str()]);
+    }
+    ok(lantern(dir, &args));
+    ok(lantern(dir, &["federation", "join", manifest_path.to_str().unwrap()]));
+    let dd = lantern_node::datadir::DataDir::existing(dir).expect("the data dir just made");
+    let manifest = dd.manifest().expect("the manifest just joined");
+    let store = lantern_node::store::Store::open(&dd.store_path(), &manifest).expect("the store opens");
+    lantern_node::federation::Federation::new(store, manifest, dd.member_key().expect("member key"))
+        .expect("a federation view")
+}
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }

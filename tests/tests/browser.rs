@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use fantoccini::{Client, ClientBuilder, Locator};
-use lantern_node::federation::Federation;
 use lantern_node::patterns::noise;
-use lantern_node::store::Store;
 use lantern_protocol::sample::{self, Rng};
 use lantern_protocol::vocab::{Category, Registry};
-use lantern_protocol::{Month, VerifyContext, signed};
+use lantern_protocol::{Month, VerifyContext};
 use lantern_tests::process::{run, terminate, wait_api};
 use lantern_tests::*;
 use serde_json::json;
@@ -77,23 +75,11 @@ const K: u8 = 2;
 /// the watched cell. The federation id is random, so the figure's noise is too: with six
 /// founders at k = 5 a low draw held the cell back one run in ten.
 fn node_with_sample_data(dir: &Path) -> Month {
-    ok(lantern(dir, &["init", "--org-type", "ISP", "--region", "Europe"]));
     let others: Vec<SigningKey> = (0..FOUNDERS).map(|i| SigningKey::from_bytes(&[i + 10; 32])).collect();
     let k = K.to_string();
-    let mut args = vec!["federation", "create", "--name", "browser-test", "--k", &k, "--out"];
-    let manifest_path = dir.join("manifest-out.json");
-    args.push(manifest_path.to_str().unwrap());
-    let keys: Vec<String> = others.iter().map(|k| signed::member_key(k).to_hex()).collect();
-    for k in &keys {
-        args.extend(["--founder", k.as_str()]);
-    }
-    ok(lantern(dir, &args));
-    ok(lantern(dir, &["federation", "join", manifest_path.to_str().unwrap()]));
-    let dd = lantern_node::datadir::DataDir::existing(dir).unwrap();
-    let manifest = dd.manifest().unwrap();
-    let fed =
-        Federation::new(Store::open(&dd.store_path(), &manifest).unwrap(), manifest.clone(), dd.member_key().unwrap())
-            .unwrap();
+    let init = ["--org-type", "ISP", "--region", "Europe"];
+    let fed = founded_federation(dir, "browser-test", &others, &init, &["--k", &k]);
+    let manifest = fed.manifest().clone();
     let ctx = VerifyContext::for_manifest(&manifest);
     let last_month = Month::from_index(lantern_node::this_month().index() - 1).unwrap();
     let mut rng = Rng::new(3);

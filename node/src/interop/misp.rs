@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lantern_protocol::anonymous::{AnonBody, Opened};
-use lantern_protocol::record::Body;
 use lantern_protocol::vocab::{Category, Outcome, Registry};
 use lantern_protocol::{CaseSummary, Month, RecordId};
 use md5::{Digest, Md5};
@@ -146,23 +144,9 @@ pub struct Feed {
 
 /// The feed of the federation's live summaries.
 pub fn feed(federation: &Federation) -> Result<Feed, FeedError> {
-    let live = federation.with_patterns(|p| p.live_records())?;
     let mut feed = Feed::default();
-    for id in live {
-        let Some(bytes) = federation.store().record_bytes(&id)? else { continue };
-        let Ok(opened) = lantern_protocol::anonymous::open_stored_any(&bytes) else { continue };
-        let (summary, created) = match &opened {
-            Opened::Signed(env) => match &env.body {
-                Body::Summary(b) => (&b.summary, env.created),
-                _ => continue,
-            },
-            Opened::Anonymous(env, _) => match &env.body {
-                AnonBody::Summary(b) => (&b.summary, env.created),
-                _ => continue,
-            },
-            Opened::Ring(_) => continue,
-        };
-        let event = event(federation, &id, summary, created);
+    for live in super::live_summaries(federation)? {
+        let event = event(federation, &live.id, &live.summary, live.created);
         let e = &event["Event"];
         let uuid = e["uuid"].as_str().unwrap_or_default().to_string();
         for a in e["Attribute"].as_array().into_iter().flatten() {

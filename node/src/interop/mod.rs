@@ -5,8 +5,45 @@
 pub mod misp;
 pub mod stix;
 
-use lantern_protocol::{FederationId, Month, RecordId};
+use lantern_protocol::anonymous::{AnonBody, Opened};
+use lantern_protocol::record::Body;
+use lantern_protocol::{CaseSummary, FederationId, Month, RecordId};
 use uuid::Uuid;
+
+use crate::federation::Federation;
+
+/// A live summary as the feeds show it.
+pub struct LiveSummary {
+    pub id: RecordId,
+    pub summary: CaseSummary,
+    /// The month its record was made.
+    pub created: Month,
+}
+
+/// The federation's live summaries (latest versions, not retracted or purged, by current
+/// members), in record id order.
+pub fn live_summaries(federation: &Federation) -> Result<Vec<LiveSummary>, FeedError> {
+    let mut live = federation.with_patterns(|p| p.live_records())?;
+    live.sort();
+    let mut out = Vec::with_capacity(live.len());
+    for id in live {
+        let Some(bytes) = federation.store().record_bytes(&id)? else { continue };
+        let Ok(opened) = lantern_protocol::anonymous::open_stored_any(&bytes) else { continue };
+        let (summary, created) = match opened {
+            Opened::Signed(env) => match env.body {
+                Body::Summary(b) => (b.summary, env.created),
+                _ => continue,
+            },
+            Opened::Anonymous(env, _) => match env.body {
+                AnonBody::Summary(b) => (b.summary, env.created),
+                _ => continue,
+            },
+            Opened::Ring(_) => continue,
+        };
+        out.push(LiveSummary { id, summary, created });
+    }
+    Ok(out)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {

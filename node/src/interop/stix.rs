@@ -4,8 +4,6 @@
 //! federation as an `identity` of class group, marked TLP:AMBER (the OASIS TLP 2.0 marking),
 //! with month-coarse `created`/`modified`.
 
-use lantern_protocol::anonymous::{AnonBody, Opened};
-use lantern_protocol::record::Body;
 use lantern_protocol::{CaseSummary, Month, RecordId};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -152,26 +150,12 @@ pub fn bundle(federation: &Federation) -> Result<Value, FeedError> {
         extension_definition(),
         tlp_amber(),
     ];
-    let mut live = federation.with_patterns(|p| p.live_records())?;
-    live.sort();
-    for id in &live {
-        let Some(bytes) = federation.store().record_bytes(id)? else { continue };
-        let Ok(opened) = lantern_protocol::anonymous::open_stored_any(&bytes) else { continue };
-        let (summary, created) = match &opened {
-            Opened::Signed(env) => match &env.body {
-                Body::Summary(b) => (&b.summary, env.created),
-                _ => continue,
-            },
-            Opened::Anonymous(env, _) => match &env.body {
-                AnonBody::Summary(b) => (&b.summary, env.created),
-                _ => continue,
-            },
-            Opened::Ring(_) => continue,
-        };
-        objects.push(incident(&federation_ref, id, summary, created));
+    let live = super::live_summaries(federation)?;
+    for l in &live {
+        objects.push(incident(&federation_ref, &l.id, &l.summary, l.created));
     }
     // The same live set gives the same bundle id.
-    let digest = blake3::hash(&live.iter().flat_map(|id| id.0).collect::<Vec<u8>>());
+    let digest = blake3::hash(&live.iter().flat_map(|l| l.id.0).collect::<Vec<u8>>());
     let id = Uuid::new_v5(&super::federation_uuid(&manifest.id()), digest.as_bytes());
     Ok(json!({ "type": "bundle", "id": format!("bundle--{id}"), "objects": objects }))
 }
