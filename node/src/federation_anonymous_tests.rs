@@ -101,6 +101,24 @@ fn a_new_case_is_published_anonymously_and_other_nodes_admit_it_without_learning
     let listed = nodes[4].fed.store().records_after(None, 1000).unwrap();
     let item = listed.iter().find(|r| r.id == made.id()).unwrap();
     assert!(item.record.author().is_none() && item.record.signed().is_none());
+    // Nor does anything the node hands out about it: its JSON-lines export, its MISP feed, its
+    // STIX bundle (bytes and hex alike).
+    let mut export = Vec::new();
+    crate::exchange::export(nodes[4].fed.store(), &mut export).unwrap();
+    let feed = crate::interop::misp::feed(&nodes[4].fed).unwrap();
+    assert!(feed.events.contains_key(&crate::interop::record_uuid(&made.id()).to_string()));
+    let bundle = serde_json::to_vec(&crate::interop::stix::bundle(&nodes[4].fed).unwrap()).unwrap();
+    let events = serde_json::to_vec(&feed.events).unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let export_line = export.split(|&b| b == b'\n').find(|l| contains(l, made.id().to_hex().as_bytes())).unwrap();
+    for handed_out in [export_line, &events, &bundle] {
+        for secret in [author.as_bytes().as_slice(), &anon_key.0] {
+            assert!(
+                !contains(handed_out, secret) && !contains(handed_out, hex(secret).as_bytes()),
+                "the author in output"
+            );
+        }
+    }
 }
 
 #[test]
