@@ -7,6 +7,7 @@
 //! DIR/manifest.json  the federation manifest
 //! DIR/node.toml      the member's coarse profile (and later issues' settings)
 //! DIR/store/         the sled store
+//! DIR/store.made     written once a store was opened here: a store gone missing is refused, not remade
 //! ```
 
 use std::os::unix::fs::DirBuilderExt;
@@ -47,6 +48,12 @@ pub enum DataDirError {
     OtherFederation { path: String, existing: String },
     #[error("the store in {0} is in use by a running node; stop it first (or act through its API)")]
     InUse(String),
+    #[error(
+        "{store} is missing, but this node had a store (its private cases and the federation's records): restore \
+         it from a backup (`lantern restore`); to start with an empty store instead (records come back by \
+         catch-up, private cases do not), remove {marker}"
+    )]
+    StoreMissing { store: String, marker: String },
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -188,6 +195,14 @@ impl DataDir {
 
     pub fn open_store(&self) -> Result<Store, DataDirError> {
         let manifest = self.manifest()?;
+        // A store that was made here and is gone now is lost data, not a fresh start.
+        let marker = self.root.join(STORE_MARKER);
+        if marker.exists() && !self.store_path().exists() {
+            return Err(DataDirError::StoreMissing {
+                store: self.store_path().display().to_string(),
+                marker: marker.display().to_string(),
+            });
+        }
         let store = match Store::open(&self.store_path(), &manifest) {
             Err(StoreError::Db(e)) if crate::store::is_lock_error(&e) => {
                 return Err(DataDirError::InUse(self.root.display().to_string()));
@@ -208,6 +223,10 @@ impl DataDir {
             other => other?,
         };
         store.keep_own_head_in(self.own_head_file());
+        if !marker.exists() {
+            std::fs::write(&marker, "this node has a store in store/; see `lantern restore` if it goes missing\n")
+                .map_err(|e| DataDirError::Create { path: marker.display().to_string(), source: e })?;
+        }
         Ok(store)
     }
 
@@ -222,6 +241,9 @@ impl DataDir {
         Ok(crate::federation::Federation::new(self.open_store()?, self.manifest()?, self.member_key()?)?)
     }
 }
+
+/// Written beside `store/` once a store was opened here: its absence later is a loss.
+const STORE_MARKER: &str = "store.made";
 
 pub fn read_manifest(path: &Path) -> Result<Manifest, DataDirError> {
     let bad = |message: String| DataDirError::BadFile { path: path.display().to_string(), message };

@@ -130,3 +130,21 @@ fn a_frozen_peer_is_dropped_and_found_again_when_it_thaws() {
     terminate(&mut node_b);
     terminate(&mut node_a);
 }
+
+#[test]
+fn a_data_dir_whose_store_went_missing_is_refused_not_started_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    ok(lantern(&dir, &["init"]));
+    ok(lantern(&dir, &["federation", "create", "--name", "wiped"]));
+    ok(lantern(&dir, &["case", "add", repo().join("docs/examples/case.toml").to_str().unwrap()]));
+    std::fs::remove_dir_all(dir.join("store")).unwrap();
+    // The private case existed only there: every command that opens the store says so.
+    for args in [&["info"][..], &["case", "list"], &["run", "--api", "127.0.0.1:0"]] {
+        let reason = fails(lantern(&dir, args));
+        assert!(reason.contains("is missing") && reason.contains("lantern restore"), "{args:?}: {reason}");
+    }
+    // Starting afresh is a decision the operator takes, by removing the marker it names.
+    std::fs::remove_file(dir.join("store.made")).unwrap();
+    assert!(ok(lantern(&dir, &["info"])).contains("private cases 0"));
+}
