@@ -350,3 +350,25 @@ async fn a_record_waiting_for_its_release_stays_withheld_when_its_node_restarts_
         node.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_made_while_the_node_was_down_leaves_at_once_when_it_starts() {
+    let mut nodes = registered_federation(|c| c.release_delay = Duration::from_secs(3600)).await;
+    let first = nodes[0].address.clone().expect("listening");
+    let author = 3;
+    nodes[author].stop().await;
+    nodes[author].reopen();
+    // Published and purged while the node was down: the summary still waits an hour, the purge
+    // (which ends a leak) does not.
+    let id = nodes[author].federation().store().insert_case(&case()).expect("case");
+    let made = nodes[author].federation().publish(&NodeConfig::default(), id, Shape::default()).expect("published");
+    let purge = nodes[author].federation().purge(id, PurgeReason::IdentifyingInformation).expect("purged");
+    nodes[author].start_configured(vec![first], |c| c.release_delay = Duration::from_secs(3600)).await;
+    for (i, node) in nodes.iter().enumerate() {
+        eventually(&format!("node {i} holds the purge"), DEADLINE, || async { node.holds(&purge.id()) }).await;
+    }
+    assert!(!nodes[0].holds(&made.id()), "the purged summary is never released");
+    for node in &mut nodes {
+        node.stop().await;
+    }
+}
