@@ -300,6 +300,11 @@ fn below_k_registered_members_a_case_is_signed_with_the_member_key_and_stays_so(
     let id = nodes[0].fed.store().insert_case(&case("2025-05")).unwrap();
     let attributed = Shape { attributed: true, ..Shape::default() };
     assert!(!nodes[0].fed.publish(&NodeConfig::default(), id, attributed).unwrap().is_anonymous());
+    // Only the anonymous case waits for a release through a relay: key-signed records name
+    // their author and are gossiped at once, so a restart must not hold them back.
+    let waiting: Vec<RecordId> =
+        nodes[0].fed.store().awaiting_release().unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(waiting, vec![new.id()]);
 }
 
 #[test]

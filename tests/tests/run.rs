@@ -25,8 +25,8 @@ fn a_second_node_catches_up_from_the_first_and_both_stop_cleanly() {
     let case = ok(lantern(&a, &["case", "add", repo().join("docs/examples/case.json").to_str().unwrap()]));
     let record = ok(lantern(&a, &["publish", case.trim()]));
 
-    // Published while a was down, the record still leaves through a relay, never by a's own
-    // reconciliation (that would show a as its origin): here at once, to b, the only member.
+    // Two members, k = 5: the record is key-signed (it names its author), so catch-up brings it;
+    // an anonymous one would leave through a relay (`tests/tests/anonymous.rs`), here at once.
     let (mut node_a, out_a) = run(&a, &["--release-delay", "0"]);
     let address = wait_line(&out_a, "node a's address", |l| l.starts_with("/ip4/127.0.0.1/tcp/"));
     // While a node runs, commands the API does not cover say so instead of touching its store.
