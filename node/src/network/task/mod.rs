@@ -665,13 +665,7 @@ impl Task {
         if !self.releases.iter().any(|(at, _)| *at <= now) {
             return;
         }
-        let members: Vec<PeerId> = self
-            .table
-            .peers
-            .iter()
-            .filter(|(peer, p)| p.proved.is_some() && self.swarm.behaviour().sync.is_open(peer))
-            .map(|(peer, _)| *peer)
-            .collect();
+        let members = self.proven_with_sync();
         if members.is_empty() {
             return;
         }
@@ -759,14 +753,18 @@ impl Task {
         self.swarm.behaviour_mut().gossipsub.inner_mut().report_message_validation_result(&id, &source, acceptance);
     }
 
-    fn sync_all(&mut self) {
-        let proven: Vec<PeerId> = self
-            .table
+    /// Proven members whose full connection (with the sync protocol) is open.
+    fn proven_with_sync(&self) -> Vec<PeerId> {
+        self.table
             .peers
             .iter()
             .filter(|(peer, p)| p.proved.is_some() && self.swarm.behaviour().sync.is_open(peer))
-            .map(|(id, _)| *id)
-            .collect();
+            .map(|(peer, _)| *peer)
+            .collect()
+    }
+
+    fn sync_all(&mut self) {
+        let proven = self.proven_with_sync();
         for peer in proven {
             self.start_sync(peer);
             self.swarm.behaviour_mut().sync.inner_mut().send_request(&peer, Request::Peers);
