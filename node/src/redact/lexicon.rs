@@ -47,6 +47,13 @@ pub static VOCAB: LazyLock<HashSet<String>> = LazyLock::new(|| {
     mo di mi fr sa so re fw fwd aw wg np nvp ap
     sig sigs cidr cidrs radb vrp vrps json acl acls ases idc gter localpref netrange nettype orgname
     regdate fullname ixp-manager looking-glass route-server route-servers rs rpsl-based
+    prepends prepended loopback loopbacks iptables nftables netfilter conntrack traceroute traceroutes mtr
+    backbone colocation colo datacenter datacentre cross-connect cross-connects xconnect lacp vlan vlans vxlan
+    evpn bfd ecmp mtu bgpsec route-map route-maps prefix-list prefix-lists null-route null-routed nullroute
+    nullrouted scrubbing dnssec nat64 dns64 soft-landing run-out runout waitlist wait-list
+    enrutamiento encaminamiento roteamento encaminhamento routage subasignación subasignaciones sub-asignación
+    sub-asignaciones reasignación reasignaciones subalocação sub-alocação sous-allocation sous-attribution
+    маршрутизация маршрутизации
     ")
 });
 

@@ -336,6 +336,12 @@ pub fn find(text: &str, toks: &[Token<'_>], lang: Lang, out: &mut Vec<Span>) {
     }
 }
 
+/// One of a language's few hundred commonest words ("die", "las", "une") that is not a personal
+/// name: an article or a preposition, never what tells one name from another.
+fn function_word(b: &str) -> bool {
+    super::allow::rank(b).is_some_and(|r| r <= super::allow::FUNCTION_RANK) && !super::allow::is_personal_name(b)
+}
+
 /// Whether token `i` stands beside (only spaces between) a capitalised word of the field's
 /// vocabulary: a Title Case phrase about registries ("Consolidated Policy Manual").
 pub fn beside_titled_vocabulary(text: &str, toks: &[Token<'_>], i: usize) -> bool {
@@ -460,6 +466,7 @@ pub fn distinctive_words(kind: Kind, name: &str) -> Vec<String> {
                 || FUNCTION.contains(&b)
                 || VOCAB.contains(&b)
                 || ROLES.contains(&b)
+                || function_word(&b)
             {
                 return false;
             }

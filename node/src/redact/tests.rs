@@ -185,3 +185,13 @@ fn a_proposals_title_stays_but_its_author_goes() {
     // Off such a line, a rare capitalised word is still unknown.
     assert_gone("We asked about the Locking of our account.", &["Locking"]);
 }
+
+#[test]
+fn an_article_before_a_name_is_no_part_of_it_elsewhere() {
+    // "Die Deutsche Telekom" is a name; "Die" opening the next sentence is an article.
+    let out = assert_gone(
+        "Die Zyxeltel Telekom hat angekündigt, mehr zu zahlen. Die offizielle Begründung fehlt.",
+        &["Zyxeltel"],
+    );
+    assert!(out.contains("Die offizielle Begründung"), "{out}");
+}
