@@ -29,11 +29,12 @@ done
 mnt="$W/publish"; mkdir -p "$mnt"; mount -t tmpfs -o size=4m tmpfs "$mnt"
 d="$mnt/n"
 "$L" --data-dir "$d" init >/dev/null 2>&1; "$L" --data-dir "$d" federation create --name full >/dev/null 2>&1
-"$L" --data-dir "$d" info >/dev/null 2>&1
-# Leave a little room, then publish until the disk is full.
+# One publish first (so the store has laid out its files), then leave a little room and publish
+# until the disk is full.
+ok=0
+id=$("$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") && "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err" && ok=1
 avail=$(df --output=avail -k "$mnt" | tail -1)
 dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - 160)) 2>/dev/null
-ok=0
 for i in $(seq 1 300); do
   id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") || break
   timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err" || break
@@ -45,6 +46,41 @@ held=$(records "$d")
 chain=$("$L" --data-dir "$d" info 2>>"$W/err" | grep '^own chain')
 id=$("$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") && "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err"
 echo "publish ok=$ok last=$last held=${held:-none} again=$? chain=$chain"
+# A running node: its disk fills, then space comes back while it runs.
+mnt="$W/running"; mkdir -p "$mnt"; mount -t tmpfs -o size=6m tmpfs "$mnt"
+d="$mnt/n"
+"$L" --data-dir "$d" init >/dev/null 2>&1; "$L" --data-dir "$d" federation create --name running >/dev/null 2>&1
+"$L" --data-dir "$d" run --api 127.0.0.1:0 --release-delay 0 >"$W/run.out" 2>>"$W/run.err" &
+pid=$!
+# GET a path of the node's API (bash's /dev/tcp: no client needed); prints the body.
+get() {
+  addr=$(cat "$d/api.addr" 2>/dev/null) || return 1
+  exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: x\r\n\r\n' "$1" >&3; sed '1,/^\r$/d' <&3; exec 3<&-
+}
+# Waits (30 s at most) until the node says `"store":$1`.
+until_store() {
+  for _ in $(seq 1 300); do get /api/v1/ready 2>/dev/null | grep -q "\"store\":$1" && return 0; sleep 0.1; done; return 1
+}
+until_store true; up=$?
+first=$(cat "$d/api.addr" 2>/dev/null)
+ok=0
+id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") && timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err" && ok=1
+avail=$(df --output=avail -k "$mnt" | tail -1)
+dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - 64)) 2>/dev/null
+for i in $(seq 1 300); do
+  id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") || break
+  timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err" || break
+  ok=$((ok + 1))
+done
+until_store false; unready=$?
+rm -f "$mnt/filler"
+until_store true; healed=$?
+second=$(cat "$d/api.addr" 2>/dev/null)
+id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") && timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err"
+again=$?
+kill -TERM $pid; wait $pid; stopped=$?
+echo "running up=$up ok=$ok unready=$unready healed=$healed again=$again stopped=$stopped api=$([ "$first" != "$second" ] && echo reopened || echo same) held=$(records "$d")"
 "#;
 
 fn field<'a>(line: &'a str, name: &str) -> &'a str {
@@ -120,6 +156,21 @@ fn full_disks_lose_no_acknowledged_write_and_the_store_always_opens() {
     assert!(held >= acknowledged, "acknowledged publishes lost: {publish}\n{errors}");
     assert!(publish.contains("own chain     whole"), "{publish}");
     assert_eq!(field(publish, "again"), "0", "publishing works again once space is back: {publish}\n{errors}");
+
+    // A running node heals by itself: unready while its disk is full, ready and taking writes
+    // again once space is back, without anyone restarting it.
+    let node_log = std::fs::read_to_string(work.join("run.err")).unwrap_or_default();
+    let running = report.lines().find(|l| l.starts_with("running")).expect("the running-node run");
+    assert_eq!(field(running, "up"), "0", "the node started: {running}\n{node_log}");
+    let acknowledged: u64 = field(running, "ok").parse().unwrap();
+    assert!(acknowledged > 0 && acknowledged < 300, "the disk filled after some publishes: {running}");
+    assert!(node_log.contains("the disk is full"), "the refusal names the full disk: {node_log}");
+    assert_eq!(field(running, "unready"), "0", "/ready said store: false on a full disk: {running}\n{node_log}");
+    assert_eq!(field(running, "healed"), "0", "the node was ready again once space was back: {running}\n{node_log}");
+    assert_eq!(field(running, "again"), "0", "it took a publish again: {running}\n{node_log}");
+    assert_eq!(field(running, "stopped"), "0", "{running}\n{node_log}");
+    let held: u64 = field(running, "held").parse().unwrap_or_else(|_| panic!("the store opens: {running}\n{node_log}"));
+    assert!(held > acknowledged, "every acknowledged publish and the last one are kept: {running}\n{node_log}");
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -200,6 +200,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
+    // Any write the disk had no room for: readiness says so until space is back.
+    if response.status() == StatusCode::INSUFFICIENT_STORAGE {
+        state.federation.store().note_disk_full();
+    }
     let labels = RequestLabels { route, method, status: response.status().as_u16() };
     state.status.metrics.api_latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     response

@@ -46,7 +46,7 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
         query_log: Some(dir.root().to_path_buf()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let reopen = runtime.block_on(async move {
         let (node, mut events) = lantern_node::app::start(parts).await?;
         println!("api http://{}", node.api);
         // While this file exists the CLI acts through the API (the store is ours).
@@ -55,6 +55,8 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", addr_file.display()))?;
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut progress = CatchUpBars::default();
+        let mut store_check = tokio::time::interval(STORE_CHECK);
+        let mut reopen = false;
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -63,15 +65,55 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
                 },
                 _ = tokio::signal::ctrl_c() => break,
                 _ = sigterm.recv() => break,
+                _ = store_check.tick() => if store_needs_reopening(&node).await {
+                    reopen = true;
+                    break;
+                },
             }
         }
-        eprintln!("shutting down");
+        eprintln!("{}", if reopen { "space is back: restarting to reopen the store" } else { "shutting down" });
         // Bounded: a stuck peer or request must not keep the process alive.
         let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), node.stop()).await;
         std::fs::remove_file(&addr_file).ok();
-        stopped.context("shutdown took over 20 s")??;
-        anyhow::Ok(())
+        if !reopen {
+            stopped.context("shutdown took over 20 s")??;
+        }
+        anyhow::Ok(reopen)
+    })?;
+    drop(runtime);
+    if reopen {
+        return Err(restart_in_place());
+    }
+    Ok(())
+}
+
+/// How often a running node looks whether its store needs reopening.
+const STORE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether the store stopped taking writes (a full disk) in a way only reopening mends, and the
+/// disk has room again. sled keeps the first write error of its log for good: every later write
+/// of that handle fails, space or not, so the node must open the store afresh.
+async fn store_needs_reopening(node: &lantern_node::app::RunningNode) -> bool {
+    let federation = node.federation.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = federation.store();
+        store.writes_failing() && !store.probe_writable() && store.has_room()
     })
+    .await
+    .unwrap_or(false)
+}
+
+/// Replaces this process with a fresh `lantern` run on the same arguments (same pid, so a
+/// supervisor sees nothing): every file and lock of the old store is closed by the exec, and
+/// the new process opens the store as at start, rolling back to the last whole batch.
+fn restart_in_place() -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return anyhow::anyhow!("cannot restart to reopen the store: {e}; start the node again"),
+    };
+    let e = std::process::Command::new(&exe).args(std::env::args_os().skip(1)).exec();
+    anyhow::anyhow!("cannot restart {} to reopen the store: {e}; start the node again", exe.display())
 }
 
 /// What `lantern run` prints as the network works: addresses, peers, catch-up progress (a bar

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use lantern_node::case::PrivateCase;
-use lantern_node::datadir::{DataDir, DataDirError};
+use lantern_node::datadir::DataDir;
 use lantern_node::remote::{Remote, query};
 use serde_json::{Value, json};
 
@@ -27,10 +27,7 @@ pub fn routable(command: &Command) -> bool {
 /// Whether a running node holds the store of the data dir at `root`.
 pub fn node_running(root: &Path) -> Result<bool> {
     let Ok(dir) = DataDir::existing(root) else { return Ok(false) };
-    match dir.open_store() {
-        Err(DataDirError::InUse(_)) => Ok(true),
-        _ => Ok(false),
-    }
+    Ok(lantern_node::store::in_use(&dir.store_path()))
 }
 
 fn print_json(v: &Value) -> Result<()> {

@@ -113,8 +113,8 @@ pub enum StoreError {
 
 fn describe_io(e: &std::io::Error) -> String {
     if is_disk_full_io(e) {
-        "the disk is full (no space left on device); nothing of this write was kept: free space, then restart \
-         the node (its store takes no more writes after a failed one)"
+        "the disk is full (no space left on device); nothing of this write was kept: free space, then retry \
+         (a running node takes writes again by itself once there is room; /api/v1/ready says when)"
             .to_string()
     } else {
         e.to_string()
@@ -239,6 +239,8 @@ pub struct Store {
     head_file: std::sync::OnceLock<own_head::HeadFile>,
     /// The last write failed for lack of disk space.
     disk_full: std::sync::atomic::AtomicBool,
+    /// Where the store lives.
+    dir: std::path::PathBuf,
 }
 
 /// After a write failed for lack of space, sled's last flush on drop can wait for its flusher
@@ -327,6 +329,7 @@ impl Store {
             withdrawn: Mutex::new(Vec::new()),
             head_file: std::sync::OnceLock::new(),
             disk_full: std::sync::atomic::AtomicBool::new(false),
+            dir: dir.to_path_buf(),
             db,
         };
         let given = manifest.id();
@@ -440,15 +443,34 @@ impl Store {
         }
     }
 
-    /// After a write failed for lack of space: one small durable write, to see whether space
-    /// came back (for readiness, which must recover without a restart).
+    /// A write outside the record path (a case, an idempotency entry) failed for lack of space.
+    pub fn note_disk_full(&self) {
+        self.disk_full.store(true, Ordering::SeqCst);
+    }
+
+    /// After a write failed for lack of space: whether space came back (for readiness, which
+    /// must recover without a restart): room for a megabyte beside the store, then one small
+    /// durable write through sled. A small write alone can fit in a full disk's last segment.
     pub fn probe_writable(&self) -> bool {
-        if self.writes_failing() {
+        if self.writes_failing() && self.has_room() {
             let probe =
                 self.meta.insert("probe", &[1u8][..]).map_err(StoreError::from).and_then(|_| Ok(self.db.flush()?));
             self.note_write(&probe);
         }
         !self.writes_failing()
+    }
+
+    /// Whether the disk has room again: a 1 MiB file written, synced and removed beside the
+    /// store, outside sled (whose handle may keep failing after a full disk, space or not).
+    pub fn has_room(&self) -> bool {
+        use std::io::Write;
+        let probe = self.dir.with_extension("space-probe");
+        let written = std::fs::File::create(&probe).and_then(|mut f| {
+            f.write_all(&vec![0u8; 1 << 20])?;
+            f.sync_all()
+        });
+        std::fs::remove_file(&probe).ok();
+        written.is_ok()
     }
 
     fn write_records(&self, writer: &mut Writer, records: Vec<VerifiedRecord>) -> Result<Vec<Ingested>, StoreError> {
@@ -988,6 +1010,7 @@ pub fn compact(dir: &Path) -> Result<(), StoreError> {
 /// Opens the sled database, waiting a little for a lock that a just-closed handle in this process
 /// still holds (sled 0.34 releases it from a background thread after the handle is dropped).
 pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    drop_unfinished_snapshots(dir)?;
     let config = || sled::Config::new().path(dir).cache_capacity(256 * 1024 * 1024).mode(sled::Mode::HighThroughput);
     let mut wait = std::time::Duration::from_millis(5);
     let give_up = std::time::Instant::now() + std::time::Duration::from_secs(1);
@@ -1000,6 +1023,46 @@ pub(crate) fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
             other => return Ok(other?),
         }
     }
+}
+
+/// Removes the snapshots sled began and never finished (`snap.<lsn>.generating`, renamed to
+/// `snap.<lsn>` once whole and synced): sled reads the newest `snap.*` file, so one left empty
+/// by a failed open on a full disk made the store refuse to open for good. sled then reads the
+/// last whole snapshot and replays its log from there. Only while no process holds the store:
+/// a running one may be writing its snapshot.
+fn drop_unfinished_snapshots(dir: &Path) -> Result<(), StoreError> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let unfinished: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+        })
+        .collect();
+    if unfinished.is_empty() {
+        return Ok(());
+    }
+    let Some(_lock) = lock_unused(dir) else { return Ok(()) };
+    for path in unfinished {
+        std::fs::remove_file(&path)?;
+        tracing::warn!(file = %path.display(), "removed a snapshot the store never finished (left by a failed open)");
+    }
+    Ok(())
+}
+
+/// Whether another process has the store in `dir` open (at once, where opening it waits a
+/// moment for the lock to go).
+pub fn in_use(dir: &Path) -> bool {
+    dir.join("db").exists() && lock_unused(dir).is_none()
+}
+
+/// sled locks its `db` file with flock: the lock taken here, held while the returned file is
+/// open, says no one else has the store open. `None` if someone has, or there is no store.
+fn lock_unused(dir: &Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let db_file = std::fs::OpenOptions::new().read(true).write(true).open(dir.join("db")).ok()?;
+    // SAFETY: flock on a descriptor we own; released when the file closes.
+    (unsafe { libc::flock(db_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then_some(db_file)
 }
 
 /// Whether opening failed because another handle (or process) holds the database.

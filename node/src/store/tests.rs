@@ -433,6 +433,23 @@ fn a_restored_store_signs_again_once_a_catch_up_confirmed_its_chain() {
 }
 
 #[test]
+fn an_unfinished_snapshot_left_by_a_failed_open_does_not_stop_the_store_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = record(1, 1, 1);
+    {
+        let store = open(dir.path());
+        store.ingest_verified(vec![r.clone()]).unwrap();
+        store.flush().unwrap();
+    }
+    // What opening on a full disk leaves: an empty snapshot that was never renamed whole.
+    let snapshot = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&snapshot, b"").unwrap();
+    let store = Store::open(dir.path(), &manifest()).expect("the store opens");
+    assert!(store.contains(&r.id()).unwrap(), "what was stored is still held");
+    assert!(!snapshot.exists());
+}
+
+#[test]
 fn a_full_disk_is_named_and_marks_the_store_not_writable_until_a_write_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
