@@ -10,7 +10,8 @@
 //! - [`redact`]: free text → text with typed placeholders (normalisation, detectors, allow-list).
 //! - [`publish`]: the one check before signing; publish, amend, retract and purge.
 //! - [`store`]: the sled store: private cases, verified records, their indexes, purges, the
-//!   own-chain head kept beside it, idempotency keys, and a rescue export of the private cases.
+//!   own-chain head kept beside it, idempotency keys, a rescue export of the private cases, and
+//!   `check` / `repair`: reading a stopped store whole, rebuilding it from its arrival log.
 //! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
 //! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed; `stix`: a STIX 2.1 bundle).
 //!

@@ -36,6 +36,17 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+pub enum StoreCmd {
+    /// Read the whole store of this (stopped) node and say what is wrong with it; changes
+    /// nothing. Exits 1 if anything is.
+    Check,
+    /// Rebuild the store from its arrival log: every whole record verified and stored again, the
+    /// private cases and the rest of what exists only here copied over. The damaged store is
+    /// kept beside it. The node must be stopped.
+    Repair,
+}
+
+#[derive(Subcommand)]
 pub enum NodeKeyCmd {
     /// Write a fresh node key where one was lost; `--replace` retires the current one.
     New {
@@ -70,6 +81,9 @@ enum Command {
     /// The node's transport key (not the member key).
     #[command(subcommand)]
     NodeKey(NodeKeyCmd),
+    /// Check or repair this node's store.
+    #[command(subcommand)]
+    Store(StoreCmd),
     /// Copy this (stopped) node's keys, settings and store into the new directory DIR.
     Backup { dir: PathBuf },
     /// Make the data dir (--data-dir, which must not exist) from the backup in DIR.
@@ -572,6 +586,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
+        Command::Store(cmd) => cli::store::run(&dir()?, cmd),
         Command::Publish { case_id, shape, idempotency_key } => {
             let dir = dir()?;
             let federation = dir.federation()?;

@@ -6,3 +6,4 @@ pub mod node;
 pub mod patterns;
 pub mod redact;
 pub mod remote;
+pub mod store;

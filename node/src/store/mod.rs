@@ -33,6 +33,7 @@
 
 mod blocks;
 mod chains;
+pub mod check;
 pub mod idempotency;
 mod keys;
 pub mod loose;
