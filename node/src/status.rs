@@ -78,6 +78,12 @@ impl NodeStatus {
                 *finished = Some(now);
                 self.metrics.ingested("sync", *fetched as u64);
             }
+            NetworkEvent::SyncAbandoned { peer, fetched } => {
+                let (s, _, _) = touch(&mut inner, peer, now);
+                s.in_progress = false;
+                s.remaining = 0;
+                self.metrics.ingested("sync", *fetched as u64);
+            }
             NetworkEvent::RecordStored { .. } => self.metrics.ingested("gossip", 1),
             NetworkEvent::RecordRejected { reason, .. } => {
                 self.metrics.rejected(reason);
@@ -137,4 +143,23 @@ fn touch<'a>(
     });
     entry.2 = now;
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catch_up_that_broke_off_is_no_longer_shown_in_progress() {
+        let status = NodeStatus::new(Metrics::default());
+        let peer = libp2p::PeerId::random();
+        status.observe(&NetworkEvent::SyncProgress { peer, fetched: 100, remaining: 900 });
+        assert_eq!(status.sync().remaining, 900);
+        assert!(status.sync().peers[0].in_progress);
+        status.observe(&NetworkEvent::SyncAbandoned { peer, fetched: 100 });
+        let sync = status.sync();
+        assert_eq!(sync.remaining, 0, "nothing is waiting on a peer that went away");
+        assert!(!sync.peers[0].in_progress);
+        assert_eq!(sync.peers[0].rounds, 0, "it did not finish a round");
+    }
 }

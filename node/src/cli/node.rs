@@ -150,6 +150,12 @@ impl CatchUpBars {
                     eprintln!("caught up with {peer}: {fetched} records");
                 }
             }
+            NetworkEvent::SyncAbandoned { peer, fetched } => {
+                if let Some(bar) = self.bars.remove(peer) {
+                    bar.finish_and_clear();
+                }
+                eprintln!("catch-up with {peer} broke off after {fetched} records; going on with the other members");
+            }
             NetworkEvent::Listening { address } => println!("{address}/p2p/{me}"),
             NetworkEvent::PeerAuthenticated { peer, member } => match member {
                 Some(m) => eprintln!("connected to {peer} (member {})", m.short()),

@@ -117,6 +117,12 @@ pub enum NetworkEvent {
         fetched: usize,
         remaining: usize,
     },
+    /// A reconciliation with a peer broke off (the peer went away, failed or refused): the node
+    /// goes on with its other proven members at once.
+    SyncAbandoned {
+        peer: PeerId,
+        fetched: usize,
+    },
     /// A reconciliation with a peer finished.
     SyncFinished {
         peer: PeerId,

@@ -109,7 +109,9 @@ pub struct Backoff {
 }
 
 pub const FIRST_RETRY: Duration = Duration::from_secs(1);
-pub const LONGEST_RETRY: Duration = Duration::from_secs(60);
+/// Short enough that a link that comes back is used within seconds (a partition heals in about
+/// this long), long enough that a dead address costs one dial in a few seconds.
+pub const LONGEST_RETRY: Duration = Duration::from_secs(8);
 
 impl Backoff {
     pub fn now() -> Self {

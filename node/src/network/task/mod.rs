@@ -464,7 +464,7 @@ impl Task {
                 self.refused.remove(&peer_id);
                 self.table.peers.remove(&peer_id);
                 self.proven.remove(&peer_id);
-                self.sessions.remove(&peer_id);
+                self.abandon_session(peer_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, connection, result: Err(error) }))
                 if !matches!(error, ping::Failure::Unsupported) =>
@@ -812,6 +812,20 @@ impl Task {
             }
         }
     }
+    /// Ends the catch-up session with `peer`, if one runs, unfinished: says so, and goes on with
+    /// every other proven member at once, so a catch-up whose peer went away resumes from any
+    /// other rather than waiting for the next interval.
+    fn abandon_session(&mut self, peer: PeerId) {
+        let Some(session) = self.sessions.remove(&peer) else { return };
+        info!(%peer, fetched = session.fetched, "catch-up broke off: going on with the other members");
+        self.emit(NetworkEvent::SyncAbandoned { peer, fetched: session.fetched });
+        for other in self.proven_with_sync() {
+            if other != peer {
+                self.start_sync(other);
+            }
+        }
+    }
+
     fn start_sync(&mut self, peer: PeerId) {
         if self.sessions.contains_key(&peer) {
             return;
@@ -856,7 +870,7 @@ impl Task {
             request_response::Event::OutboundFailure { peer, request_id, error, .. } => {
                 debug!(%peer, %error, "sync request failed");
                 if self.fetches.remove(&request_id).is_some() {
-                    self.sessions.remove(&peer);
+                    self.abandon_session(peer);
                 }
                 if let Some(records) = self.relays.remove(&request_id) {
                     self.on_relay_answer(records, false);
@@ -906,6 +920,8 @@ impl Task {
                 Ok(None) => {} // reconciled: the fetches are sent below
                 Err(e) => {
                     warn!(%peer, error = %e, "reconciliation failed");
+                    self.sessions.insert(peer, session);
+                    self.abandon_session(peer);
                     return;
                 }
             },
@@ -914,6 +930,8 @@ impl Task {
             }
             Response::Refused { reason } => {
                 debug!(%peer, %reason, "sync refused");
+                self.sessions.insert(peer, session);
+                self.abandon_session(peer);
                 return;
             }
             Response::Peers { .. } => unreachable!("handled above"),
