@@ -3,7 +3,7 @@
 # - rustfmt and clippy (shipped with the toolchain image; checked only)
 # - Debian's chromium and chromium-driver, for the browser test of the web UI
 # - a Python venv in target/test-venv with Schemathesis, for the API fuzz test (tests/tests/api_fuzz.rs),
-#   and PyMISP, jsonschema and stix2-validator, for the export tests (tests/tests/interop.rs)
+#   and PyMISP, jsonschema, stix2-validator and taxii2-client, for the interop tests (tests/tests/interop.rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in rustfmt clippy-driver; do
@@ -39,3 +39,7 @@ if ! "$venv/bin/python" -c "import pymisp, jsonschema, stix2validator; assert py
   "$venv/bin/pip" install -q --disable-pip-version-check "pymisp==2.5.34.4" "jsonschema==4.25.1" "stix2-validator==3.3.2"
 fi
 "$venv/bin/python" -c "import pymisp; print('pymisp', pymisp.__version__)"
+# OASIS's TAXII 2.1 client, polling a running node (tests/tests/interop.rs).
+if ! "$venv/bin/python" -c "import taxii2client; assert taxii2client.__version__ == '2.3.0'" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check "taxii2-client==2.3.0"
+fi

@@ -163,3 +163,28 @@ fn the_stix_bundle_holds_one_incident_per_live_summary_by_the_federation_and_pas
     assert!(out.status.success(), "{report}");
     assert!(report.contains(&format!("{} extensions checked", live.len())), "{report}");
 }
+
+#[test]
+fn a_running_node_serves_the_live_summaries_to_oasis_taxii_client() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let (live, _) = federation_with_cases(&dir);
+    let (mut node, out) = lantern_tests::process::run(&dir, &[]);
+    let api = lantern_tests::process::wait_api(&out);
+    let token = std::fs::read_to_string(dir.join("api.token")).unwrap();
+    let python = repo().join("target/test-venv/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/install-test-deps.sh", python.display());
+    let poll = std::process::Command::new(&python)
+        .arg(repo().join("scripts/taxii/poll.py"))
+        .arg(format!("{api}/api/v1/taxii2/"))
+        .arg(token.trim())
+        .output()
+        .unwrap();
+    lantern_tests::process::terminate(&mut node);
+    let report = String::from_utf8_lossy(&poll.stdout);
+    assert!(poll.status.success(), "{report}{}", String::from_utf8_lossy(&poll.stderr));
+    // Two objects a page: the four fixed objects, then the incidents.
+    let pages = (4 + live.len()).div_ceil(2);
+    assert!(report.contains(&format!("{} incidents in {pages} pages", live.len())), "{report}");
+    assert!(report.contains("poll after last: 0 objects"), "{report}");
+}

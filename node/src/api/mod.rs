@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod patterns;
 pub mod records;
 pub mod schemas;
+pub mod taxii;
 #[cfg(test)]
 mod tests;
 
@@ -130,6 +131,13 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/misp/manifest.json", get(feeds::misp_manifest))
         .route("/feeds/misp/hashes.csv", get(feeds::misp_hashes))
         .route("/feeds/misp/{event}", get(feeds::misp_event))
+        .route("/taxii2/", get(taxii::discovery))
+        .route("/taxii2/lantern/", get(taxii::api_root))
+        .route("/taxii2/lantern/collections/", get(taxii::collections))
+        .route("/taxii2/lantern/collections/{collection}/", get(taxii::collection))
+        .route("/taxii2/lantern/collections/{collection}/objects/", get(taxii::objects))
+        .route("/taxii2/lantern/collections/{collection}/objects/{object}/", get(taxii::object))
+        .route("/taxii2/lantern/collections/{collection}/manifest/", get(taxii::manifest))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
     Router::new()

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, error, feeds, node, patterns, records};
+use super::{cases, error, feeds, node, patterns, records, taxii};
 
 struct BearerAuth;
 
@@ -76,6 +76,7 @@ impl Modify for EdgeResponses {
         records::list, records::get_one, records::export,
         patterns::matrix, patterns::trends, patterns::emerging, patterns::durations, patterns::cooccurrence,
         feeds::misp_manifest, feeds::misp_hashes, feeds::misp_event,
+        taxii::discovery, taxii::api_root, taxii::collections, taxii::collection, taxii::objects, taxii::object, taxii::manifest,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth, &EdgeResponses),

@@ -928,3 +928,84 @@ async fn the_misp_feed_is_served_to_the_member_only_and_follows_retraction() {
     let r = call(s, "GET", &format!("/api/v1/feeds/misp/{uuid}.json"), Some(MEMBER), None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn taxii_serves_the_live_summaries_in_pages_to_the_member_only() {
+    let n = node();
+    let s = &n.state;
+    let taxii = "application/taxii+json;version=2.1";
+    let get = |uri: String, token: &'static str, accept: &'static str| {
+        let req = Request::builder()
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::ACCEPT, accept)
+            .body(HttpBody::empty())
+            .unwrap();
+        raw(s, req)
+    };
+    let discovery = get("/api/v1/taxii2/".into(), MEMBER, taxii).await;
+    assert_eq!((discovery.status, discovery.content_type.as_str()), (StatusCode::OK, taxii));
+    let root = discovery.json()["api_roots"][0].as_str().unwrap().to_string();
+    assert_eq!(get(root.clone(), MEMBER, taxii).await.json()["versions"][0], taxii);
+    let collections = get(format!("{root}collections/"), MEMBER, taxii).await.json();
+    let collection = collections["collections"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(collections["collections"][0]["can_write"], false);
+    let objects = format!("{root}collections/{collection}/objects/");
+
+    // Four fixed objects and one incident per live summary (six founders × 3), two at a time.
+    let (mut seen, mut next, mut pages, mut last_added) = (Vec::new(), None::<String>, 0, String::new());
+    loop {
+        let uri = match &next {
+            Some(n) => format!("{objects}?limit=2&next={n}"),
+            None => format!("{objects}?limit=2"),
+        };
+        let r = get(uri, MEMBER, taxii).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let page = r.json();
+        seen.extend(page["objects"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()));
+        pages += 1;
+        if page["more"] == false {
+            break;
+        }
+        next = Some(page["next"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen.len(), 4 + 18, "{seen:?}");
+    assert_eq!(pages, 11);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no object twice across pages");
+
+    // A poll with the last date_added sees only what came after it: the member's new summary.
+    let manifest = get(format!("{root}collections/{collection}/manifest/"), MEMBER, taxii).await.json();
+    let entries = manifest["objects"].as_array().unwrap();
+    assert_eq!(entries.len(), 22);
+    last_added.push_str(entries.last().unwrap()["date_added"].as_str().unwrap());
+    let r = get(format!("{objects}?added_after={last_added}"), MEMBER, taxii).await;
+    assert_eq!(r.json()["objects"].as_array().unwrap().len(), 0);
+    let id = add_case(s, example_case()).await;
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    let record: lantern_protocol::RecordId = r.json()["record"].as_str().unwrap().parse().unwrap();
+    let incident = format!("incident--{}", crate::interop::record_uuid(&record));
+    let polled = get(format!("{objects}?added_after={last_added}"), MEMBER, taxii).await.json();
+    let polled: Vec<&str> = polled["objects"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(polled, vec![incident.as_str()]);
+    let one = get(format!("{objects}{incident}/"), MEMBER, taxii).await;
+    assert_eq!(one.json()["objects"][0]["type"], "incident");
+
+    // Retracted, it leaves the collection.
+    call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"}))).await;
+    assert_eq!(get(format!("{objects}{incident}/"), MEMBER, taxii).await.status, StatusCode::NOT_FOUND);
+
+    // Bad input, other media types, analysts.
+    let r = get(format!("{objects}?added_after=yesterday"), MEMBER, taxii).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "added_after".to_string()));
+    let r = get(format!("{objects}?match[colour]=red"), MEMBER, taxii).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(get(format!("{root}collections/not-ours/objects/"), MEMBER, taxii).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(root.clone(), MEMBER, "application/taxii+json;version=2.0").await.status,
+        StatusCode::NOT_ACCEPTABLE
+    );
+    assert_eq!(get(objects.clone(), ANALYST, taxii).await.status, StatusCode::FORBIDDEN, "summaries are the members'");
+}

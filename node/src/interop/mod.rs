@@ -4,6 +4,7 @@
 
 pub mod misp;
 pub mod stix;
+pub mod taxii;
 
 use lantern_protocol::anonymous::{AnonBody, Opened};
 use lantern_protocol::record::Body;
@@ -18,6 +19,8 @@ pub struct LiveSummary {
     pub summary: CaseSummary,
     /// The month its record was made.
     pub created: Month,
+    /// Where its record stands in this node's arrival log (what TAXII's `added_after` follows).
+    pub arrival: u64,
 }
 
 /// The federation's live summaries (latest versions, not retracted or purged, by current
@@ -28,6 +31,7 @@ pub fn live_summaries(federation: &Federation) -> Result<Vec<LiveSummary>, FeedE
     let mut out = Vec::with_capacity(live.len());
     for id in live {
         let Some(bytes) = federation.store().record_bytes(&id)? else { continue };
+        let Some(arrival) = federation.store().arrival_of(&id) else { continue };
         let Ok(opened) = lantern_protocol::anonymous::open_stored_any(&bytes) else { continue };
         let (summary, created) = match opened {
             Opened::Signed(env) => match env.body {
@@ -40,7 +44,7 @@ pub fn live_summaries(federation: &Federation) -> Result<Vec<LiveSummary>, FeedE
             },
             Opened::Ring(_) => continue,
         };
-        out.push(LiveSummary { id, summary, created });
+        out.push(LiveSummary { id, summary, created, arrival });
     }
     Ok(out)
 }

@@ -134,12 +134,20 @@ pub fn extension_schema() -> Value {
     })
 }
 
-/// The bundle of the federation's live summaries.
-pub fn bundle(federation: &Federation) -> Result<Value, FeedError> {
+/// A STIX object with its place in this node's arrival order: the fixed objects (the
+/// federation's identity, Lantern's, the extension, the marking) at 0–3, each incident at its
+/// record's arrival number (never under 1 << 16: block 0 holds no records).
+pub struct Placed {
+    pub place: u64,
+    pub object: Value,
+}
+
+/// The federation's live summaries as STIX objects, with what they refer to, in arrival order.
+pub fn objects(federation: &Federation) -> Result<Vec<Placed>, FeedError> {
     let manifest = federation.manifest();
     let federation_ref = format!("identity--{}", super::federation_uuid(&manifest.id()));
     let created = timestamp(manifest.created);
-    let mut objects = vec![
+    let fixed = [
         json!({
             "type": "identity", "spec_version": "2.1", "id": federation_ref,
             "created": created, "modified": created,
@@ -150,13 +158,26 @@ pub fn bundle(federation: &Federation) -> Result<Value, FeedError> {
         extension_definition(),
         tlp_amber(),
     ];
-    let live = super::live_summaries(federation)?;
+    let mut out: Vec<Placed> =
+        fixed.into_iter().enumerate().map(|(i, object)| Placed { place: i as u64, object }).collect();
+    let mut live = super::live_summaries(federation)?;
+    live.sort_by_key(|l| l.arrival);
     for l in &live {
-        objects.push(incident(&federation_ref, &l.id, &l.summary, l.created));
+        out.push(Placed { place: l.arrival, object: incident(&federation_ref, &l.id, &l.summary, l.created) });
     }
+    Ok(out)
+}
+
+/// The bundle of the federation's live summaries.
+pub fn bundle(federation: &Federation) -> Result<Value, FeedError> {
+    let manifest = federation.manifest();
+    let placed = objects(federation)?;
     // The same live set gives the same bundle id.
-    let digest = blake3::hash(&live.iter().flat_map(|l| l.id.0).collect::<Vec<u8>>());
+    let mut ids: Vec<&str> = placed.iter().filter_map(|p| p.object["id"].as_str()).collect();
+    ids.sort_unstable();
+    let digest = blake3::hash(ids.join(",").as_bytes());
     let id = Uuid::new_v5(&super::federation_uuid(&manifest.id()), digest.as_bytes());
+    let objects: Vec<Value> = placed.into_iter().map(|p| p.object).collect();
     Ok(json!({ "type": "bundle", "id": format!("bundle--{id}"), "objects": objects }))
 }
 

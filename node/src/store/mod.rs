@@ -680,7 +680,8 @@ impl Store {
         Ok(out)
     }
 
-    pub(super) fn arrival_of(&self, id: &RecordId) -> Option<u64> {
+    /// Where a held record stands in this node's arrival log.
+    pub fn arrival_of(&self, id: &RecordId) -> Option<u64> {
         self.index.read().unwrap_or_else(|p| p.into_inner()).get(id).copied()
     }
 
