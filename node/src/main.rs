@@ -149,6 +149,9 @@ enum Command {
         member: MemberKey,
         #[arg(long)]
         withdraw: bool,
+        /// Sign at most once per key: a retry with the same key answers the first record.
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<lantern_node::store::idempotency::IdempotencyKey>,
     },
     /// Revoke this member's key for good (compromise, retirement); its vouches stop counting and
     /// no node accepts new records signed with it.
@@ -374,7 +377,12 @@ enum FederationCmd {
 #[derive(Subcommand)]
 enum CaseCmd {
     /// Add a private case from a TOML or JSON file.
-    Add { file: PathBuf },
+    Add {
+        file: PathBuf,
+        /// Add at most once per key: a retry with the same key and file answers the first id.
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<lantern_node::store::idempotency::IdempotencyKey>,
+    },
     /// List private cases.
     List,
     /// Show one private case in full.
@@ -701,10 +709,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Run(args) => cli::node::run_node(cli.data_dir.clone(), args),
-        Command::Vouch { member, withdraw } => {
+        Command::Vouch { member, withdraw, idempotency_key } => {
             let federation = dir()?.federation()?;
-            let record = federation.vouch(member, !withdraw)?;
-            println!("{}", record.id());
+            let id = match idempotency_key {
+                None => federation.vouch(member, !withdraw)?.id(),
+                Some(key) => {
+                    let request = lantern_node::publish::vouch_request(&member, withdraw);
+                    let sign = || federation.vouch(member, !withdraw).map(lantern_node::publish::Made::Signed);
+                    match federation.store().sign_once(&key, request.as_bytes(), sign)? {
+                        Once::Signed(record) => record.id(),
+                        Once::Again(first) => first.record,
+                    }
+                }
+            };
+            println!("{id}");
             Ok(())
         }
         Command::Revoke { successor } => {

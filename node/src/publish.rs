@@ -183,6 +183,33 @@ pub fn request(case_id: u64, shape: Shape, amend: bool) -> String {
     )
 }
 
+/// What a vouch (or its withdrawal) for `member` stands for under an idempotency key.
+pub fn vouch_request(member: &lantern_protocol::MemberKey, withdraw: bool) -> String {
+    format!("vouch {} withdraw={withdraw}", member.to_hex())
+}
+
+/// Stores a (validated) private case, its evidence salted; with a key, once: a retry with the
+/// key and the same case, through the API or the CLI, answers the first id. The request a key
+/// stands for is the case as the client sent it, before the salting.
+pub fn add_case(
+    store: &crate::store::Store,
+    case: &crate::case::PrivateCase,
+    key: Option<&crate::store::idempotency::IdempotencyKey>,
+) -> Result<u64, crate::store::StoreError> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Added {
+        id: u64,
+    }
+    let add = || {
+        let mut case = case.clone();
+        case.salt_evidence();
+        store.insert_case(&case).map(|id| Added { id })
+    };
+    let Some(key) = key else { return Ok(add()?.id) };
+    let request = format!("create {}", serde_json::to_string(case).unwrap_or_default());
+    Ok(store.once(key, request.as_bytes(), add)?.0.id)
+}
+
 /// What of a case is published: the narrative redacted or left out, the impact given or left
 /// out (customers, downtime and cost "unknown", no services), which widens its crowd.
 /// Coarser dates too: the start as its calendar quarter, the stages' offsets in whole quarters.

@@ -57,6 +57,9 @@ fn while_a_node_runs_cli_commands_act_through_its_api() {
     let case = repo().join("docs/examples/case.toml");
     let id = ok(lantern(&dir, &["case", "add", case.to_str().unwrap()]));
     assert_eq!(id.trim(), "1");
+    // A retried add with its idempotency key answers the first id, through the node or not.
+    let add_once = || ok(lantern(&dir, &["case", "add", case.to_str().unwrap(), "--idempotency-key", "add-1"]));
+    assert_eq!((add_once().trim().to_string(), add_once().trim().to_string()), ("2".into(), "2".into()));
     assert!(ok(lantern(&dir, &["case", "list"])).contains("draft"));
     let record = ok(lantern(&dir, &["publish", "1"])).trim().to_string();
     assert_eq!(record.len(), 64);
@@ -78,6 +81,8 @@ fn while_a_node_runs_cli_commands_act_through_its_api() {
     terminate(&mut child);
     // Stopped: the CLI opens the store itself again.
     assert!(ok(lantern(&dir, &["case", "list"])).contains("1"));
+    assert_eq!(add_once().trim(), "2", "the same request, so the key answers the first id");
+    assert_eq!(ok(lantern(&dir, &["case", "list"])).lines().count(), 1 + 2, "a header and two cases");
 }
 
 #[test]

@@ -233,19 +233,10 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     state
         .blocking(move |fed| {
-            let add = || -> Result<Created, ApiError> {
-                let case = checked(fed, case.clone())?;
-                Ok(Created { id: fed.store().insert_case(&case)? })
-            };
-            let created = match key {
-                // A retried add answers the first id instead of adding the case twice.
-                Some(key) => {
-                    let request = format!("create {}", serde_json::to_string(&case).map_err(ApiError::internal)?);
-                    fed.store().once(&key, request.as_bytes(), add)?.0
-                }
-                None => add()?,
-            };
-            Ok((StatusCode::CREATED, Json(created)))
+            case.validate(fed.store().context().max_narrative_bytes)?;
+            // A retried add answers the first id instead of adding the case twice.
+            let id = crate::publish::add_case(fed.store(), &case, key.as_ref())?;
+            Ok((StatusCode::CREATED, Json(Created { id })))
         })
         .await
 }
@@ -358,7 +349,7 @@ pub struct IdempotencyHeader {
 }
 
 /// The optional `Idempotency-Key` header of a signing write.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().ok().and_then(|v| v.parse().ok());
     key.map(Some).ok_or_else(|| {
@@ -368,7 +359,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiErr
 
 /// Signs with `sign`, once per idempotency key: a retry with the key and the same request
 /// (`request`: the operation, case and options) gets the first answer again, 201 and all.
-async fn sign_once(
+pub(super) async fn sign_once(
     state: &AppState,
     key: Option<IdempotencyKey>,
     request: String,

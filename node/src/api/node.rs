@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::cases::{Published, announce};
+use super::cases::Published;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use crate::status::SyncStatus;
 
@@ -217,26 +217,27 @@ pub async fn members(State(state): State<AppState>) -> Result<Json<Members>, Api
 }
 
 /// Vouches for a member key (or withdraws a vouch), signed by this node's member.
-#[utoipa::path(post, path = "/api/v1/vouches", tag = "node", request_body = VouchRequest,
+#[utoipa::path(post, path = "/api/v1/vouches", tag = "node", request_body = VouchRequest, params(super::cases::IdempotencyHeader),
     responses((status = 201, body = Published), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, description = "The key is this node's own member key", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn vouch(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<VouchRequest>,
 ) -> Result<(StatusCode, Json<Published>), ApiError> {
     let member: MemberKey =
         body.member.parse().map_err(|_| ApiError::invalid("member", "expected a member key: 64 hex characters"))?;
-    let record = state
-        .blocking(move |fed| {
-            if member == fed.member_key() {
-                return Err(ApiError::conflict("a node cannot vouch for its own member key").field("member"));
-            }
-            Ok(fed.vouch(member, !body.withdraw)?)
-        })
-        .await?;
-    Ok(announce(&state, crate::publish::Made::Signed(record)).await)
+    let key = super::cases::idempotency_key(&headers)?;
+    let request = crate::publish::vouch_request(&member, body.withdraw);
+    super::cases::sign_once(&state, key, request, move |fed| {
+        if member == fed.member_key() {
+            return Err(ApiError::conflict("a node cannot vouch for its own member key").field("member"));
+        }
+        Ok(crate::publish::Made::Signed(fed.vouch(member, !body.withdraw)?))
+    })
+    .await
 }
 
 /// Connected peers.

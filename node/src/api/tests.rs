@@ -890,6 +890,15 @@ async fn a_publish_retried_with_its_idempotency_key_answers_the_first_record() {
     let a = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;
     let b = post_once(s, &uri, "r-1", json!({"reason": "duplicate"})).await;
     assert_eq!((a.status, b.status, a.json()), (StatusCode::CREATED, StatusCode::CREATED, b.json()));
+    // And vouching: a retried vouch answers the first record instead of signing another.
+    let newcomer = signed::member_key(&SigningKey::from_bytes(&[99; 32])).to_hex();
+    let before = records();
+    let a = post_once(s, "/api/v1/vouches", "v-1", json!({"member": newcomer})).await;
+    let b = post_once(s, "/api/v1/vouches", "v-1", json!({"member": newcomer})).await;
+    assert_eq!((a.status, b.status, a.json()), (StatusCode::CREATED, StatusCode::CREATED, b.json()));
+    assert_eq!(records(), before + 1);
+    let r = post_once(s, "/api/v1/vouches", "v-1", json!({"member": newcomer, "withdraw": true})).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency-Key".to_string()));
 }
 
 #[test]

@@ -106,14 +106,13 @@ pub fn case(dir: &DataDir, cmd: CaseCmd) -> Result<()> {
     let store = || dir.open_store();
     match cmd {
         CaseCmd::Export { out } => export_cases(dir, out),
-        CaseCmd::Add { file } => {
+        CaseCmd::Add { file, idempotency_key } => {
             let store = store()?;
-            let mut case = PrivateCase::from_file(&file)?;
+            let case = PrivateCase::from_file(&file)?;
             case.validate(store.context().max_narrative_bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            case.salt_evidence();
-            let id = store.insert_case(&case)?;
-            println!("{id}");
+            // The same request as the API's, so a retry may go either way.
+            println!("{}", lantern_node::publish::add_case(&store, &case, idempotency_key.as_ref())?);
             Ok(())
         }
         CaseCmd::List => {

@@ -38,10 +38,11 @@ fn print_json(v: &Value) -> Result<()> {
 pub fn run(remote: &Remote, command: Command) -> Result<()> {
     eprintln!("(through the running node's API)");
     match command {
-        Command::Case(CaseCmd::Add { file }) => {
-            let mut case = PrivateCase::from_file(&file)?;
-            case.salt_evidence();
-            println!("{}", remote.post("/cases", &serde_json::to_value(&case)?)?["id"]);
+        Command::Case(CaseCmd::Add { file, idempotency_key }) => {
+            // The node salts the evidence: the request a key stands for is the file as written.
+            let case = PrivateCase::from_file(&file)?;
+            let key = idempotency_key.as_ref().map(|k| k.as_str());
+            println!("{}", remote.post_once("/cases", &serde_json::to_value(&case)?, key)?["id"]);
         }
         Command::Case(CaseCmd::List) => {
             println!("{:>6}  {:<10}  {:<22}  {:<9}  TITLE", "ID", "REGISTRY", "OUTCOME", "STATE");
@@ -91,8 +92,9 @@ pub fn run(remote: &Remote, command: Command) -> Result<()> {
             }
         }
         Command::Records(RecordsCmd::Show { id }) => print_json(&remote.get(&format!("/records/{id}"))?["envelope"])?,
-        Command::Vouch { member, withdraw } => {
-            let r = remote.post("/vouches", &json!({"member": member.to_hex(), "withdraw": withdraw}))?;
+        Command::Vouch { member, withdraw, idempotency_key } => {
+            let body = json!({"member": member.to_hex(), "withdraw": withdraw});
+            let r = remote.post_once("/vouches", &body, idempotency_key.as_ref().map(|k| k.as_str()))?;
             println!("{}", r["record"].as_str().unwrap_or_default());
         }
         Command::Info => {
