@@ -6,7 +6,8 @@
 //! - [`keys`]: member and node key files (0600, never overwritten); [`tokens`]: API tokens;
 //!   [`query_log`]: what analysts asked.
 //! - [`case`]: the member's private case and its file formats (TOML, JSON).
-//! - [`derive`]: private case → structured summary fields (months, buckets).
+//! - [`derive`]: private case → structured summary fields (months, buckets); [`evidence`]: proofs
+//!   that a published summary committed to a document.
 //! - [`redact`]: free text → text with typed placeholders (normalisation, detectors, allow-list).
 //! - [`publish`]: the one check before signing; publish, amend, retract and purge.
 //! - [`store`]: the sled store: private cases, verified records, their indexes, purges, the
@@ -37,6 +38,7 @@ pub mod config;
 pub mod datadir;
 pub mod demo;
 pub mod derive;
+pub mod evidence;
 pub mod exchange;
 pub mod federation;
 pub mod interop;

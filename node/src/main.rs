@@ -36,6 +36,29 @@ enum LogFormat {
 }
 
 #[derive(Subcommand)]
+pub enum EvidenceCmd {
+    /// Write a proof that a published summary of case CASE_ID committed to the document FILE
+    /// (which must be among the case's evidence). The document itself is not in the proof.
+    Prove {
+        case_id: u64,
+        file: PathBuf,
+        /// Where to write the proof (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a proof offline against the federation's manifest (the data dir's, or --manifest),
+    /// and against the document if given.
+    Check {
+        proof: PathBuf,
+        /// The document the proof is for: its hash must be the proof's.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum StoreCmd {
     /// Read the whole store of this (stopped) node and say what is wrong with it; changes
     /// nothing. Exits 1 if anything is.
@@ -84,6 +107,9 @@ enum Command {
     /// Check or repair this node's store.
     #[command(subcommand)]
     Store(StoreCmd),
+    /// Prove later that a published summary committed to a document, or check such a proof.
+    #[command(subcommand)]
+    Evidence(EvidenceCmd),
     /// Copy this (stopped) node's keys, settings and store into the new directory DIR.
     Backup { dir: PathBuf },
     /// Make the data dir (--data-dir, which must not exist) from the backup in DIR.
@@ -595,6 +621,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Federation(cmd) => cli::local::federation(&data_dir, cmd),
         Command::Case(cmd) => cli::local::case(&dir()?, cmd),
         Command::Store(cmd) => cli::store::run(&dir()?, cmd),
+        Command::Evidence(cmd) => cli::evidence::run(&data_dir, cmd),
         Command::Publish { case_id, shape, idempotency_key } => {
             let dir = dir()?;
             let federation = dir.federation()?;

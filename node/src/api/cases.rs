@@ -507,3 +507,41 @@ pub async fn redact_preview(
     let redacted = publish::preview(&state.config, &body.text);
     Ok(Json(preview_of(redacted)))
 }
+
+/// The document an evidence proof is asked for: its hash only (the document stays with the client).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofRequest {
+    /// BLAKE3 of the document, 64 hex characters (`b3sum FILE`).
+    #[schema(schema_with = crate::api::schemas::hex32)]
+    document_blake3: String,
+}
+
+/// A proof that a published summary of the case committed to the document: the signed record,
+/// the salt and the document's hash. `lantern evidence check` verifies it offline.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/evidence-proof", tag = "cases", params(("id" = u64, Path)),
+    request_body = ProofRequest,
+    responses((status = 200, body = Object, description = "The proof (`lantern-evidence-proof-1`)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such case, or the document is not among its evidence"),
+        (status = 409, body = ErrorBody, description = "No published version commits to the document"),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn evidence_proof(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<ProofRequest>,
+) -> Result<Json<crate::evidence::Proof>, ApiError> {
+    let document = crate::case::parse_hex::<32>(&body.document_blake3)
+        .ok_or_else(|| ApiError::invalid("document_blake3", "expected 64 hex characters"))?;
+    state
+        .blocking(move |fed| {
+            use crate::evidence::EvidenceError as E;
+            crate::evidence::prove(fed.store(), id, &document).map(Json).map_err(|e| match e {
+                E::Store(e) => e.into(),
+                e @ E::NotInCase { .. } => ApiError::not_found(e.to_string()).field("document_blake3"),
+                e => ApiError::conflict(e.to_string()),
+            })
+        })
+        .await
+}

@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/retract", post(cases::retract))
         .route("/cases/{id}/purge", post(cases::purge))
         .route("/cases/{id}/similar", get(cases::similar))
+        .route("/cases/{id}/evidence-proof", post(cases::evidence_proof))
         .route("/redact/preview", post(cases::redact_preview))
         .route("/records", get(records::list))
         .route("/records/export", get(records::export))

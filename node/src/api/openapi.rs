@@ -73,6 +73,7 @@ impl Modify for EdgeResponses {
         node::analyst_log,
         cases::list, cases::create, cases::get_one, cases::update, cases::delete, cases::preview,
         cases::publish, cases::amend, cases::retract, cases::purge, cases::similar, cases::redact_preview,
+        cases::evidence_proof,
         records::list, records::get_one, records::export,
         patterns::matrix, patterns::trends, patterns::emerging, patterns::durations, patterns::cooccurrence,
         feeds::misp_manifest, feeds::misp_hashes, feeds::misp_event,

@@ -1018,3 +1018,53 @@ async fn taxii_serves_the_live_summaries_in_pages_to_the_member_only() {
     );
     assert_eq!(get(objects.clone(), ANALYST, taxii).await.status, StatusCode::FORBIDDEN, "summaries are the members'");
 }
+
+#[tokio::test]
+async fn an_evidence_proof_checks_offline_and_fails_for_any_other_document_record_or_salt() {
+    use crate::evidence::{EvidenceError, Proof, check};
+    let n = node();
+    let s = &n.state;
+    let document = b"RPKI validator output, 2025-03-14: 185.53.244.0/22 invalid".to_vec();
+    let hash = blake3::hash(&document).to_hex().to_string();
+    let mut case = example_case();
+    case["evidence"][0]["document_blake3"] = json!(hash);
+    let id = add_case(s, case).await;
+    let uri = format!("/api/v1/cases/{id}/evidence-proof");
+    // Not published yet: nothing commits to it.
+    let r = call(s, "POST", &uri, Some(MEMBER), Some(json!({ "document_blake3": hash }))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json());
+    let r = call(s, "POST", &format!("/api/v1/cases/{id}/publish"), Some(MEMBER), None).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = call(s, "POST", &uri, Some(MEMBER), Some(json!({ "document_blake3": hash }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+    let proof: Proof = serde_json::from_value(r.json()).unwrap();
+    let manifest = s.federation.manifest().clone();
+
+    let checked = check(&proof, &manifest, Some(&document)).unwrap();
+    assert!(checked.signed_by_member);
+    assert!(check(&proof, &manifest, None).is_ok(), "the hash alone is enough to check the record");
+    assert!(matches!(check(&proof, &manifest, Some(b"another file")), Err(EvidenceError::OtherDocument)));
+    let mut salted = proof.clone();
+    salted.salt = "00".repeat(16);
+    assert!(matches!(check(&salted, &manifest, Some(&document)), Err(EvidenceError::NoCommitment)));
+    let mut tampered = proof.clone();
+    let mut bytes = hex::decode(&tampered.record).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    tampered.record = hex::encode(bytes);
+    assert!(matches!(check(&tampered, &manifest, Some(&document)), Err(EvidenceError::Record(_))));
+    let elsewhere = Manifest::new("other", "2024-01".parse().unwrap(), manifest.founders.clone(), Policy::default());
+    assert!(matches!(check(&proof, &elsewhere, Some(&document)), Err(EvidenceError::Record(_))), "another federation");
+    // The proof holds the record, the salt and the hash: never the document or the case's text.
+    let text = serde_json::to_string(&proof).unwrap();
+    assert!(!text.contains("validator output") && !text.contains("Private notes"));
+
+    // A document that is not among the case's evidence, and bad input.
+    let other = blake3::hash(b"x").to_hex().to_string();
+    let r = call(s, "POST", &uri, Some(MEMBER), Some(json!({ "document_blake3": other }))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::NOT_FOUND, "document_blake3".to_string()));
+    let r = call(s, "POST", &uri, Some(MEMBER), Some(json!({ "document_blake3": "zz" }))).await;
+    assert_eq!((r.status, r.field()), (StatusCode::UNPROCESSABLE_ENTITY, "document_blake3".to_string()));
+    let r = call(s, "POST", &uri, Some(ANALYST), Some(json!({ "document_blake3": hash }))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -8,7 +8,7 @@ use lantern_node::datadir::DataDir;
 use lantern_node::remote::{Remote, query};
 use serde_json::{Value, json};
 
-use crate::{CaseCmd, Command, PatternsArgs, PatternsCmd, RecordsCmd};
+use crate::{CaseCmd, Command, EvidenceCmd, PatternsArgs, PatternsCmd, RecordsCmd};
 
 pub fn routable(command: &Command) -> bool {
     matches!(
@@ -19,6 +19,7 @@ pub fn routable(command: &Command) -> bool {
             | Command::Purge { .. }
             | Command::Records(_)
             | Command::Vouch { .. }
+            | Command::Evidence(EvidenceCmd::Prove { .. })
             | Command::Patterns(_)
             | Command::Info
     )
@@ -110,6 +111,13 @@ pub fn run(remote: &Remote, command: Command) -> Result<()> {
             println!("version       {}", text(&n["version"]));
         }
         Command::Patterns(args) => patterns(remote, args)?,
+        Command::Evidence(EvidenceCmd::Prove { case_id, file, out }) => {
+            // Only the document's hash goes to the node; the document stays here.
+            let hash = super::evidence::hash_file(&file)?;
+            let proof =
+                remote.post(&format!("/cases/{case_id}/evidence-proof"), &json!({ "document_blake3": hash }))?;
+            super::evidence::write_proof(&serde_json::from_value(proof)?, out.as_deref())?;
+        }
         _ => bail!("this command cannot act through a running node; stop the node first"),
     }
     Ok(())
