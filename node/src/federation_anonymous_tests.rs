@@ -369,3 +369,23 @@ fn one_tag_makes_at_most_the_cap_of_records_in_a_year_on_every_node() {
     let (_, other) = publish(&nodes[2], "2025-03");
     assert!(receiver.fed.admit(&other.to_gossip()).unwrap().iter().all(|o| o.is_ok()));
 }
+
+#[test]
+fn a_case_purged_before_its_release_never_leaves_and_its_id_is_hidden_until_the_purge_is_relayed() {
+    let nodes = federation();
+    let (case_id, made) = publish(&nodes[1], "2025-03");
+    let Made::Anonymous { record, .. } = &made else { panic!("anonymous") };
+    let waiting_bytes = record.bytes().to_vec();
+    let store = nodes[1].fed.store();
+    assert_eq!(store.still_held(vec![waiting_bytes.clone()]).len(), 1, "waiting for its release");
+    let purge = nodes[1].fed.purge(case_id, PurgeReason::IdentifyingInformation).unwrap();
+    // A release that waited past the purge sends nothing.
+    assert!(store.still_held(vec![waiting_bytes]).is_empty());
+    // Its id is still withheld (offering it would show its origin) until the purge is relayed.
+    let waiting = store.awaiting_release().unwrap();
+    assert!(waiting.contains(&(record.id(), None)), "{waiting:?}");
+    assert!(waiting.iter().any(|(id, bytes)| *id == purge.id() && bytes.is_some()), "the purge waits too");
+    assert_eq!(crate::store::purge_targets(purge.to_gossip().last().unwrap()), vec![record.id()]);
+    store.mark_relayed(&[purge.id()]).unwrap();
+    assert!(store.awaiting_release().unwrap().is_empty(), "the purge went by relay: nothing to hide");
+}

@@ -41,6 +41,7 @@ pub mod own_head;
 mod peers;
 mod purge;
 mod releases;
+pub use releases::purge_targets;
 pub mod repair;
 pub mod rescue;
 

@@ -113,7 +113,7 @@ pub(super) fn encode_purged(w: &Withdrawal) -> Vec<u8> {
     [w.purge.as_bytes().as_slice(), &by[..32], &w.case.0, &by[32..]].concat()
 }
 
-fn decode_purged(v: &[u8]) -> Option<Withdrawal> {
+pub(super) fn decode_purged(v: &[u8]) -> Option<Withdrawal> {
     let by = [v.get(32..64)?, v.get(80..)?].concat();
     Some(Withdrawal {
         purge: RecordId::from_slice(v.get(..32)?)?,

@@ -243,7 +243,9 @@ fn waiting_releases(federation: &Federation, release_delay: Duration) -> (Vec<Re
     // A purge still goes at once: it ends a leak.
     let purge = |bytes: &[u8]| lantern_protocol::anonymous::open_stored_any(bytes).is_ok_and(|o| o.kind() == "purge");
     let due = |bytes: &[u8]| if purge(bytes) { now } else { now + random_fraction(release_delay) };
-    (waiting.into_iter().map(|(_, bytes)| (due(&bytes), vec![bytes])).collect(), withheld)
+    // A purged record has no bytes to release: its id is only withheld, until its purge is relayed.
+    let releases = waiting.into_iter().filter_map(|(_, bytes)| bytes).map(|b| (due(&b), vec![b])).collect();
+    (releases, withheld)
 }
 
 /// Records to hand to a relay, and when.
@@ -673,6 +675,8 @@ impl Task {
             std::mem::take(&mut self.releases).into_iter().partition(|(at, _)| *at <= now);
         self.releases = waiting;
         for (_, records) in due {
+            // A record purged while it waited is gone: its bytes must never leave now.
+            let records = self.federation.store().still_held(records);
             for chunk in records.chunks(codec::MAX_RELAYED) {
                 let pick = u64::from_le_bytes(crate::keys::random_bytes()) as usize % members.len();
                 let request = Request::Relay { records: chunk.to_vec() };
@@ -688,6 +692,10 @@ impl Task {
             let ids: Vec<RecordId> = records.iter().map(|r| RecordId::of(r)).collect();
             for id in &ids {
                 self.withheld.remove(id);
+            }
+            // A relayed purge's targets need hiding no longer: the purge names them now.
+            for target in records.iter().flat_map(|r| crate::store::purge_targets(r)) {
+                self.withheld.remove(&target);
             }
             if let Err(e) = self.federation.store().mark_relayed(&ids) {
                 warn!(error = %e, "cannot note relayed records: they are released again after a restart");
