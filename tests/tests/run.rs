@@ -67,6 +67,13 @@ fn while_a_node_runs_cli_commands_act_through_its_api() {
     let matrix: serde_json::Value =
         serde_json::from_str(&ok(lantern(&dir, &["patterns", "matrix", "--json"]))).unwrap();
     assert_eq!(matrix["k"], 5);
+    // Pattern tables and CSV print the same through the node as from the store (compared below).
+    let shown: Vec<String> =
+        [&["patterns", "matrix"][..], &["patterns", "matrix", "--csv"], &["patterns", "durations"]]
+            .iter()
+            .map(|args| ok(lantern(&dir, args)))
+            .collect();
+    assert!(shown[0].contains("groups suppressed"), "a table with its footer: {}", shown[0]);
     // Plain lines, as `info` prints them with the node stopped: not the API's JSON.
     let info = ok(lantern(&dir, &["info"]));
     assert!(info.lines().any(|l| l.starts_with("federation") && l.contains("owner-test")), "{info}");
@@ -81,6 +88,12 @@ fn while_a_node_runs_cli_commands_act_through_its_api() {
     terminate(&mut child);
     // Stopped: the CLI opens the store itself again.
     assert!(ok(lantern(&dir, &["case", "list"])).contains("1"));
+    let local: Vec<String> =
+        [&["patterns", "matrix"][..], &["patterns", "matrix", "--csv"], &["patterns", "durations"]]
+            .iter()
+            .map(|args| ok(lantern(&dir, args)))
+            .collect();
+    assert_eq!(local, shown, "the same output with and without a running node");
     assert_eq!(add_once().trim(), "2", "the same request, so the key answers the first id");
     assert_eq!(ok(lantern(&dir, &["case", "list"])).lines().count(), 1 + 2, "a header and two cases");
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use lantern_node::case::PrivateCase;
 use lantern_node::datadir::DataDir;
 use lantern_node::remote::{Remote, query};
@@ -124,7 +124,8 @@ pub fn run(remote: &Remote, command: Command) -> Result<()> {
 }
 
 fn patterns(remote: &Remote, args: PatternsArgs) -> Result<()> {
-    let format = Some(if args.json { "json" } else { "csv" }.to_string());
+    use super::patterns::Answer;
+    let format = Some("json".to_string());
     let path = match &args.query {
         PatternsCmd::Matrix(s) => {
             format!(
@@ -166,10 +167,16 @@ fn patterns(remote: &Remote, args: PatternsArgs) -> Result<()> {
         }
         PatternsCmd::Similar { case_id, limit } => format!("/cases/{case_id}/similar?limit={limit}"),
     };
-    // Similar answers JSON only; the rest CSV unless --json.
-    print!("{}", remote.get_text(&path)?);
-    if !args.json && matches!(args.query, PatternsCmd::Similar { .. }) {
-        println!();
-    }
-    Ok(())
+    // The node's JSON, shown as the local command shows it (table, --csv or --json).
+    let json = remote.get(&path)?;
+    let answer = match &args.query {
+        PatternsCmd::Matrix(_) => Answer::Matrix(serde_json::from_value(json)?),
+        PatternsCmd::Trends { .. } => Answer::Trends(serde_json::from_value(json)?),
+        PatternsCmd::Emerging { .. } => Answer::Emerging(serde_json::from_value(json)?),
+        PatternsCmd::Durations { .. } => Answer::Durations(serde_json::from_value(json)?),
+        PatternsCmd::Cooccurrence { .. } => Answer::CoOccurrence(serde_json::from_value(json)?),
+        PatternsCmd::Similar { .. } => Answer::Similar(serde_json::from_value(json)?),
+    };
+    let k = remote.get("/node")?["k_threshold"].as_u64().context("the node did not say its k threshold")? as usize;
+    super::patterns::show(&args, k, &answer)
 }

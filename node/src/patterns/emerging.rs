@@ -29,7 +29,7 @@ impl Default for Windows {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct EmergingPair {
     #[schema(value_type = String)]
     pub registry: Registry,
@@ -44,7 +44,7 @@ pub struct EmergingPair {
     pub operators: u64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Emerging {
     pub until: String,
     pub recent_months: u16,

@@ -170,13 +170,13 @@ impl fmt::Display for Filter {
 
 /// One figure: distinct operators and cases (with noise, see docs/patterns.md), or suppressed.
 /// Over a period of several release units, `operators` is the largest unit's: a lower bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Figure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operators: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases: Option<u64>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suppressed: bool,
 }
 
@@ -221,7 +221,7 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MatrixCell {
     #[schema(value_type = String)]
     pub registry: Registry,
@@ -232,7 +232,7 @@ pub struct MatrixCell {
 }
 
 /// A registry's figure over all categories (each case once).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RegistryTotal {
     #[schema(value_type = String)]
     pub registry: Registry,
@@ -241,7 +241,7 @@ pub struct RegistryTotal {
 }
 
 /// A category's figure over all registries.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CategoryTotal {
     #[schema(value_type = String)]
     pub category: Category,
@@ -249,7 +249,7 @@ pub struct CategoryTotal {
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Matrix {
     pub period: String,
     pub filter: Option<String>,
@@ -262,7 +262,7 @@ pub struct Matrix {
 }
 
 /// What a trend is drawn per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TrendBy {
     Category,
@@ -270,7 +270,7 @@ pub enum TrendBy {
 }
 
 /// The time step of a trend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Month,
@@ -278,20 +278,20 @@ pub enum Step {
     Year,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     pub period: String,
     #[serde(flatten)]
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Series {
     pub name: String,
     pub points: Vec<TrendPoint>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Trends {
     pub by: TrendBy,
     pub step: Step,
@@ -301,7 +301,7 @@ pub struct Trends {
     pub series: Vec<Series>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OutcomeShare {
     #[schema(value_type = String)]
     pub outcome: Outcome,
@@ -309,7 +309,7 @@ pub struct OutcomeShare {
     pub share: f64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DurationRow {
     #[schema(value_type = String)]
     pub registry: Registry,
@@ -326,14 +326,14 @@ pub struct DurationRow {
     pub outcomes: Vec<OutcomeShare>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Durations {
     pub period: String,
     pub k: usize,
     pub rows: Vec<DurationRow>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PairRow {
     #[schema(value_type = Vec<String>)]
     pub categories: [Category; 2],
@@ -341,7 +341,7 @@ pub struct PairRow {
     pub figure: Figure,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct CoOccurrence {
     pub period: String,
     #[schema(value_type = Option<String>)]

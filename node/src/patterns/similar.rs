@@ -15,7 +15,7 @@ use super::{FREE, Me, Patterns};
 pub const LIKE_SCORE: f64 = 0.6;
 pub const MAX_RESULTS: usize = 100;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SimilarCase {
     #[schema(value_type = String)]
     pub record: RecordId,
@@ -27,7 +27,7 @@ pub struct SimilarCase {
     pub start: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Similar {
     pub k: usize,
     pub like_score: f64,
