@@ -188,6 +188,12 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     wait_css(&c, &format!("#records a[href='#/browse/{record}']")).await;
     let rows = c.find_all(Locator::Css("#records tbody tr")).await.unwrap().len();
     assert_eq!(rows, usize::from(FOUNDERS) + 1);
+    // Newest first, with where it stands: the summary just published heads the list, live.
+    let first = c.find(Locator::Css("#records tbody tr:first-child")).await.unwrap();
+    let href = first.find(Locator::Css("a")).await.unwrap().attr("href").await.unwrap().unwrap_or_default();
+    assert_eq!(href, format!("#/browse/{record}"), "the newest summary comes first");
+    assert_eq!(first.find(Locator::Css(".status .badge")).await.unwrap().text().await.unwrap(), "live");
+    screenshot(&c, "browse").await;
     c.goto(&format!("{api}/#/browse/{record}")).await.unwrap();
     let detail = wait_css(&c, "#record-detail").await.text().await.unwrap();
     assert!(detail.contains("✓ verified") && detail.contains("RIPE NCC"), "{detail}");

@@ -411,36 +411,48 @@ async function preview(id, st, out) {
 async function browse(params, id) {
   if (id) return recordDetail(id);
   const registry = params.get("registry") || "", category = params.get("category") || "";
+  const order = params.get("order") === "oldest" ? "oldest" : "newest";
   const opts = (list, v, none) => [h("option", { value: "" }, none), ...list.map((o) => h("option", { value: o, selected: o === v }, o))];
+  // The filters live in the URL, so a view can be shared.
   const form = h("form", { class: "filters", onsubmit: (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
-    location.hash = `#/browse?${new URLSearchParams({ registry: f.get("registry"), category: f.get("category") })}`;
+    location.hash = `#/browse?${new URLSearchParams({ registry: f.get("registry"), category: f.get("category"), order: f.get("order") })}`;
   } },
     h("label", {}, "Registry", h("select", { name: "registry" }, opts(state.vocab.registries, registry, "Any registry"))),
     h("label", {}, "Category", h("select", { name: "category" }, opts(state.vocab.categories, category, "Any category"))),
+    h("label", {}, "Order", h("select", { name: "order" },
+      h("option", { value: "newest", selected: order === "newest" }, "Newest first"),
+      h("option", { value: "oldest", selected: order === "oldest" }, "Oldest first"))),
     h("button", { type: "submit" }, "Filter"));
   const tbody = h("tbody", {});
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const root = page("Browse summaries", form, h("div", { class: "card scroll" }, h("table", { id: "records" },
-    h("thead", {}, h("tr", {}, ["Start", "Registry", "Categories", "Outcome", "Duration", "Author", "Kind"].map((t) => h("th", {}, t)))), tbody), more));
-  let after = null;
+    h("thead", {}, h("tr", {}, ["Start", "Registry", "Categories", "Outcome", "Duration", "Author", "Kind", "Status"].map((t) => h("th", { scope: "col" }, t)))), tbody), more));
+  const STATUS = {
+    live: "Counted in the figures",
+    amended: "A later version replaces it (or its author no longer counts)",
+    retracted: "Retracted by its author: counted nowhere",
+  };
+  let cursor = null;
   const load = async () => {
-    const q = new URLSearchParams({ limit: "50" });
+    const q = new URLSearchParams({ limit: "50", order });
     if (registry) q.set("registry", registry);
     if (category) q.set("category", category);
-    if (after !== null) q.set("after", after);
+    if (cursor !== null) q.set(order === "newest" ? "before" : "after", cursor);
     try {
       const page = await api("GET", `/records?${q}`);
       for (const r of page.records.filter((r) => r.summary)) {
-        tbody.append(h("tr", {}, h("td", {}, h("a", { href: `#/browse/${r.id}` }, r.summary.start)), h("td", {}, r.summary.registry),
+        const status = h("td", { class: "status" }, h("span", { class: `badge ${r.status}`, title: STATUS[r.status] || "" }, r.status));
+        if (r.equivocating) status.append(" ", h("span", { class: "badge equivocating", title: "Its author signed two records at one sequence: see the Node page" }, "equivocating"));
+        tbody.append(h("tr", { "data-status": r.status }, h("td", {}, h("a", { href: `#/browse/${r.id}` }, r.summary.start)), h("td", {}, r.summary.registry),
           h("td", {}, r.summary.categories.join(", ")), h("td", {}, r.summary.outcome), h("td", {}, r.summary.duration),
           r.anonymous ? h("td", { title: "Signed anonymously: some current member made it" }, "anonymous")
-            : h("td", { title: r.author }, `member ${short(r.author)}`), h("td", {}, r.kind)));
+            : h("td", { title: r.author }, `member ${short(r.author)}`), h("td", {}, r.kind), status));
       }
-      after = page.next;
-      more.hidden = after === null || after === undefined;
-      if (!tbody.children.length && more.hidden) tbody.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No summaries match.")));
+      cursor = page.next;
+      more.hidden = cursor === null || cursor === undefined;
+      if (!tbody.children.length && more.hidden) tbody.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No summaries match.")));
     } catch (e) { root.append(errorBox(e)); }
   };
   more.addEventListener("click", load);

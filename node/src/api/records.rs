@@ -40,6 +40,13 @@ pub struct RecordsQuery {
     /// Records per page (1-500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+    /// `oldest` first (arrival order, the default; page with `after`) or `newest` first (page
+    /// with `before`).
+    #[param(pattern = "^(oldest|newest)$")]
+    pub order: Option<String>,
+    /// With `order=newest`: the `next` cursor of the previous page.
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    pub before: Option<u64>,
 }
 
 /// A summary's headline fields.
@@ -68,6 +75,37 @@ pub struct RecordItem {
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<SummaryHeadline>,
+    /// For summaries and amendments: `live` (counted in the figures), `amended` (a later
+    /// version replaces it, or its author no longer counts) or `retracted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    /// The author signed two records at one sequence (evidence on the Node page).
+    pub equivocating: bool,
+}
+
+/// What a listing needs to say where each record stands.
+struct Standing {
+    live: std::collections::HashSet<lantern_protocol::RecordId>,
+    retracted: std::collections::HashSet<lantern_protocol::CaseRef>,
+    equivocators: std::collections::HashSet<lantern_protocol::MemberKey>,
+}
+
+impl Standing {
+    fn of(fed: &crate::federation::Federation) -> Result<Self, ApiError> {
+        let (live, retracted) = fed.with_patterns(|p| (p.live_records().into_iter().collect(), p.retracted_cases()))?;
+        Ok(Self { live, retracted, equivocators: fed.store().equivocators()?.into_iter().collect() })
+    }
+
+    fn status(&self, r: &StoredRecord) -> Option<&'static str> {
+        let case = r.record.summary()?.case;
+        Some(if self.live.contains(&r.id) {
+            "live"
+        } else if self.retracted.contains(&case) {
+            "retracted"
+        } else {
+            "amended"
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -170,7 +208,7 @@ impl Filter {
     }
 }
 
-fn item(r: &StoredRecord) -> RecordItem {
+fn item(r: &StoredRecord, standing: &Standing) -> RecordItem {
     let summary = r.record.summary().map(|b| SummaryHeadline {
         registry: b.summary.registry.label().into(),
         categories: b.summary.categories.iter().map(|c| c.label().to_string()).collect(),
@@ -188,6 +226,8 @@ fn item(r: &StoredRecord) -> RecordItem {
         created: r.record.created().map(|m| m.to_string()).unwrap_or_default(),
         kind: r.record.kind().into(),
         summary,
+        status: standing.status(r),
+        equivocating: r.record.author().is_some_and(|a| standing.equivocators.contains(&a)),
     }
 }
 
@@ -206,20 +246,34 @@ pub async fn list(
     if q.after.is_some_and(|a| a > i64::MAX as u64) {
         return Err(ApiError::bad_request("after", "not a cursor this node gave out"));
     }
+    if q.before.is_some_and(|a| a > i64::MAX as u64) {
+        return Err(ApiError::bad_request("before", "not a cursor this node gave out"));
+    }
+    let newest = match q.order.as_deref() {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(_) => return Err(ApiError::bad_request("order", "expected `oldest` or `newest`")),
+    };
     let filter = Filter::parse(&q)?;
     state
         .blocking(move |fed| {
+            let standing = Standing::of(fed)?;
             let mut out = Vec::new();
-            let mut after = q.after;
+            let mut after = if newest { q.before } else { q.after };
             let mut scanned = 0;
             loop {
-                let page = fed.store().records_after(after, 1024.min(SCAN_BUDGET - scanned))?;
+                let budget = 1024.min(SCAN_BUDGET - scanned);
+                let page = if newest {
+                    fed.store().records_before(after, budget)?
+                } else {
+                    fed.store().records_after(after, budget)?
+                };
                 let Some(last) = page.last() else { return Ok(Json(RecordPage { records: out, next: None })) };
                 after = Some(last.arrival);
                 scanned += page.len();
                 for r in &page {
                     if filter.keeps(&r.record) {
-                        out.push(item(r));
+                        out.push(item(r, &standing));
                         if out.len() == limit {
                             return Ok(Json(RecordPage { next: Some(r.arrival), records: out }));
                         }

@@ -1068,3 +1068,47 @@ async fn an_evidence_proof_checks_offline_and_fails_for_any_other_document_recor
     let r = call(s, "POST", &uri, Some(ANALYST), Some(json!({ "document_blake3": hash }))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn records_list_newest_first_and_say_where_each_summary_stands() {
+    let n = node();
+    let s = &n.state;
+    let one = add_case(s, example_case()).await;
+    let first = call(s, "POST", &format!("/api/v1/cases/{one}/publish"), Some(MEMBER), None).await.json();
+    let second = call(s, "POST", &format!("/api/v1/cases/{one}/publish"), Some(MEMBER), None).await.json();
+    let two = add_case(s, example_case()).await;
+    let gone = call(s, "POST", &format!("/api/v1/cases/{two}/publish"), Some(MEMBER), None).await.json();
+    call(s, "POST", &format!("/api/v1/cases/{two}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"}))).await;
+
+    // Newest first, a page at a time with `before`: the reverse of arrival order.
+    let oldest = call(s, "GET", "/api/v1/records?limit=500", Some(MEMBER), None).await.json();
+    let oldest: Vec<u64> =
+        oldest["records"].as_array().unwrap().iter().map(|r| r["arrival"].as_u64().unwrap()).collect();
+    let (mut newest, mut before) = (Vec::new(), None::<u64>);
+    loop {
+        let uri = match before {
+            Some(b) => format!("/api/v1/records?order=newest&limit=7&before={b}"),
+            None => "/api/v1/records?order=newest&limit=7".to_string(),
+        };
+        let page = call(s, "GET", &uri, Some(MEMBER), None).await.json();
+        newest.extend(page["records"].as_array().unwrap().iter().map(|r| r["arrival"].as_u64().unwrap()));
+        match page["next"].as_u64() {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(newest, oldest.iter().rev().copied().collect::<Vec<_>>());
+
+    let page = call(s, "GET", "/api/v1/records?order=newest&limit=500", Some(MEMBER), None).await.json();
+    let status = |id: &Value| {
+        page["records"].as_array().unwrap().iter().find(|r| r["id"] == *id).map(|r| r["status"].clone()).unwrap()
+    };
+    assert_eq!(status(&first["record"]), "amended");
+    assert_eq!(status(&second["record"]), "live");
+    assert_eq!(status(&gone["record"]), "retracted");
+    assert_eq!(page["records"][0]["kind"], "retraction", "the newest first");
+    assert!(page["records"][0].get("status").is_none(), "a retraction has no status of its own");
+    assert_eq!(page["records"][0]["equivocating"], false);
+    let r = call(s, "GET", "/api/v1/records?order=sideways", Some(MEMBER), None).await;
+    assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "order".to_string()));
+}

@@ -184,6 +184,11 @@ impl Patterns {
         self.k
     }
 
+    /// The case refs of retracted cases (a case ref is random per case: unique in practice).
+    pub fn retracted_cases(&self) -> std::collections::HashSet<CaseRef> {
+        self.cases.iter().filter(|(_, s)| s.retracted).map(|((_, case), _)| *case).collect()
+    }
+
     /// Cases counted now (latest versions, not retracted, by current members).
     pub fn case_count(&self) -> usize {
         self.facts.live().filter(|f| self.counted[f.author as usize]).count()

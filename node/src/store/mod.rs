@@ -734,6 +734,34 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` records that arrived before `before` (all, if `None`), newest first.
+    pub fn records_before(&self, before: Option<u64>, limit: usize) -> Result<Vec<StoredRecord>, StoreError> {
+        let index_mask = (1u64 << blocks::INDEX_BITS) - 1;
+        let end_block = before.map_or(u64::MAX, |b| b >> blocks::INDEX_BITS);
+        let mut out = Vec::new();
+        for entry in self.blocks.range(..=end_block.to_be_bytes()).rev() {
+            let (k, v) = entry?;
+            let block = be_u64(&k)?;
+            let records = blocks::records(&v).ok_or_else(|| corrupt("blocks", "block"))?;
+            let below = match before {
+                Some(b) if block == end_block => (b & index_mask) as usize,
+                _ => records.len(),
+            };
+            for (index, bytes) in records.into_iter().enumerate().take(below).rev() {
+                if out.len() == limit {
+                    return Ok(out);
+                }
+                if bytes.is_empty() {
+                    continue;
+                }
+                let record = open_stored_any(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
+                let arrival = block << blocks::INDEX_BITS | index as u64;
+                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), record });
+            }
+        }
+        Ok(out)
+    }
+
     /// Every record id held, in no particular order, for digests and reconciliation.
     pub fn record_ids(&self) -> Vec<RecordId> {
         self.index.read().unwrap_or_else(|p| p.into_inner()).keys().copied().collect()

@@ -540,3 +540,23 @@ fn a_check_counts_purged_slots_as_sound() {
     assert!(report.is_sound(), "{:?}", report.problems);
     assert_eq!((report.records, report.purged), (3, 1), "the purge is a record, its target an empty slot");
 }
+
+#[test]
+fn records_page_newest_first_as_they_do_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    // Two batches, so two blocks.
+    store.ingest_verified((1..=3).map(|seq| record(1, seq, seq)).collect()).unwrap();
+    store.ingest_verified((4..=5).map(|seq| record(1, seq, seq)).collect()).unwrap();
+    let oldest: Vec<u64> = store.records_after(None, 100).unwrap().iter().map(|r| r.arrival).collect();
+    let mut newest: Vec<u64> = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.records_before(before, 2).unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(last.arrival);
+        newest.extend(page.iter().map(|r| r.arrival));
+    }
+    assert_eq!(oldest.len(), 5);
+    assert_eq!(newest, oldest.iter().rev().copied().collect::<Vec<_>>());
+}
