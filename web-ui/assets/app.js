@@ -537,6 +537,10 @@ async function nodePage() {
       h("section", { class: "card" }, h("h2", {}, `Members (${members.members.length}; ${members.vouches_needed} vouches admit a new one)`),
         h("table", {}, h("tbody", {}, members.members.map((m) => h("tr", {}, h("td", { title: m.key }, short(m.key)), h("td", {}, m.founder ? "founder" : `${m.vouches} vouches`), h("td", {}, m.vouched_by_me ? "vouched by me" : ""))))),
         members.candidates.length ? h("div", {}, h("h2", {}, "Waiting for vouches"), h("ul", {}, members.candidates.map((c) => h("li", { title: c.key }, `${short(c.key)}: ${c.vouches} of ${members.vouches_needed}`)))) : null,
+        members.equivocations.length ? h("div", { id: "equivocations" }, h("h2", {}, "Equivocating authors"),
+          h("p", { class: "muted" }, "Each signed two different records with one sequence number. Both records verify; together they prove it."),
+          h("ul", {}, members.equivocations.map((e) => h("li", { title: e.author }, `member ${short(e.author)}, sequence ${e.sequence}: `,
+            ...e.records.map((id, i) => [i ? ", " : "", h("a", { href: `#/browse/${id}` }, short(id))]).flat())))) : null,
         h("h2", {}, "Vouch"), vouchForm),
       h("section", { class: "card", id: "analyst-queries" }, h("h2", {}, "Analysts' last queries"), queries.entries.length
         ? h("table", {}, h("thead", {}, h("tr", {}, ["When (UTC)", "Analyst", "Status", "Query"].map((t) => h("th", {}, t)))),

@@ -65,6 +65,16 @@ pub struct Members {
     pub members: Vec<Member>,
     /// Keys with standing vouches that are not members (yet).
     pub candidates: Vec<Candidate>,
+    /// Authors that signed two records at one sequence, with the records as evidence.
+    pub equivocations: Vec<Equivocation>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Equivocation {
+    pub author: String,
+    pub sequence: u64,
+    /// The records signed at that sequence (each verifies on its own; together they are the proof).
+    pub records: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -211,6 +221,16 @@ pub async fn members(State(state): State<AppState>) -> Result<Json<Members>, Api
                     })
                     .collect(),
                 candidates: candidates.iter().map(|k| Candidate { key: k.to_hex(), vouches: standing(k) }).collect(),
+                equivocations: fed
+                    .store()
+                    .equivocations()?
+                    .into_iter()
+                    .map(|(author, sequence, ids)| Equivocation {
+                        author: author.to_hex(),
+                        sequence,
+                        records: ids.iter().map(|id| id.to_hex()).collect(),
+                    })
+                    .collect(),
             }))
         })
         .await

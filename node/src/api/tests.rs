@@ -1112,3 +1112,48 @@ async fn records_list_newest_first_and_say_where_each_summary_stands() {
     let r = call(s, "GET", "/api/v1/records?order=sideways", Some(MEMBER), None).await;
     assert_eq!((r.status, r.field()), (StatusCode::BAD_REQUEST, "order".to_string()));
 }
+
+#[tokio::test]
+async fn equivocations_are_listed_with_their_evidence_and_flagged_in_the_records() {
+    let n = node();
+    let s = &n.state;
+    let r = call(s, "GET", "/api/v1/members", Some(MEMBER), None).await.json();
+    assert_eq!(r["equivocations"], json!([]));
+    // Founder 2 signs a second, different record at its sequence 2.
+    let key = SigningKey::from_bytes(&[2; 32]);
+    let ctx = VerifyContext::for_manifest(s.federation.manifest());
+    let chain = s.federation.store().chain(&signed::member_key(&key)).unwrap();
+    let mut rng = Rng::new(77);
+    let summary = sample::summary(&mut rng, "2025-05".parse().unwrap(), 1);
+    let env = lantern_protocol::record::Envelope {
+        format: lantern_protocol::WIRE_FORMAT,
+        federation: ctx.federation,
+        author: signed::member_key(&key),
+        sequence: 2,
+        previous: Some(chain[0].1),
+        created: "2025-05".parse().unwrap(),
+        body: lantern_protocol::record::Body::Summary(lantern_protocol::record::SummaryBody {
+            case: lantern_protocol::CaseRef(rng.bytes()),
+            supersedes: None,
+            summary,
+        }),
+    };
+    let twin = lantern_protocol::sign(&env, &key, &ctx).unwrap();
+    s.federation.admit(&[twin.bytes().to_vec()]).unwrap();
+    let r = call(s, "GET", "/api/v1/members", Some(MEMBER), None).await.json();
+    let e = &r["equivocations"][0];
+    assert_eq!(
+        (e["author"].as_str().unwrap(), e["sequence"].as_u64()),
+        (signed::member_key(&key).to_hex().as_str(), Some(2))
+    );
+    let mut records: Vec<String> =
+        e["records"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    records.sort();
+    let mut expected = vec![chain[1].1.to_hex(), twin.id().to_hex()];
+    expected.sort();
+    assert_eq!(records, expected, "both records at sequence 2 are the evidence");
+    let page = call(s, "GET", "/api/v1/records?limit=500", Some(MEMBER), None).await.json();
+    let flagged: Vec<&Value> =
+        page["records"].as_array().unwrap().iter().filter(|r| r["equivocating"] == true).collect();
+    assert_eq!(flagged.len(), 4, "every record of that author: its three and the twin");
+}

@@ -665,6 +665,24 @@ impl Store {
         Ok(out)
     }
 
+    /// The evidence of every equivocation: each author's sequence signed twice (or more), with
+    /// the records signed at it, by author and sequence.
+    pub fn equivocations(&self) -> Result<Vec<(MemberKey, u64, Vec<RecordId>)>, StoreError> {
+        let mut out: Vec<(MemberKey, u64, Vec<RecordId>)> = Vec::new();
+        for key in self.equivocations.iter().keys() {
+            let key = key?;
+            let (Some(seq), Some(id)) = (key.get(32..40), key.get(40..72).and_then(RecordId::from_slice)) else {
+                return Err(corrupt("equivocations", "key"));
+            };
+            let (author, seq) = (author_of_key(&key), be_u64(seq)?);
+            match out.last_mut() {
+                Some((a, s, ids)) if *a == author && *s == seq => ids.push(id),
+                _ => out.push((author, seq, vec![id])),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn is_equivocator(&self, author: &MemberKey) -> Result<bool, StoreError> {
         Ok(self.equivocations.scan_prefix(author.as_bytes()).next().transpose()?.is_some())
     }
