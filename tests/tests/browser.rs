@@ -133,6 +133,7 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     let dir = tmp.path().join("node");
     let month = node_with_sample_data(&dir);
     let token = std::fs::read_to_string(dir.join("api.token")).unwrap().trim().to_string();
+    let analyst = ok(lantern(&dir, &["token", "analyst", "ana"])).trim().to_string();
     let (mut node, lines) = run(&dir, &[]);
     let api = wait_api(&lines);
     let (_driver, driver_url) = chromedriver();
@@ -229,6 +230,39 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     c.goto(&format!("{api}/#/dashboard")).await.unwrap();
     c.refresh().await.unwrap();
     assert_eq!(cell(&c).await, before, "the purged case counts nowhere: the figure is the one before it");
+
+    // A figure leads to what it counts: the cell's link opens Browse filtered the same way.
+    let link = wait_css(&c, r#"#heatmap td[data-registry="RIPE NCC"][data-category="transfer delayed"] a"#).await;
+    link.click().await.unwrap();
+    wait_css(&c, "#records tbody tr a").await;
+    let url = c.current_url().await.unwrap().to_string();
+    assert!(url.contains("registry=RIPE+NCC") && url.contains("category=transfer+delayed"), "{url}");
+    let categories = c.find_all(Locator::Css("#records tbody tr td:nth-child(3)")).await.unwrap();
+    for td in categories {
+        assert!(td.text().await.unwrap().contains("transfer delayed"));
+    }
+
+    // An analyst token: a menu of what it may use, and those pages work.
+    c.find(Locator::Css("#signout")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#token").await.send_keys(&analyst).await.unwrap();
+    c.find(Locator::Css("#signin-form button")).await.unwrap().click().await.unwrap();
+    // (Signed in where the member left off, Browse: not the analyst's.)
+    wait_css(&c, "#member-only").await;
+    c.goto(&format!("{api}/#/dashboard")).await.unwrap();
+    cell(&c).await;
+    for (page, shown) in
+        [("dashboard", true), ("publish", false), ("browse", false), ("similar", false), ("node", true)]
+    {
+        let a = c.find(Locator::Css(&format!("nav a[data-page={page}]"))).await.unwrap();
+        assert_eq!(a.is_displayed().await.unwrap(), shown, "menu entry {page} for an analyst");
+    }
+    assert!(c.find(Locator::Css("#heatmap td.cell a")).await.is_err(), "no links to member pages");
+    c.goto(&format!("{api}/#/node")).await.unwrap();
+    let node_card = wait_css(&c, "#node-analyst").await.text().await.unwrap();
+    assert!(node_card.contains("k threshold") && !node_card.contains("Member key"), "{node_card}");
+    c.goto(&format!("{api}/#/browse")).await.unwrap();
+    wait_css(&c, "#member-only").await;
+    screenshot(&c, "analyst-node").await;
 
     c.close().await.unwrap();
     terminate(&mut node);

@@ -81,6 +81,9 @@ async function signIn(token) {
   try {
     state.node = await api("GET", "/node");
     state.vocab = await api("GET", "/vocabulary");
+    // An analyst token may query patterns only: its menu holds what it may use.
+    state.analyst = state.node.caller === "analyst";
+    document.querySelectorAll("nav a").forEach((a) => { a.hidden = state.analyst && MEMBER_PAGES.includes(a.dataset.page); });
     sessionStorage.setItem("lantern-token", state.token);
     $("#footer-node").textContent =
       `${state.node.federation_name} · member ${short(state.node.member)} · k = ${state.node.k_threshold} · v${state.node.version}`;
@@ -198,9 +201,14 @@ function heatmap(matrix, show) {
         h("span", { class: "sr-only" }, "hidden"), "·");
     }
     const alpha = shade ? 0.12 + 0.78 * (x[show] / max) : 0;
+    // A member follows a figure to the summaries it counts (Browse, filtered the same way).
+    const filter = { registry: attrs["data-registry"] || "", category: attrs["data-category"] || "" };
+    const text = String(x[show]);
+    const content = state.analyst ? text
+      : h("a", { href: `#/browse?${new URLSearchParams(filter)}`, "aria-label": `${label}: ${x.operators} operators, ${x.cases} cases; show the summaries` }, text);
     return h("td", { class: shade ? "cell" : "cell total", ...attrs, "data-operators": x.operators, "data-cases": x.cases,
       style: shade ? `background: rgba(180, 83, 9, ${alpha.toFixed(2)}); color: ${alpha > 0.55 ? "#fff" : "inherit"}` : "",
-      title: `${label}: ${x.operators} operators, ${x.cases} cases` }, String(x[show]));
+      title: `${label}: ${x.operators} operators, ${x.cases} cases` }, content);
   };
   const table = h("table", { class: "heatmap", id: "heatmap" },
     h("caption", { class: "sr-only" }, "Registry by incident category, with totals"),
@@ -512,11 +520,22 @@ async function similarPage(params) {
 
 async function nodePage() {
   const root = page("Node", h("p", { class: "muted" }, "Loading…"));
+  const kv = (rows) => h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))));
+  if (state.analyst) {
+    // What an analyst token may see of the node: who it is and what it holds, nothing of its peers or members.
+    try {
+      const [info, ready] = await Promise.all([api("GET", "/node"), fetch("/api/v1/ready").then((r) => r.json())]);
+      root.lastChild.replaceWith(h("section", { class: "card", id: "node-analyst" }, h("h2", {}, "This node"),
+        kv([["Federation", `${info.federation_name} (${short(info.federation)})`], ["Records", info.records], ["Members", info.members],
+          ["k threshold", info.k_threshold], ["Ready", ready.ready ? "yes" : "no"], ["Version", info.version]]),
+        h("p", { class: "muted" }, "Signed in with an analyst token: pattern queries only. Peers, members and cases are the member's.")));
+    } catch (e) { root.lastChild.replaceWith(errorBox(e)); }
+    return;
+  }
   try {
     const [info, ready, peers, sync, members, queries] = await Promise.all([
       api("GET", "/node"), fetch("/api/v1/ready").then((r) => r.json()), api("GET", "/peers"), api("GET", "/sync"), api("GET", "/members"),
       api("GET", "/analysts/log?limit=20")]);
-    const kv = (rows) => h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))));
     const vouchOut = h("span", { role: "alert" });
     const vouchForm = h("form", { class: "row", onsubmit: async (e) => {
       e.preventDefault();
@@ -553,6 +572,8 @@ async function nodePage() {
 // ---------- routing ----------
 
 const PAGES = { dashboard, publish: publishPage, browse, similar: similarPage, node: nodePage };
+/** Pages only the member token may use. */
+const MEMBER_PAGES = ["publish", "browse", "similar"];
 
 async function route() {
   const signedIn = Boolean(state.token && state.vocab);
@@ -563,6 +584,11 @@ async function route() {
   const [path, query] = (location.hash.slice(2) || "dashboard").split("?");
   const [name, id] = path.split("/");
   document.querySelectorAll("nav a").forEach((a) => a.toggleAttribute("aria-current", a.dataset.page === name) && a.setAttribute("aria-current", "page"));
+  if (state.analyst && MEMBER_PAGES.includes(name)) {
+    page("Not for analyst tokens", h("p", { id: "member-only" }, "This page is the member's. An analyst token may use the ",
+      h("a", { href: "#/dashboard" }, "dashboard"), " and the ", h("a", { href: "#/node" }, "node's summary"), "."));
+    return;
+  }
   await (PAGES[name] || dashboard)(new URLSearchParams(query || ""), id);
 }
 

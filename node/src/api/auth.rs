@@ -84,7 +84,7 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 /// Checks the bearer token against the route's rule, and the write rate limit.
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let needed = access(req.uri().path());
     if needed != Access::Public {
         let caller = match bearer(&req).map(|t| state.tokens.caller(t)) {
@@ -101,6 +101,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                 .into_response();
             }
         };
+        // Handlers that answer both roles say which one asked (`/node`).
+        req.extensions_mut().insert(caller.role());
         if needed == Access::Member && caller.role() != Role::Member {
             return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an analyst token allows pattern queries only")
                 .into_response();

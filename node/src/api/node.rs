@@ -41,6 +41,8 @@ pub struct NodeInfo {
     pub vouches_needed: u16,
     pub records: usize,
     pub members: usize,
+    /// Which token asked: `member` (everything) or `analyst` (pattern queries only).
+    pub caller: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -178,7 +180,7 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
 /// Who this node is and what it holds.
 #[utoipa::path(get, path = "/api/v1/node", tag = "node",
     responses((status = 200, body = NodeInfo), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn info(State(state): State<AppState>) -> Json<NodeInfo> {
+pub async fn info(State(state): State<AppState>, role: Option<axum::Extension<crate::tokens::Role>>) -> Json<NodeInfo> {
     let fed = &state.federation;
     let m = fed.manifest();
     Json(NodeInfo {
@@ -191,6 +193,10 @@ pub async fn info(State(state): State<AppState>) -> Json<NodeInfo> {
         vouches_needed: m.policy.vouches_needed,
         records: fed.store().record_count(),
         members: fed.members().len(),
+        caller: match role.map(|r| r.0) {
+            Some(crate::tokens::Role::Analyst) => "analyst",
+            _ => "member",
+        },
     })
 }
 

@@ -1157,3 +1157,11 @@ async fn equivocations_are_listed_with_their_evidence_and_flagged_in_the_records
         page["records"].as_array().unwrap().iter().filter(|r| r["equivocating"] == true).collect();
     assert_eq!(flagged.len(), 4, "every record of that author: its three and the twin");
 }
+
+#[tokio::test]
+async fn the_node_says_which_token_asked() {
+    let n = node();
+    let member = call(&n.state, "GET", "/api/v1/node", Some(MEMBER), None).await.json();
+    let analyst = call(&n.state, "GET", "/api/v1/node", Some(ANALYST), None).await.json();
+    assert_eq!((member["caller"].as_str(), analyst["caller"].as_str()), (Some("member"), Some("analyst")));
+}
