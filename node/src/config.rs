@@ -54,12 +54,17 @@ impl RunConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let file = |message: String| ConfigError::File { path: path.display().to_string(), message };
         let text = std::fs::read_to_string(path).map_err(|e| file(format!("cannot read: {e}")))?;
-        toml::from_str(&text).map_err(|e| {
+        Self::parse(&text).map_err(file)
+    }
+
+    /// The settings of a config file's text; the error names the line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| {
             let at = e.span().map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                format!("line {}: ", before.matches('\n').count() + 1)
+                let before = &text.as_bytes()[..s.start.min(text.len())];
+                format!("line {}: ", before.iter().filter(|&&b| b == b'\n').count() + 1)
             });
-            file(format!("{}{}", at.unwrap_or_default(), e.message().trim().replace('\n', " ")))
+            format!("{}{}", at.unwrap_or_default(), e.message().trim().replace('\n', " "))
         })
     }
 

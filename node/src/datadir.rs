@@ -72,6 +72,13 @@ pub struct NodeConfig {
     pub identifiers: crate::redact::Profile,
 }
 
+impl NodeConfig {
+    /// The settings of a `node.toml` text; the error is one line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().replace('\n', " "))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
@@ -166,7 +173,7 @@ impl DataDir {
         }
         let bad = |message: String| DataDirError::BadFile { path: path.display().to_string(), message };
         let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-        toml::from_str(&text).map_err(|e| bad(e.message().replace('\n', " ")))
+        NodeConfig::parse(&text).map_err(bad)
     }
 
     pub fn manifest(&self) -> Result<Manifest, DataDirError> {

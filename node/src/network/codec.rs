@@ -145,10 +145,24 @@ async fn read_frame<T: AsyncRead + Unpin + Send, M: Decode<()>, const MAX: usize
     }
     let mut buf = vec![0u8; len];
     io.read_exact(&mut buf).await?;
+    decode_frame::<M, MAX>(&buf)
+}
+
+/// The body of a frame carrying `msg` (what follows its length prefix).
+pub fn encode_frame<M: Encode>(msg: &M) -> Vec<u8> {
+    bincode::encode_to_vec(msg, bincode::config::standard()).unwrap_or_default()
+}
+
+/// Decodes one frame's body (what follows its length) as a message: bincode, at most `MAX`
+/// bytes, nothing left over. Pure, so the fuzz targets reach exactly what a peer's bytes reach.
+pub fn decode_frame<M: Decode<()>, const MAX: usize>(buf: &[u8]) -> io::Result<M> {
+    if buf.len() > MAX {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {} bytes over {MAX}", buf.len())));
+    }
     let config = bincode::config::standard().with_limit::<MAX>();
     let (msg, read) =
-        bincode::decode_from_slice(&buf, config).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    if read != len {
+        bincode::decode_from_slice(buf, config).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if read != buf.len() {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "trailing bytes in frame"));
     }
     Ok(msg)
