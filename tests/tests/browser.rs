@@ -231,6 +231,31 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     c.refresh().await.unwrap();
     assert_eq!(cell(&c).await, before, "the purged case counts nowhere: the figure is the one before it");
 
+    // Every card downloads what it shows: the matrix as CSV, as the API gives it.
+    c.execute(
+        "window.__blobs = []; const make = URL.createObjectURL; URL.createObjectURL = (b) => { window.__blobs.push(b); return make(b); };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_css(&c, "#heatmap").await;
+    c.find(Locator::Css("section[aria-labelledby=heat-title] button[data-download=csv]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let csv = loop {
+        let text = c.execute("return window.__blobs.length ? window.__blobs[0].text() : null;", vec![]).await.unwrap();
+        if let Some(text) = text.as_str() {
+            break text.to_string();
+        }
+        assert!(Instant::now() < deadline, "no download");
+        tokio::task::yield_now().await;
+    };
+    assert!(csv.starts_with("registry,category") && csv.contains("RIPE NCC,transfer delayed"), "{csv}");
+
     // A figure leads to what it counts: the cell's link opens Browse filtered the same way.
     let link = wait_css(&c, r#"#heatmap td[data-registry="RIPE NCC"][data-category="transfer delayed"] a"#).await;
     link.click().await.unwrap();

@@ -170,10 +170,37 @@ async function dashboard(params) {
       api("GET", `/patterns/emerging${until && /^\d{4}-\d{2}$/.test(until) ? `?until=${until}` : ""}`),
     ]);
     root.lastChild.remove();
-    root.append(heatmap(matrix, show), trendCard(trends), emergingCard(emerging));
+    const emergingPath = `/patterns/emerging${until && /^\d{4}-\d{2}$/.test(until) ? `?until=${until}` : ""}`;
+    root.append(
+      withDownloads(heatmap(matrix, show), `/patterns/matrix?${q}`, "matrix"),
+      withDownloads(trendCard(trends), `/patterns/trends?${q}&by=category&step=quarter`, "trends"),
+      withDownloads(emergingCard(emerging), emergingPath, "emerging"));
   } catch (e) {
     root.lastChild.replaceWith(errorBox(e));
   }
+}
+
+/** A card with CSV and JSON downloads of the figures it shows (the API's, k-suppressed alike). */
+function withDownloads(card, path, name) {
+  const out = h("span", { class: "error", role: "alert" });
+  const get = (format) => async () => {
+    out.textContent = "";
+    try {
+      const sep = path.includes("?") ? "&" : "?";
+      const res = await fetch(`/api/v1${path}${sep}format=${format}`, { headers: { Authorization: `Bearer ${state.token}` } });
+      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+      const url = URL.createObjectURL(await res.blob());
+      const a = h("a", { href: url, download: `lantern-${name}.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) { out.textContent = e.message; }
+  };
+  card.append(h("div", { class: "row downloads" }, h("span", { class: "muted" }, "Download:"),
+    h("button", { type: "button", class: "secondary", "data-download": "csv", onclick: get("csv") }, "CSV"),
+    h("button", { type: "button", class: "secondary", "data-download": "json", onclick: get("json") }, "JSON"), out));
+  return card;
 }
 
 function heatmap(matrix, show) {
