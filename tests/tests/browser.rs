@@ -231,6 +231,11 @@ async fn publish_in_the_ui_then_find_it_in_browse_and_on_the_dashboard() {
     c.refresh().await.unwrap();
     assert_eq!(cell(&c).await, before, "the purged case counts nowhere: the figure is the one before it");
 
+    // Durations and co-occurrence have their cards too; the period field offers presets.
+    wait_css(&c, "#durations").await;
+    wait_css(&c, "#cooccurrence").await;
+    assert!(c.find_all(Locator::Css("#period-presets option")).await.unwrap().len() >= 5);
+
     // Every card downloads what it shows: the matrix as CSV, as the API gives it.
     c.execute(
         "window.__blobs = []; const make = URL.createObjectURL; URL.createObjectURL = (b) => { window.__blobs.push(b); return make(b); };",

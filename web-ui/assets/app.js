@@ -54,6 +54,20 @@ function lastTwelveMonths() {
   const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1));
   return `${monthString(from)}..${monthString(now)}`;
 }
+/** Periods to pick from (the field takes any other): this month, quarter and year, the last
+ *  12 and 24 months, the last full year. */
+function periodPresets() {
+  const now = new Date();
+  const month = monthString(now), year = now.getUTCFullYear();
+  return [
+    [lastTwelveMonths(), "the last 12 months"],
+    [`${addMonths(month, -23)}..${month}`, "the last 24 months"],
+    [month, "this month"],
+    [`${year}-Q${Math.floor(now.getUTCMonth() / 3) + 1}`, "this quarter"],
+    [String(year), "this year"],
+    [String(year - 1), "last year"],
+  ];
+}
 function addMonths(ym, n) {
   const [y, m] = ym.split("-").map(Number);
   return monthString(new Date(Date.UTC(y, m - 1 + n, 1)));
@@ -155,7 +169,8 @@ async function dashboard(params) {
     const q = new URLSearchParams({ period: f.get("period"), dim: f.get("dim") || "", value: f.get("value") || "", show: f.get("show") });
     location.hash = `#/dashboard?${q}`;
   } },
-    h("label", {}, "Period", h("input", { name: "period", value: period, size: 18, title: "YYYY-MM, YYYY-Qn, YYYY or FROM..TO" })),
+    h("label", {}, "Period", h("input", { name: "period", value: period, size: 18, list: "period-presets", title: "YYYY-MM, YYYY-Qn, YYYY or FROM..TO" }),
+      h("datalist", { id: "period-presets" }, periodPresets().map(([v, label]) => h("option", { value: v }, label)))),
     h("label", {}, "Filter", dimSelect), h("label", {}, "Value", valueSelect),
     h("label", {}, "Show", h("select", { name: "show" }, ["operators", "cases"].map((s) => h("option", { value: s, selected: s === show }, s)))),
     h("button", { type: "submit" }, "Apply"));
@@ -164,17 +179,22 @@ async function dashboard(params) {
   if (filter) q.set("filter", filter);
   const until = period.includes("..") ? period.split("..")[1] : null;
   try {
-    const [matrix, trends, emerging] = await Promise.all([
+    const only = new URLSearchParams({ period });
+    const [matrix, trends, emerging, durations, cooccurrence] = await Promise.all([
       api("GET", `/patterns/matrix?${q}`),
       api("GET", `/patterns/trends?${q}&by=category&step=quarter`),
       api("GET", `/patterns/emerging${until && /^\d{4}-\d{2}$/.test(until) ? `?until=${until}` : ""}`),
+      api("GET", `/patterns/durations?${only}`),
+      api("GET", `/patterns/cooccurrence?${only}`),
     ]);
     root.lastChild.remove();
     const emergingPath = `/patterns/emerging${until && /^\d{4}-\d{2}$/.test(until) ? `?until=${until}` : ""}`;
     root.append(
       withDownloads(heatmap(matrix, show), `/patterns/matrix?${q}`, "matrix"),
       withDownloads(trendCard(trends), `/patterns/trends?${q}&by=category&step=quarter`, "trends"),
-      withDownloads(emergingCard(emerging), emergingPath, "emerging"));
+      withDownloads(emergingCard(emerging), emergingPath, "emerging"),
+      withDownloads(durationsCard(durations), `/patterns/durations?${only}`, "durations"),
+      withDownloads(cooccurrenceCard(cooccurrence), `/patterns/cooccurrence?${only}`, "cooccurrence"));
   } catch (e) {
     root.lastChild.replaceWith(errorBox(e));
   }
@@ -276,6 +296,31 @@ function emergingCard(e) {
   card.append(h("table", {}, h("thead", {}, h("tr", {}, ["Registry", "Category", "Recent cases", "Expected", "Ratio", "Operators"].map((t) => h("th", {}, t)))),
     h("tbody", {}, e.pairs.map((p) => h("tr", {}, h("td", {}, p.registry), h("td", {}, p.category), h("td", { class: "num" }, p.recent_cases),
       h("td", { class: "num" }, p.expected.toFixed(1)), h("td", { class: "num" }, `×${p.ratio.toFixed(1)}`), h("td", { class: "num" }, p.operators))))));
+  return card;
+}
+
+/** Time to resolution per registry × category, with the outcomes' shares; groups under k hidden. */
+function durationsCard(d) {
+  const card = h("section", { class: "card", id: "durations" }, h("h2", {}, `Time to resolution, ${d.period}`));
+  if (!d.rows.length) { card.append(h("p", { class: "muted" }, `No registry × category pair reaches ${d.k} operators in this period.`)); return card; }
+  const months = (m) => (m === null || m === undefined ? "–" : `${m} mo`);
+  card.append(h("div", { class: "scroll" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["Registry", "Category", "Operators", "Cases", "Resolved", "Median", "90th percentile", "Outcomes"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, d.rows.map((r) => h("tr", {}, h("td", {}, r.registry), h("td", {}, r.category), h("td", { class: "num" }, r.operators),
+      h("td", { class: "num" }, r.cases), h("td", { class: "num" }, r.resolved ?? "–"), h("td", { class: "num" }, months(r.median_months)),
+      h("td", { class: "num" }, months(r.p90_months)),
+      h("td", { class: "wrap" }, r.outcomes.map((o) => `${o.outcome} ${Math.round(o.share * 100)} %`).join(", "))))))),
+    h("p", { class: "muted" }, `Median and 90th percentile only where the resolved cases come from at least ${d.k} operators.`));
+  return card;
+}
+
+/** Which incident categories come together in one case. */
+function cooccurrenceCard(c) {
+  const card = h("section", { class: "card", id: "cooccurrence" }, h("h2", {}, `Categories that come together, ${c.period}`));
+  const shown = c.pairs.filter((p) => !p.suppressed);
+  if (!shown.length) { card.append(h("p", { class: "muted" }, `No pair of categories reaches ${c.k} operators in this period.`)); return card; }
+  card.append(h("table", {}, h("thead", {}, h("tr", {}, ["Categories", "Operators", "Cases"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, shown.map((p) => h("tr", {}, h("td", {}, p.categories.join(" + ")), h("td", { class: "num" }, p.operators), h("td", { class: "num" }, p.cases))))));
   return card;
 }
 
