@@ -14,7 +14,8 @@
 //!   own-chain head kept beside it, idempotency keys, a rescue export of the private cases, and
 //!   `check` / `repair`: reading a stopped store whole, rebuilding it from its arrival log.
 //! - [`exchange`]: export, import and verification of records as JSON lines; [`backup`].
-//! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed; `stix`: a STIX 2.1 bundle).
+//! - [`interop`]: the federation's live summaries for other tools (`misp`: a MISP feed; `stix`: a
+//!   STIX 2.1 bundle; `stix_patterns`: the matrix as a STIX report; `taxii`: the TAXII 2.1 pages).
 //!
 //! Federation:
 //! - [`federation`]: the node's view of its federation, the one door for records from outside.

@@ -426,6 +426,8 @@ enum ExportFormat {
     Jsonl,
     Misp,
     Stix,
+    /// The registry × category matrix of the last 12 months as a STIX report of observed data.
+    StixPatterns,
 }
 
 #[derive(Subcommand)]
@@ -668,9 +670,15 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("{events} events in the MISP feed at {}", out.display());
             Ok(())
         }
-        Command::Export { out, format: ExportFormat::Stix } => {
+        Command::Export { out, format: format @ (ExportFormat::Stix | ExportFormat::StixPatterns) } => {
             let federation = dir()?.federation()?;
-            let bundle = lantern_node::interop::stix::bundle(&federation)?;
+            let bundle = match format {
+                ExportFormat::Stix => lantern_node::interop::stix::bundle(&federation)?,
+                _ => {
+                    let period = lantern_node::patterns::query::Period::year_to(lantern_node::this_month());
+                    lantern_node::interop::stix_patterns::bundle(&federation, period)?
+                }
+            };
             let bytes = lantern_node::interop::misp::pretty(&bundle)?;
             match out {
                 Some(path) => {

@@ -25,8 +25,12 @@ def main(url, token):
     assert server.title, "the discovery resource has a title"
     root = server.default
     assert "application/taxii+json;version=2.1" in root.versions, root.versions
-    [collection] = root.collections
+    collections = {c.title: c for c in root.collections}
+    collection = collections["Live case summaries"]
     assert collection.can_read and not collection.can_write
+    patterns = collections["Pattern reports"]
+    report = [o for e in as_pages(patterns.get_objects, per_request=50) for o in e.get("objects", [])]
+    assert all(o["type"] != "incident" for o in report), "no summary in the pattern reports"
     ids, pages = [], 0
     for envelope in as_pages(collection.get_objects, per_request=2):
         pages += 1
@@ -44,6 +48,7 @@ def main(url, token):
     after = collection.get_objects(added_after=last)
     print(f"{len(incidents)} incidents in {pages} pages")
     print(f"poll after last: {len(after.get('objects', []))} objects")
+    print(f"pattern report: {len(report)} objects")
 
 
 if __name__ == "__main__":

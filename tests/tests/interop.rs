@@ -188,3 +188,54 @@ fn a_running_node_serves_the_live_summaries_to_oasis_taxii_client() {
     assert!(report.contains(&format!("{} incidents in {pages} pages", live.len())), "{report}");
     assert!(report.contains("poll after last: 0 objects"), "{report}");
 }
+
+#[test]
+fn the_pattern_report_is_stix_observed_data_of_the_shown_figures_only_and_passes_stix2_validator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("node");
+    let founders: Vec<SigningKey> = (40..46u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let fed = founded_federation(&dir, "patterns-test", &founders, &[], &["--k", "3"]);
+    let ctx = VerifyContext::for_manifest(fed.manifest());
+    let this_month = lantern_node::this_month();
+    let first = lantern_protocol::Month::from_index(this_month.index() - 6).unwrap();
+    let mut rng = Rng::new(23);
+    let mut records = Vec::new();
+    for (i, key) in founders.iter().enumerate() {
+        let mut summary = sample::summary(&mut rng, first, 3);
+        summary.registry = lantern_protocol::vocab::Registry::RipeNcc;
+        // Five founders in one category (shown at k = 3), one alone in another (hidden).
+        summary.categories = vec![if i < 5 {
+            lantern_protocol::vocab::Category::TransferDelayed
+        } else {
+            lantern_protocol::vocab::Category::RpkiChange
+        }];
+        records.extend(sample::signed_chain(key, &ctx, vec![summary], &mut rng).iter().map(|r| r.bytes().to_vec()));
+    }
+    assert!(fed.admit(&records).unwrap().iter().all(Result::is_ok));
+    drop(fed);
+    let path = tmp.path().join("patterns.json");
+    ok(lantern(&dir, &["export", "--format", "stix-patterns", "--out", path.to_str().unwrap()]));
+    let bytes = std::fs::read(&path).unwrap();
+    let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let figures: Vec<&serde_json::Value> =
+        bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "lantern-pattern-figure").collect();
+    assert!(figures.iter().any(|f| f["category"] == "transfer delayed" && f["registry"] == "RIPE NCC"), "{figures:?}");
+    assert!(!figures.iter().any(|f| f["category"] == "RPKI change"), "a group under k is not in the report");
+    let text = String::from_utf8_lossy(&bytes);
+    for key in &founders {
+        assert!(!text.contains(&signed::member_key(key).to_hex()), "no member key");
+    }
+
+    let venv = repo().join("target/test-venv/bin");
+    let out = std::process::Command::new(venv.join("stix2_validator")).arg(&path).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && report.contains("STIX JSON: Valid"), "{report}");
+    let out = std::process::Command::new(venv.join("python"))
+        .arg(repo().join("scripts/stix/validate_figures.py"))
+        .arg(&path)
+        .arg(repo().join("docs/stix/lantern-pattern-figure.json"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}");
+}

@@ -27,7 +27,10 @@ pub fn access(path: &str) -> Access {
     let path = path.strip_prefix("/api/v1").unwrap_or(path);
     match path {
         "/health" | "/ready" | "/openapi.json" => Access::Public,
-        p if p.starts_with("/patterns/") || p == "/node" || p == "/vocabulary" => Access::Patterns,
+        // TAXII: an analyst reads the pattern reports' collection only (checked per collection).
+        p if p.starts_with("/patterns/") || p.starts_with("/taxii2/") || p == "/node" || p == "/vocabulary" => {
+            Access::Patterns
+        }
         _ => Access::Member,
     }
 }

@@ -12,7 +12,15 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
 use crate::interop::stix::{self, Placed};
-use crate::interop::taxii::{self, Filter, TAXII_MEDIA_TYPE};
+use crate::interop::taxii::{self, Collection, Filter, TAXII_MEDIA_TYPE};
+use crate::tokens::Role;
+
+/// Which token asked (the guard puts it in the request).
+type Caller = Option<axum::Extension<Role>>;
+
+fn is_analyst(caller: &Caller) -> bool {
+    matches!(caller, Some(axum::Extension(Role::Analyst)))
+}
 
 /// The API root's path, from the discovery resource (an absolute path: clients resolve it
 /// against the discovery URL they were given).
@@ -83,18 +91,28 @@ pub async fn api_root(State(state): State<AppState>, headers: HeaderMap) -> Resu
     responses((status = 200, content_type = "application/taxii+json;version=2.1", body = Object),
         (status = 401, body = ErrorBody), (status = 406, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let body = json!({ "collections": [taxii::collection(&state.federation.manifest().id())] });
-    answer(&headers, body, &[])
+pub async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let fed = state.federation.manifest().id();
+    let mut collections = vec![Collection::Patterns.describe(&fed)];
+    if !is_analyst(&caller) {
+        collections.insert(0, Collection::Summaries.describe(&fed));
+    }
+    answer(&headers, json!({ "collections": collections }), &[])
 }
 
-/// The collection named in the path, or 404.
-fn the_collection(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let ours = taxii::collection_id(&state.federation.manifest().id()).to_string();
-    if id == ours {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no collection `{id}` (the one collection is `{ours}`)")))
+/// The collection named in the path, if the caller may read it: 404 if there is none, 403 for
+/// an analyst asking for the summaries.
+fn the_collection(state: &AppState, id: &str, caller: &Caller) -> Result<Collection, ApiError> {
+    match Collection::of(id, &state.federation.manifest().id()) {
+        None => Err(ApiError::not_found(format!("no collection `{id}`"))),
+        Some(Collection::Summaries) if is_analyst(caller) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "an analyst token reads the pattern reports only"))
+        }
+        Some(c) => Ok(c),
     }
 }
 
@@ -106,10 +124,11 @@ fn the_collection(state: &AppState, id: &str) -> Result<(), ApiError> {
 pub async fn collection(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    the_collection(&state, &id)?;
-    answer(&headers, taxii::collection(&state.federation.manifest().id()), &[])
+    let c = the_collection(&state, &id, &caller)?;
+    answer(&headers, c.describe(&state.federation.manifest().id()), &[])
 }
 
 /// The filters TAXII 2.1 defines for objects and manifests (`match[version]` and
@@ -151,10 +170,14 @@ impl ObjectsQuery {
     }
 }
 
-async fn placed(state: &AppState) -> Result<Vec<Placed>, ApiError> {
+async fn placed(state: &AppState, collection: Collection) -> Result<Vec<Placed>, ApiError> {
     state
-        .blocking(|fed| {
-            stix::objects(fed).map_err(|e| match e {
+        .blocking(move |fed| {
+            let objects = match collection {
+                Collection::Summaries => stix::objects(fed),
+                Collection::Patterns => crate::interop::stix_patterns::placed(fed),
+            };
+            objects.map_err(|e| match e {
                 crate::interop::FeedError::Store(e) => e.into(),
                 e => ApiError::internal(e),
             })
@@ -186,12 +209,13 @@ fn date_headers(page: &taxii::Page) -> Vec<(&'static str, String)> {
 pub async fn objects(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ObjectsQuery>,
 ) -> Result<Response, ApiError> {
-    the_collection(&state, &id)?;
+    let c = the_collection(&state, &id, &caller)?;
     let filter = query.filter()?;
-    let page = taxii::page(placed(&state).await?, &filter);
+    let page = taxii::page(placed(&state, c).await?, &filter);
     let extra = date_headers(&page);
     answer(&headers, taxii::envelope(page), &extra)
 }
@@ -205,11 +229,12 @@ pub async fn objects(
 pub async fn object(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: Caller,
     ApiPath((id, object)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    the_collection(&state, &id)?;
+    let c = the_collection(&state, &id, &caller)?;
     let filter = Filter { ids: Some(vec![object.clone()]), limit: 1, ..Filter::default() };
-    let page = taxii::page(placed(&state).await?, &filter);
+    let page = taxii::page(placed(&state, c).await?, &filter);
     if page.objects.is_empty() {
         return Err(ApiError::not_found(format!("no live object `{object}` in this collection")));
     }
@@ -228,12 +253,13 @@ pub async fn object(
 pub async fn manifest(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ObjectsQuery>,
 ) -> Result<Response, ApiError> {
-    the_collection(&state, &id)?;
+    let c = the_collection(&state, &id, &caller)?;
     let filter = query.filter()?;
-    let page = taxii::page(placed(&state).await?, &filter);
+    let page = taxii::page(placed(&state, c).await?, &filter);
     let extra = date_headers(&page);
     answer(&headers, taxii::manifest(page), &extra)
 }

@@ -1017,6 +1017,15 @@ async fn taxii_serves_the_live_summaries_in_pages_to_the_member_only() {
         StatusCode::NOT_ACCEPTABLE
     );
     assert_eq!(get(objects.clone(), ANALYST, taxii).await.status, StatusCode::FORBIDDEN, "summaries are the members'");
+    // An analyst sees the pattern reports' collection only, and reads it.
+    let theirs = get(format!("{root}collections/"), ANALYST, taxii).await.json();
+    let theirs = theirs["collections"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["title"], "Pattern reports");
+    let patterns = format!("{root}collections/{}/objects/", theirs[0]["id"].as_str().unwrap());
+    let r = get(patterns, ANALYST, taxii).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.json()["objects"].as_array().unwrap().iter().all(|o| o["type"] != "incident"), "no summary in it");
 }
 
 #[tokio::test]

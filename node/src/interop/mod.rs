@@ -4,6 +4,7 @@
 
 pub mod misp;
 pub mod stix;
+pub mod stix_patterns;
 pub mod taxii;
 
 use lantern_protocol::anonymous::{AnonBody, Opened};

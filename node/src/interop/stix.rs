@@ -17,9 +17,9 @@ const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08d
 /// Lantern's case extension: one id for every federation (the schema is the protocol's).
 const EXTENSION: &str = "extension-definition--3f1d7e0a-6c1b-5d2e-9a47-6c616e746572";
 /// The Lantern project, as the extension's creator.
-const LANTERN: &str = "identity--6c616e74-6572-5000-8000-000000000001";
+pub(super) const LANTERN: &str = "identity--6c616e74-6572-5000-8000-000000000001";
 /// When the extension's version 1 was defined.
-const EXTENSION_CREATED: &str = "2026-12-01T00:00:00.000Z";
+pub(super) const EXTENSION_CREATED: &str = "2026-12-01T00:00:00.000Z";
 
 /// A STIX timestamp at the start of `month`.
 fn timestamp(month: Month) -> String {
@@ -37,7 +37,18 @@ fn tlp_amber() -> Value {
     })
 }
 
-fn lantern_identity() -> Value {
+/// The federation as the publishing organisation (an identity of class group).
+pub(super) fn federation_identity(name: &str, id: &lantern_protocol::FederationId, created: Month) -> Value {
+    let created = timestamp(created);
+    json!({
+        "type": "identity", "spec_version": "2.1", "id": format!("identity--{}", super::federation_uuid(id)),
+        "created": created, "modified": created,
+        "name": name, "identity_class": "group",
+        "description": "A Lantern federation of network operators; it publishes its members' cases, never naming them.",
+    })
+}
+
+pub(super) fn lantern_identity() -> Value {
     json!({
         "type": "identity", "spec_version": "2.1", "id": LANTERN,
         "created": EXTENSION_CREATED, "modified": EXTENSION_CREATED,
@@ -146,14 +157,8 @@ pub struct Placed {
 pub fn objects(federation: &Federation) -> Result<Vec<Placed>, FeedError> {
     let manifest = federation.manifest();
     let federation_ref = format!("identity--{}", super::federation_uuid(&manifest.id()));
-    let created = timestamp(manifest.created);
     let fixed = [
-        json!({
-            "type": "identity", "spec_version": "2.1", "id": federation_ref,
-            "created": created, "modified": created,
-            "name": manifest.name, "identity_class": "group",
-            "description": "A Lantern federation of network operators; it publishes its members' cases, never naming them.",
-        }),
+        federation_identity(&manifest.name, &manifest.id(), manifest.created),
         lantern_identity(),
         extension_definition(),
         tlp_amber(),

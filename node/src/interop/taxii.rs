@@ -27,20 +27,53 @@ pub const MAX_LIMIT: usize = 1000;
 /// Seconds from 1970 to 2000-01-01T00:00:00Z, where the arrival clock starts.
 const ARRIVAL_EPOCH: i64 = 946_684_800;
 
-/// The collection of the federation's live summaries: the same id on every node of a federation.
-pub fn collection_id(federation: &FederationId) -> Uuid {
-    Uuid::new_v5(&super::federation_uuid(federation), b"taxii collection: live summaries")
+/// The node's collections: the live summaries (member only) and the pattern reports (member and
+/// analysts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Summaries,
+    Patterns,
 }
 
-pub fn collection(federation: &FederationId) -> Value {
-    json!({
-        "id": collection_id(federation).to_string(),
-        "title": COLLECTION_TITLE,
-        "description": "The federation's live case summaries (latest versions; retracted and purged cases are gone) as STIX 2.1 incidents with the Lantern case extension, published by the federation.",
-        "can_read": true,
-        "can_write": false,
-        "media_types": [STIX_MEDIA_TYPE],
-    })
+impl Collection {
+    /// Its id: the same on every node of a federation.
+    pub fn id(self, federation: &FederationId) -> Uuid {
+        let name: &[u8] = match self {
+            Collection::Summaries => b"taxii collection: live summaries",
+            Collection::Patterns => b"taxii collection: pattern reports",
+        };
+        Uuid::new_v5(&super::federation_uuid(federation), name)
+    }
+
+    pub fn of(id: &str, federation: &FederationId) -> Option<Self> {
+        [Collection::Summaries, Collection::Patterns].into_iter().find(|c| c.id(federation).to_string() == id)
+    }
+
+    pub fn describe(self, federation: &FederationId) -> Value {
+        let (title, description) = match self {
+            Collection::Summaries => (
+                COLLECTION_TITLE,
+                "The federation's live case summaries (latest versions; retracted and purged cases are gone) as STIX 2.1 incidents with the Lantern case extension, published by the federation.",
+            ),
+            Collection::Patterns => (
+                "Pattern reports",
+                "The registry × incident category matrix of the last 12 months as a STIX report of observed data: only groups of at least k operators, with noise; a new report whenever records arrive.",
+            ),
+        };
+        json!({
+            "id": self.id(federation).to_string(),
+            "title": title,
+            "description": description,
+            "can_read": true,
+            "can_write": false,
+            "media_types": [STIX_MEDIA_TYPE],
+        })
+    }
+}
+
+/// The summaries collection's id (kept for callers that know only it).
+pub fn collection_id(federation: &FederationId) -> Uuid {
+    Collection::Summaries.id(federation)
 }
 
 /// An object's place as its `date_added` (see the module doc).
