@@ -37,6 +37,7 @@ def main(url, token):
         ids.extend(o["id"] for o in envelope.get("objects", []))
     assert len(ids) == len(set(ids)), "no object twice across pages"
     incidents = [i for i in ids if i.startswith("incident--")]
+    assert len(set(incidents)) == len(incidents)
     manifest = collection.get_manifest()
     listed = [o["id"] for o in manifest["objects"]]
     assert sorted(listed) == sorted(ids), "the manifest lists what the objects pages held"

@@ -132,13 +132,22 @@ fn the_stix_bundle_holds_one_incident_per_live_summary_by_the_federation_and_pas
     names_no_member(&bytes, &member_keys);
     let bundle: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let objects = bundle["objects"].as_array().unwrap();
-    let mut incidents: Vec<String> =
-        objects.iter().filter(|o| o["type"] == "incident").map(|o| o["id"].as_str().unwrap().to_string()).collect();
-    incidents.sort();
+    let incidents = |revoked: bool| {
+        let mut ids: Vec<String> = objects
+            .iter()
+            .filter(|o| o["type"] == "incident" && o["revoked"].as_bool().unwrap_or(false) == revoked)
+            .map(|o| o["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
     let mut expected: Vec<String> =
         live.iter().map(|id| format!("incident--{}", lantern_node::interop::record_uuid(id))).collect();
     expected.sort();
-    assert_eq!(incidents, expected, "the latest version of each case, the retracted one not at all");
+    assert_eq!(incidents(false), expected, "the latest version of each case; the retracted one not as such");
+    // What the amendment and the retraction replaced is there revoked, so tools that took it drop it.
+    assert_eq!(incidents(true).len(), 2, "the amended case's first version and the retracted case");
+    assert!(incidents(true).iter().all(|id| !expected.contains(id)));
     let federation = objects.iter().find(|o| o["type"] == "identity" && o["identity_class"] == "group").unwrap();
     assert_eq!(federation["name"], "misp-test");
     for o in objects.iter().filter(|o| o["type"] == "incident") {
@@ -161,7 +170,7 @@ fn the_stix_bundle_holds_one_incident_per_live_summary_by_the_federation_and_pas
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}");
-    assert!(report.contains(&format!("{} extensions checked", live.len())), "{report}");
+    assert!(report.contains(&format!("{} extensions checked", live.len() + 2)), "live and revoked: {report}");
 }
 
 #[test]
@@ -183,9 +192,10 @@ fn a_running_node_serves_the_live_summaries_to_oasis_taxii_client() {
     lantern_tests::process::terminate(&mut node);
     let report = String::from_utf8_lossy(&poll.stdout);
     assert!(poll.status.success(), "{report}{}", String::from_utf8_lossy(&poll.stderr));
-    // Two objects a page: the four fixed objects, then the incidents.
-    let pages = (4 + live.len()).div_ceil(2);
-    assert!(report.contains(&format!("{} incidents in {pages} pages", live.len())), "{report}");
+    // Two objects a page: the four fixed objects, then the incidents, live and the two revoked.
+    let incidents = live.len() + 2;
+    let pages = (4 + incidents).div_ceil(2);
+    assert!(report.contains(&format!("{incidents} incidents in {pages} pages")), "{report}");
     assert!(report.contains("poll after last: 0 objects"), "{report}");
 }
 

@@ -157,7 +157,8 @@ impl ObjectsQuery {
             .next
             .as_deref()
             .map(|n| {
-                n.parse::<u64>().map_err(|_| ApiError::bad_request("next", "expected the `next` of the previous page"))
+                taxii::parse_next(n)
+                    .ok_or_else(|| ApiError::bad_request("next", "expected the `next` of the previous page"))
             })
             .transpose()?;
         let limit = match self.limit {
@@ -166,7 +167,7 @@ impl ObjectsQuery {
             Some(n) => n.min(taxii::MAX_LIMIT),
         };
         let list = |v: &Option<String>| v.as_ref().map(|s| s.split(',').map(str::to_string).collect::<Vec<_>>());
-        Ok(Filter { after: added_after.max(next), ids: list(&self.match_id), types: list(&self.match_type), limit })
+        Ok(Filter { after: added_after, next, ids: list(&self.match_id), types: list(&self.match_type), limit })
     }
 }
 

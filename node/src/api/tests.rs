@@ -1001,10 +1001,21 @@ async fn taxii_serves_the_live_summaries_in_pages_to_the_member_only() {
     assert_eq!(polled, vec![incident.as_str()]);
     let one = get(format!("{objects}{incident}/"), MEMBER, taxii).await;
     assert_eq!(one.json()["objects"][0]["type"], "incident");
+    let published_at = one.json()["objects"][0]["modified"].as_str().unwrap().to_string();
+    let seen = get(format!("{objects}?added_after={last_added}"), MEMBER, taxii).await;
+    let seen_last = seen.json()["objects"].as_array().unwrap().len();
+    assert_eq!(seen_last, 1);
+    let manifest = get(format!("{root}collections/{collection}/manifest/"), MEMBER, taxii).await.json();
+    let last_before_retraction = manifest["objects"].as_array().unwrap().last().unwrap()["date_added"].clone();
 
-    // Retracted, it leaves the collection.
+    // Retracted, a poll after the last date added gets it again, revoked, as a later version.
     call(s, "POST", &format!("/api/v1/cases/{id}/retract"), Some(MEMBER), Some(json!({"reason": "duplicate"}))).await;
-    assert_eq!(get(format!("{objects}{incident}/"), MEMBER, taxii).await.status, StatusCode::NOT_FOUND);
+    let after = last_before_retraction.as_str().unwrap();
+    let polled = get(format!("{objects}?added_after={after}"), MEMBER, taxii).await.json();
+    let revoked = &polled["objects"].as_array().unwrap()[..];
+    assert_eq!(revoked.len(), 1, "{polled}");
+    assert_eq!((revoked[0]["id"].as_str(), revoked[0]["revoked"].as_bool()), (Some(incident.as_str()), Some(true)));
+    assert!(revoked[0]["modified"].as_str().unwrap() > published_at.as_str(), "a later version");
 
     // Bad input, other media types, analysts.
     let r = get(format!("{objects}?added_after=yesterday"), MEMBER, taxii).await;

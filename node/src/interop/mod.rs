@@ -50,6 +50,60 @@ pub fn live_summaries(federation: &Federation) -> Result<Vec<LiveSummary>, FeedE
     Ok(out)
 }
 
+/// A summary this node holds that no longer counts because something came after it: a later
+/// version of its case, or the case's retraction. Feeds that offered it offer it revoked.
+pub struct Replaced {
+    pub summary: LiveSummary,
+    /// The arrival of the newest record of its case: where the revocation stands in the order.
+    pub replaced_at: u64,
+}
+
+/// Every held summary that an amendment or a retraction of its case replaced (purged ones are
+/// gone, bytes and all), in arrival order of what replaced them.
+pub fn replaced_summaries(federation: &Federation) -> Result<Vec<Replaced>, FeedError> {
+    let live: std::collections::HashSet<RecordId> =
+        federation.with_patterns(|p| p.live_records())?.into_iter().collect();
+    let mut latest: std::collections::HashMap<lantern_protocol::CaseRef, u64> = std::collections::HashMap::new();
+    let mut summaries = Vec::new();
+    let mut after = None;
+    loop {
+        let page = federation.store().records_after(after, 4096)?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.arrival);
+        for r in page {
+            let case = match &r.record {
+                Opened::Signed(env) => match &env.body {
+                    Body::Summary(b) => Some((b.case, Some((b.summary.clone(), env.created)))),
+                    Body::Retraction(b) => Some((b.case, None)),
+                    _ => None,
+                },
+                Opened::Anonymous(env, _) => match &env.body {
+                    AnonBody::Summary(b) => Some((b.case, Some((b.summary.clone(), env.created)))),
+                    AnonBody::Retraction(b) => Some((b.case, None)),
+                    _ => None,
+                },
+                Opened::Ring(_) => None,
+            };
+            let Some((case, summary)) = case else { continue };
+            latest.insert(case, r.arrival);
+            if let Some((summary, created)) = summary
+                && !live.contains(&r.id)
+            {
+                summaries.push((case, LiveSummary { id: r.id, summary, created, arrival: r.arrival }));
+            }
+        }
+    }
+    let mut out: Vec<Replaced> = summaries
+        .into_iter()
+        .filter_map(|(case, summary)| {
+            let replaced_at = *latest.get(&case)?;
+            (replaced_at > summary.arrival).then_some(Replaced { summary, replaced_at })
+        })
+        .collect();
+    out.sort_by_key(|r| r.replaced_at);
+    Ok(out)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     #[error(transparent)]

@@ -146,8 +146,9 @@ pub fn extension_schema() -> Value {
 }
 
 /// A STIX object with its place in this node's arrival order: the fixed objects (the
-/// federation's identity, Lantern's, the extension, the marking) at 0–3, each incident at its
-/// record's arrival number (never under 1 << 16: block 0 holds no records).
+/// federation's identity, Lantern's, the extension, the marking) at 0–3, each incident at twice
+/// its record's arrival number (never under 1 << 17: block 0 holds no records), a revoked one
+/// just after the record that replaced it. Objects may share a place: order is (place, id).
 pub struct Placed {
     pub place: u64,
     pub object: Value,
@@ -167,9 +168,19 @@ pub fn objects(federation: &Federation) -> Result<Vec<Placed>, FeedError> {
         fixed.into_iter().enumerate().map(|(i, object)| Placed { place: i as u64, object }).collect();
     let mut live = super::live_summaries(federation)?;
     live.sort_by_key(|l| l.arrival);
+    // Places are twice the arrival, so a revocation (odd) follows the record that caused it.
     for l in &live {
-        out.push(Placed { place: l.arrival, object: incident(&federation_ref, &l.id, &l.summary, l.created) });
+        out.push(Placed { place: 2 * l.arrival, object: incident(&federation_ref, &l.id, &l.summary, l.created) });
     }
+    // What an amendment or a retraction replaced: the same incident, revoked, as a later version
+    // (1 ms after the month it was made: STIX versions are ordered by `modified`).
+    for r in super::replaced_summaries(federation)? {
+        let mut revoked = incident(&federation_ref, &r.summary.id, &r.summary.summary, r.summary.created);
+        revoked["revoked"] = json!(true);
+        revoked["modified"] = json!(format!("{}-01T00:00:00.001Z", r.summary.created));
+        out.push(Placed { place: 2 * r.replaced_at + 1, object: revoked });
+    }
+    out.sort_by(|a, b| (a.place, a.object["id"].as_str()).cmp(&(b.place, b.object["id"].as_str())));
     Ok(out)
 }
 

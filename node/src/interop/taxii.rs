@@ -104,8 +104,10 @@ pub fn place_of(timestamp: &str) -> Result<u64, String> {
 /// What a client asked for of the collection's objects.
 #[derive(Debug, Default)]
 pub struct Filter {
-    /// Only objects placed after this.
+    /// Only objects placed after this (`added_after`).
     pub after: Option<u64>,
+    /// Only objects after this (place, id): where the previous page ended (`next`).
+    pub next: Option<(u64, String)>,
     /// Only these STIX ids / types (TAXII's `match[id]`, `match[type]`).
     pub ids: Option<Vec<String>>,
     pub types: Option<Vec<String>>,
@@ -122,18 +124,29 @@ pub struct Page {
 
 /// The page of `all` (in place order) that `filter` selects.
 pub fn page(all: Vec<Placed>, filter: &Filter) -> Page {
+    let id = |p: &Placed| p.object["id"].as_str().unwrap_or_default().to_string();
     let wanted = |p: &Placed| {
-        let field = |name: &str| p.object[name].as_str().unwrap_or_default().to_string();
         filter.after.is_none_or(|after| p.place > after)
-            && filter.ids.as_ref().is_none_or(|ids| ids.contains(&field("id")))
-            && filter.types.as_ref().is_none_or(|types| types.contains(&field("type")))
+            && filter.next.as_ref().is_none_or(|(place, last)| (p.place, id(p)) > (*place, last.clone()))
+            && filter.ids.as_ref().is_none_or(|ids| ids.contains(&id(p)))
+            && filter
+                .types
+                .as_ref()
+                .is_none_or(|types| types.contains(&p.object["type"].as_str().unwrap_or_default().to_string()))
     };
     let mut selected: Vec<Placed> = all.into_iter().filter(wanted).collect();
+    selected.sort_by(|a, b| (a.place, id(a)).cmp(&(b.place, id(b))));
     let more = selected.len() > filter.limit;
     selected.truncate(filter.limit);
-    // `next` is the place of the last object sent: the following page starts after it.
-    let next = more.then(|| selected.last().map(|p| p.place.to_string())).flatten();
+    // `next` names the last object sent: the following page starts after it.
+    let next = more.then(|| selected.last().map(|p| format!("{}~{}", p.place, id(p)))).flatten();
     Page { objects: selected, more, next }
+}
+
+/// A `next` this server gave out, read back.
+pub fn parse_next(next: &str) -> Option<(u64, String)> {
+    let (place, id) = next.split_once('~')?;
+    Some((place.parse().ok()?, id.to_string()))
 }
 
 /// The envelope of a page (`objects/`).
@@ -199,9 +212,9 @@ mod tests {
         let all = || placed(&[0, 1, 65_536, 65_537, 131_072]);
         let first = page(all(), &Filter { limit: 2, ..Filter::default() });
         assert!(first.more);
-        assert_eq!(first.next.as_deref(), Some("1"));
-        let after: u64 = first.next.unwrap().parse().unwrap();
-        let second = page(all(), &Filter { after: Some(after), limit: 2, ..Filter::default() });
+        assert_eq!(first.next.as_deref(), Some("1~incident--1"));
+        let next = parse_next(&first.next.unwrap());
+        let second = page(all(), &Filter { next, limit: 2, ..Filter::default() });
         assert_eq!(second.objects.iter().map(|p| p.place).collect::<Vec<_>>(), vec![65_536, 65_537]);
         let last = page(all(), &Filter { after: Some(65_537), limit: 2, ..Filter::default() });
         assert!(!last.more && last.next.is_none());
@@ -212,6 +225,27 @@ mod tests {
             &Filter { after: Some(place_of(&date_added(65_536)).unwrap()), limit: 10, ..Filter::default() },
         );
         assert_eq!(polled.objects.len(), 2);
+    }
+
+    #[test]
+    fn objects_sharing_a_place_are_paged_by_id_none_twice_none_skipped() {
+        let mut all = placed(&[5, 5, 5, 7]);
+        all[1].object["id"] = json!("incident--5b");
+        all[2].object["id"] = json!("incident--5c");
+        let (mut seen, mut next) = (Vec::new(), None);
+        loop {
+            let p = page(placed_again(&all), &Filter { next: next.clone(), limit: 1, ..Filter::default() });
+            seen.extend(p.objects.iter().map(|o| o.object["id"].as_str().unwrap().to_string()));
+            match p.next {
+                Some(n) => next = parse_next(&n),
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec!["incident--5", "incident--5b", "incident--5c", "incident--7"]);
+    }
+
+    fn placed_again(all: &[Placed]) -> Vec<Placed> {
+        all.iter().map(|p| Placed { place: p.place, object: p.object.clone() }).collect()
     }
 
     #[test]
