@@ -135,7 +135,7 @@ pub fn page(all: Vec<Placed>, filter: &Filter) -> Page {
                 .is_none_or(|types| types.contains(&p.object["type"].as_str().unwrap_or_default().to_string()))
     };
     let mut selected: Vec<Placed> = all.into_iter().filter(wanted).collect();
-    selected.sort_by(|a, b| (a.place, id(a)).cmp(&(b.place, id(b))));
+    selected.sort_by_key(|p| (p.place, id(p)));
     let more = selected.len() > filter.limit;
     selected.truncate(filter.limit);
     // `next` names the last object sent: the following page starts after it.
