@@ -231,6 +231,10 @@ fn the_pattern_report_is_stix_observed_data_of_the_shown_figures_only_and_passes
         bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "lantern-pattern-figure").collect();
     assert!(figures.iter().any(|f| f["category"] == "transfer delayed" && f["registry"] == "RIPE NCC"), "{figures:?}");
     assert!(!figures.iter().any(|f| f["category"] == "RPKI change"), "a group under k is not in the report");
+    assert!(
+        figures.iter().any(|f| f["view"] == "trend" && f["category"] == "transfer delayed"),
+        "the category's quarterly trend is in it too: {figures:?}"
+    );
     let text = String::from_utf8_lossy(&bytes);
     for key in &founders {
         assert!(!text.contains(&signed::member_key(key).to_hex()), "no member key");

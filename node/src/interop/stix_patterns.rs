@@ -1,4 +1,5 @@
-//! The registry × category matrix as STIX 2.1, for analysts' tools: one `report` of
+//! The pattern views (the registry × category matrix, quarterly trends by category, emerging
+//! pairs) as STIX 2.1, for analysts' tools: one `report` of
 //! `observed-data`, each observing one figure of the matrix as a `lantern-pattern-figure`, a new
 //! cyber-observable type defined by Lantern's second extension (its JSON schema:
 //! `docs/stix/lantern-pattern-figure.json`). Only what the matrix shows is in it: hidden groups
@@ -7,7 +8,8 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::patterns::query::{Figure, Matrix, Period};
+use crate::patterns::emerging::Emerging;
+use crate::patterns::query::{Figure, Matrix, Period, Step, TrendBy, Trends};
 use lantern_protocol::{FederationId, Month};
 
 /// Lantern's extension defining the figure observable.
@@ -39,9 +41,12 @@ pub fn figure_schema() -> Value {
         "$id": "https://github.com/lantern-federation/lantern/blob/main/docs/stix/lantern-pattern-figure.json",
         "title": "Lantern pattern figure (STIX 2.1 cyber-observable, new-sco extension)",
         "type": "object",
-        "required": ["type", "id", "registry", "category", "period", "operators", "cases", "k_threshold"],
+        "required": ["type", "id", "view", "registry", "category", "period", "operators", "cases", "k_threshold"],
         "properties": {
             "type": { "const": FIGURE_TYPE },
+            "view": { "enum": ["matrix", "trend", "emerging"] },
+            "expected": { "type": "number", "minimum": 0 },
+            "ratio": { "type": "number", "minimum": 0 },
             "registry": labels(registries),
             "category": labels(categories),
             "period": { "type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])\\.\\.[0-9]{4}-(0[1-9]|1[0-2])$" },
@@ -62,77 +67,145 @@ fn end_of(month: Month) -> String {
     Month::from_index(month.index() + 1).map_or_else(|_| format!("{month}-28T23:59:59.999Z"), timestamp)
 }
 
-/// The matrix as a list of STIX objects: the federation, Lantern, the extension, and per shown
+/// What one report shows: the matrix, the quarterly trend of each category, and the emerging
+/// pairs, as the analyst's API gives them (k-suppressed and noised).
+pub struct Views<'a> {
+    pub matrix: &'a Matrix,
+    pub trends: &'a Trends,
+    pub emerging: &'a Emerging,
+}
+
+/// One figure of a view, before it becomes an observable.
+struct Shown<'a> {
+    view: &'static str,
+    registry: &'a str,
+    category: &'a str,
+    period: Period,
+    figure: Figure,
+    /// For an emerging pair: the cases expected at the baseline rate, and the ratio.
+    emerging: Option<(f64, f64)>,
+}
+
+/// The views as a list of STIX objects: the federation, Lantern, the extension, and per shown
 /// figure an observable and its observed-data, all in one report.
 /// `as_of`: the place in the arrival log of the newest record counted; a report of other data is
 /// another report (other ids), so tools that poll keep each as a snapshot.
-pub fn report(name: &str, federation: &FederationId, period: Period, m: &Matrix, as_of: u64) -> Vec<Value> {
+pub fn report(name: &str, federation: &FederationId, period: Period, views: &Views<'_>, as_of: u64) -> Vec<Value> {
+    let m = views.matrix;
     let namespace = Uuid::new_v5(&super::federation_uuid(federation), format!("pattern report {as_of}").as_bytes());
     let by = format!("identity--{}", super::federation_uuid(federation));
-    let (first, last) = (timestamp(period.first), end_of(period.last));
     let period_label = format!("{}..{}", period.first, period.last);
+    let mut shown: Vec<Shown<'_>> = Vec::new();
+    let mut add = |view, registry, category, period, figure: &Figure| {
+        shown.push(Shown { view, registry, category, period, figure: *figure, emerging: None });
+    };
+    for c in &m.cells {
+        add("matrix", c.registry.label(), c.category.label(), period, &c.figure);
+    }
+    for t in &m.registries {
+        add("matrix", t.registry.label(), "all categories", period, &t.figure);
+    }
+    for t in &m.categories {
+        add("matrix", "all registries", t.category.label(), period, &t.figure);
+    }
+    for series in &views.trends.series {
+        for point in &series.points {
+            if let Ok(p) = point.period.parse::<Period>() {
+                add("trend", "all registries", series.name.as_str(), p, &point.figure);
+            }
+        }
+    }
+    let e = views.emerging;
+    if let Ok(until) = e.until.parse::<Month>() {
+        let first = Month::from_index(until.index() + 1 - i64::from(e.recent_months)).unwrap_or(until);
+        for pair in &e.pairs {
+            let figure = Figure { operators: Some(pair.operators), cases: Some(pair.recent_cases), suppressed: false };
+            shown.push(Shown {
+                view: "emerging",
+                registry: pair.registry.label(),
+                category: pair.category.label(),
+                period: Period { first, last: until },
+                figure,
+                emerging: Some((pair.expected, pair.ratio)),
+            });
+        }
+    }
     let mut objects = vec![
         super::stix::federation_identity(name, federation, period.first),
         super::stix::lantern_identity(),
         figure_extension(),
     ];
     let mut refs = Vec::new();
-    let mut figure = |registry: &str, category: &str, f: &Figure| {
-        let (Some(operators), Some(cases)) = (f.operators, f.cases) else { return };
-        if f.suppressed || cases == 0 {
-            return;
+    for s in shown {
+        let (Some(operators), Some(cases)) = (s.figure.operators, s.figure.cases) else { continue };
+        if s.figure.suppressed || cases == 0 {
+            continue;
         }
-        let key = format!("{period_label}|{}|{registry}|{category}", m.filter.as_deref().unwrap_or(""));
+        let label = format!("{}..{}", s.period.first, s.period.last);
+        let key = format!("{}|{label}|{}|{}|{}", s.view, m.filter.as_deref().unwrap_or(""), s.registry, s.category);
         let sco = format!("{FIGURE_TYPE}--{}", Uuid::new_v5(&namespace, key.as_bytes()));
         let mut observable = json!({
-            "type": FIGURE_TYPE, "spec_version": "2.1", "id": sco,
-            "registry": registry, "category": category, "period": period_label,
+            "type": FIGURE_TYPE, "spec_version": "2.1", "id": sco, "view": s.view,
+            "registry": s.registry, "category": s.category, "period": label,
             "operators": operators, "cases": cases, "k_threshold": m.k,
             "extensions": { FIGURE_EXTENSION: { "extension_type": "new-sco" } },
         });
         if let Some(filter) = &m.filter {
             observable["filter"] = json!(filter);
         }
+        if let Some((expected, ratio)) = s.emerging {
+            observable["expected"] = json!((expected * 10.0).round() / 10.0);
+            observable["ratio"] = json!((ratio * 10.0).round() / 10.0);
+        }
         let observed = format!("observed-data--{}", Uuid::new_v5(&namespace, format!("observed {key}").as_bytes()));
+        let (first, last) = (timestamp(s.period.first), end_of(s.period.last));
         objects.push(observable);
         objects.push(json!({
             "type": "observed-data", "spec_version": "2.1", "id": observed, "created_by_ref": by,
-            "created": last, "modified": last, "first_observed": first, "last_observed": last,
+            "created": end_of(period.last), "modified": end_of(period.last), "first_observed": first, "last_observed": last,
             "number_observed": cases.min(999_999_999), "object_refs": [sco],
         }));
         refs.push(observed);
-    };
-    for c in &m.cells {
-        figure(c.registry.label(), c.category.label(), &c.figure);
-    }
-    for t in &m.registries {
-        figure(t.registry.label(), "all categories", &t.figure);
-    }
-    for t in &m.categories {
-        figure("all registries", t.category.label(), &t.figure);
     }
     if refs.is_empty() {
         return Vec::new();
     }
+    let at = end_of(period.last);
     let report = format!("report--{}", Uuid::new_v5(&namespace, format!("report {period_label}").as_bytes()));
     objects.push(json!({
         "type": "report", "spec_version": "2.1", "id": report, "created_by_ref": by,
-        "created": last, "modified": last, "published": last,
-        "name": format!("Registry × incident category, {period_label}"),
-        "description": format!("Distinct operators and cases per registry and incident category in {name}; groups of fewer than {} operators are hidden and every figure carries a little noise.", m.k),
+        "created": at, "modified": at, "published": at,
+        "name": format!("Patterns of {name}, {period_label}"),
+        "description": format!("Distinct operators and cases per registry and incident category, the quarterly trend of each category, and the pairs above their baseline, in {name}; groups of fewer than {} operators are hidden and every figure carries a little noise.", m.k),
         "report_types": ["observed-data"],
         "object_refs": refs,
     }));
     objects
 }
 
+/// The views of `period` (no filter): the matrix, quarterly trends by category, and what is
+/// emerging up to the period's last month.
+fn views_of(
+    federation: &crate::federation::Federation,
+    period: Period,
+) -> Result<(Matrix, Trends, Emerging), super::FeedError> {
+    let scope = crate::patterns::query::Scope { period, filter: None };
+    Ok(federation.with_patterns(|p| {
+        (
+            p.matrix(scope),
+            p.trends(scope, TrendBy::Category, Step::Quarter),
+            p.emerging(period.last, crate::patterns::emerging::Windows::default()),
+        )
+    })?)
+}
+
 /// A bundle of the matrix report for `period` (no filter), as `lantern export --format
 /// stix-patterns` writes it and the analysts' TAXII collection serves it.
 pub fn bundle(federation: &crate::federation::Federation, period: Period) -> Result<Value, super::FeedError> {
     let manifest = federation.manifest();
-    let scope = crate::patterns::query::Scope { period, filter: None };
-    let m = federation.with_patterns(|p| p.matrix(scope))?;
-    let objects = report(&manifest.name, &manifest.id(), period, &m, as_of(federation)?);
+    let (matrix, trends, emerging) = views_of(federation, period)?;
+    let views = Views { matrix: &matrix, trends: &trends, emerging: &emerging };
+    let objects = report(&manifest.name, &manifest.id(), period, &views, as_of(federation)?);
     let ids: Vec<&str> = objects.iter().filter_map(|o| o["id"].as_str()).collect();
     let id = Uuid::new_v5(&super::federation_uuid(&manifest.id()), ids.join(",").as_bytes());
     Ok(json!({ "type": "bundle", "id": format!("bundle--{id}"), "objects": objects }))
@@ -148,9 +221,10 @@ pub fn as_of(federation: &crate::federation::Federation) -> Result<u64, super::F
 pub fn placed(federation: &crate::federation::Federation) -> Result<Vec<super::stix::Placed>, super::FeedError> {
     let manifest = federation.manifest();
     let period = Period::year_to(crate::this_month());
-    let m = federation.with_patterns(|p| p.matrix(crate::patterns::query::Scope { period, filter: None }))?;
+    let (matrix, trends, emerging) = views_of(federation, period)?;
+    let views = Views { matrix: &matrix, trends: &trends, emerging: &emerging };
     let as_of = as_of(federation)?;
-    Ok(report(&manifest.name, &manifest.id(), period, &m, as_of)
+    Ok(report(&manifest.name, &manifest.id(), period, &views, as_of)
         .into_iter()
         .map(|object| super::stix::Placed { place: as_of, object })
         .collect())
