@@ -47,7 +47,16 @@ impl Remote {
                 }
             })
         };
-        let addr = read(addr_path(root))?;
+        // A node that is starting holds the store a moment before it writes its address.
+        let give_up = std::time::Instant::now() + ADDRESS_WAIT;
+        let addr = loop {
+            match read(addr_path(root)) {
+                Err(RemoteError::NoAddress(_)) if std::time::Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                other => break other?,
+            }
+        };
         let token = read(root.join(crate::tokens::MEMBER_TOKEN_FILE))?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -134,6 +143,9 @@ impl Remote {
         serde_json::from_str(&text).map_err(|e| RemoteError::Refused(format!("unreadable answer: {e}")))
     }
 }
+
+/// How long the CLI waits for a starting node to write its API address.
+const ADDRESS_WAIT: Duration = Duration::from_secs(3);
 
 /// Retries of a request the node's rate limit refused, and the longest wait honoured.
 const RATE_LIMIT_RETRIES: usize = 3;

@@ -48,11 +48,12 @@ pub fn run_node(data_dir: Option<PathBuf>, args: RunArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let reopen = runtime.block_on(async move {
         let (node, mut events) = lantern_node::app::start(parts).await?;
-        println!("api http://{}", node.api);
-        // While this file exists the CLI acts through the API (the store is ours).
+        // While this file exists the CLI acts through the API (the store is ours). Written
+        // before the address is printed, so whoever waits for that line finds it.
         let addr_file = lantern_node::remote::addr_path(dir.root());
         std::fs::write(&addr_file, node.api.to_string())
             .with_context(|| format!("cannot write {}", addr_file.display()))?;
+        println!("api http://{}", node.api);
         let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         let mut progress = CatchUpBars::default();
         let mut store_check = tokio::time::interval(STORE_CHECK);
