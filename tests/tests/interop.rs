@@ -203,18 +203,21 @@ fn a_running_node_serves_the_live_summaries_to_oasis_taxii_client() {
 fn the_pattern_report_is_stix_observed_data_of_the_shown_figures_only_and_passes_stix2_validator() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
-    let founders: Vec<SigningKey> = (40..46u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
-    let fed = founded_federation(&dir, "patterns-test", &founders, &[], &["--k", "3"]);
+    // 39 founders in one category: more than k plus the largest noise a draw can give
+    // (`noise::MAX`), so the cell and its quarter are shown whatever the federation's noise; one
+    // founder alone in another category: under k, hidden whatever the noise.
+    let founders: Vec<SigningKey> = (40..80u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let fed = founded_federation(&dir, "patterns-test", &founders, &[], &["--k", "2"]);
+    assert!(39 >= lantern_node::patterns::noise::MAX as usize + 2);
     let ctx = VerifyContext::for_manifest(fed.manifest());
-    let this_month = lantern_node::this_month();
-    let first = lantern_protocol::Month::from_index(this_month.index() - 6).unwrap();
+    let month = lantern_protocol::Month::from_index(lantern_node::this_month().index() - 4).unwrap();
     let mut rng = Rng::new(23);
     let mut records = Vec::new();
     for (i, key) in founders.iter().enumerate() {
-        let mut summary = sample::summary(&mut rng, first, 3);
+        // All in one month, so one quarter of the trend holds them all.
+        let mut summary = sample::summary(&mut rng, month, 1);
         summary.registry = lantern_protocol::vocab::Registry::RipeNcc;
-        // Five founders in one category (shown at k = 3), one alone in another (hidden).
-        summary.categories = vec![if i < 5 {
+        summary.categories = vec![if i < 39 {
             lantern_protocol::vocab::Category::TransferDelayed
         } else {
             lantern_protocol::vocab::Category::RpkiChange
