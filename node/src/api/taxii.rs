@@ -186,6 +186,19 @@ async fn placed(state: &AppState, collection: Collection) -> Result<Vec<Placed>,
         .await
 }
 
+/// The page of collection `id` that `filter` selects, with its date headers.
+async fn selected(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    filter: &Filter,
+) -> Result<(taxii::Page, Vec<(&'static str, String)>), ApiError> {
+    let c = the_collection(state, id, caller)?;
+    let page = taxii::page(placed(state, c).await?, filter);
+    let extra = date_headers(&page);
+    Ok((page, extra))
+}
+
 /// TAXII's headers of an objects or manifest page: the first and last `date_added` in it.
 fn date_headers(page: &taxii::Page) -> Vec<(&'static str, String)> {
     match (page.objects.first(), page.objects.last()) {
@@ -214,10 +227,7 @@ pub async fn objects(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ObjectsQuery>,
 ) -> Result<Response, ApiError> {
-    let c = the_collection(&state, &id, &caller)?;
-    let filter = query.filter()?;
-    let page = taxii::page(placed(&state, c).await?, &filter);
-    let extra = date_headers(&page);
+    let (page, extra) = selected(&state, &caller, &id, &query.filter()?).await?;
     answer(&headers, taxii::envelope(page), &extra)
 }
 
@@ -233,13 +243,11 @@ pub async fn object(
     caller: Caller,
     ApiPath((id, object)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let c = the_collection(&state, &id, &caller)?;
     let filter = Filter { ids: Some(vec![object.clone()]), limit: 1, ..Filter::default() };
-    let page = taxii::page(placed(&state, c).await?, &filter);
+    let (page, extra) = selected(&state, &caller, &id, &filter).await?;
     if page.objects.is_empty() {
-        return Err(ApiError::not_found(format!("no live object `{object}` in this collection")));
+        return Err(ApiError::not_found(format!("no object `{object}` in this collection")));
     }
-    let extra = date_headers(&page);
     answer(&headers, taxii::envelope(page), &extra)
 }
 
@@ -258,9 +266,6 @@ pub async fn manifest(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ObjectsQuery>,
 ) -> Result<Response, ApiError> {
-    let c = the_collection(&state, &id, &caller)?;
-    let filter = query.filter()?;
-    let page = taxii::page(placed(&state, c).await?, &filter);
-    let extra = date_headers(&page);
+    let (page, extra) = selected(&state, &caller, &id, &query.filter()?).await?;
     answer(&headers, taxii::manifest(page), &extra)
 }

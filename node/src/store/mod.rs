@@ -741,12 +741,9 @@ impl Store {
                 if out.len() == limit {
                     return Ok(out);
                 }
-                if bytes.is_empty() {
-                    continue;
+                if !bytes.is_empty() {
+                    out.push(stored(block, index, bytes)?);
                 }
-                let record = open_stored_any(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
-                let arrival = block << blocks::INDEX_BITS | index as u64;
-                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), record });
             }
         }
         Ok(out)
@@ -769,12 +766,9 @@ impl Store {
                 if out.len() == limit {
                     return Ok(out);
                 }
-                if bytes.is_empty() {
-                    continue;
+                if !bytes.is_empty() {
+                    out.push(stored(block, index, bytes)?);
                 }
-                let record = open_stored_any(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
-                let arrival = block << blocks::INDEX_BITS | index as u64;
-                out.push(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), record });
             }
         }
         Ok(out)
@@ -1117,6 +1111,13 @@ fn lock_unused(dir: &Path) -> Option<std::fs::File> {
 /// Whether opening failed because another handle (or process) holds the database.
 pub fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+/// A record of the arrival log, decoded, at slot `index` of block `block`.
+fn stored(block: u64, index: usize, bytes: &[u8]) -> Result<StoredRecord, StoreError> {
+    let record = open_stored_any(bytes).map_err(|e| corrupt("blocks", &e.to_string()))?;
+    let arrival = block << blocks::INDEX_BITS | index as u64;
+    Ok(StoredRecord { id: RecordId::of(bytes), arrival, bytes: bytes.to_vec(), record })
 }
 
 fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
