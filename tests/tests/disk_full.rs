@@ -15,6 +15,22 @@ const SCRIPT: &str = r#"
 set -u
 L=$1; M=$2; R=$3; CASE=$4; W=$5
 records() { "$L" --data-dir "$1" info 2>>"$W/err" | awk '/^records/ {print $2}'; }
+# One case added and published in data dir $d, errors to $1.
+publish_one() {
+  id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$1") && timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$1"
+}
+# One publish (so the store has laid out its files), then a filler leaving $1 KiB free, then
+# publishes until one fails; $ok counts the acknowledged ones. Errors to $2.
+publish_until_full() {
+  ok=0
+  publish_one "$2" && ok=1
+  avail=$(df --output=avail -k "$mnt" | tail -1)
+  dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - $1)) 2>/dev/null
+  for i in $(seq 1 300); do
+    publish_one "$2" || break
+    ok=$((ok + 1))
+  done
+}
 for size in 5 7 9; do
   mnt="$W/import$size"; mkdir -p "$mnt"
   mount -t tmpfs -o size=${size}m tmpfs "$mnt" || { echo "no-mount"; exit 0; }
@@ -29,22 +45,12 @@ done
 mnt="$W/publish"; mkdir -p "$mnt"; mount -t tmpfs -o size=4m tmpfs "$mnt"
 d="$mnt/n"
 "$L" --data-dir "$d" init >/dev/null 2>&1; "$L" --data-dir "$d" federation create --name full >/dev/null 2>&1
-# One publish first (so the store has laid out its files), then leave a little room and publish
-# until the disk is full.
-ok=0
-id=$("$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") && "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err" && ok=1
-avail=$(df --output=avail -k "$mnt" | tail -1)
-dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - 160)) 2>/dev/null
-for i in $(seq 1 300); do
-  id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") || break
-  timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err" || break
-  ok=$((ok + 1))
-done
+publish_until_full 160 "$W/err"
 last=$?
 rm -f "$mnt/filler"
 held=$(records "$d")
 chain=$("$L" --data-dir "$d" info 2>>"$W/err" | grep '^own chain')
-id=$("$L" --data-dir "$d" case add "$CASE" 2>>"$W/err") && "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/err"
+publish_one "$W/err"
 echo "publish ok=$ok last=$last held=${held:-none} again=$? chain=$chain"
 # A running node: its disk fills, then space comes back while it runs.
 mnt="$W/running"; mkdir -p "$mnt"; mount -t tmpfs -o size=6m tmpfs "$mnt"
@@ -64,20 +70,12 @@ until_store() {
 }
 until_store true; up=$?
 first=$(cat "$d/api.addr" 2>/dev/null)
-ok=0
-id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") && timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err" && ok=1
-avail=$(df --output=avail -k "$mnt" | tail -1)
-dd if=/dev/zero of="$mnt/filler" bs=1k count=$((avail - 64)) 2>/dev/null
-for i in $(seq 1 300); do
-  id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") || break
-  timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err" || break
-  ok=$((ok + 1))
-done
+publish_until_full 64 "$W/run.err"
 until_store false; unready=$?
 rm -f "$mnt/filler"
 until_store true; healed=$?
 second=$(cat "$d/api.addr" 2>/dev/null)
-id=$(timeout 30 "$L" --data-dir "$d" case add "$CASE" 2>>"$W/run.err") && timeout 30 "$L" --data-dir "$d" publish "$id" --omit-narrative >/dev/null 2>>"$W/run.err"
+publish_one "$W/run.err"
 again=$?
 kill -TERM $pid; wait $pid; stopped=$?
 echo "running up=$up ok=$ok unready=$unready healed=$healed again=$again stopped=$stopped api=$([ "$first" != "$second" ] && echo reopened || echo same) held=$(records "$d")"
