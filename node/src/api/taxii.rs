@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use super::AppState;
 use super::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
@@ -133,14 +134,24 @@ pub async fn collection(
 
 /// The filters TAXII 2.1 defines for objects and manifests (`match[version]` and
 /// `match[spec_version]` are not offered: each object has one version, STIX 2.1).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ObjectsQuery {
+    /// Only objects added after this `date_added` (an RFC 3339 timestamp, such as the
+    /// `X-TAXII-Date-Added-Last` of the previous poll).
+    #[param(format = DateTime)]
     added_after: Option<String>,
+    /// Objects per page (default 100; more than 1000 is read as 1000).
+    #[param(minimum = 1, maximum = 9_223_372_036_854_775_807_i64)]
     limit: Option<usize>,
+    /// The `next` of the previous page.
+    #[param(pattern = "^[0-9]{1,19}~")]
     next: Option<String>,
+    /// Only these STIX ids (comma-separated).
     #[serde(rename = "match[id]")]
     match_id: Option<String>,
+    /// Only these STIX types (comma-separated).
     #[serde(rename = "match[type]")]
     match_type: Option<String>,
 }
@@ -211,11 +222,7 @@ fn date_headers(page: &taxii::Page) -> Vec<(&'static str, String)> {
 }
 
 #[utoipa::path(get, path = "/api/v1/taxii2/lantern/collections/{collection}/objects/", tag = "feeds",
-    params(("collection" = String, Path),
-        ("added_after" = Option<String>, Query, description = "Only objects added after this `date_added` (from `X-TAXII-Date-Added-Last`)"),
-        ("limit" = Option<usize>, Query, description = "Objects per page (default 100, at most 1000)"),
-        ("next" = Option<String>, Query, description = "The `next` of the previous page"),
-        ("match[id]" = Option<String>, Query), ("match[type]" = Option<String>, Query)),
+    params(("collection" = String, Path), ObjectsQuery),
     responses((status = 200, content_type = "application/taxii+json;version=2.1", body = Object, description = "An envelope"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 406, body = ErrorBody)),
@@ -252,9 +259,7 @@ pub async fn object(
 }
 
 #[utoipa::path(get, path = "/api/v1/taxii2/lantern/collections/{collection}/manifest/", tag = "feeds",
-    params(("collection" = String, Path),
-        ("added_after" = Option<String>, Query), ("limit" = Option<usize>, Query), ("next" = Option<String>, Query),
-        ("match[id]" = Option<String>, Query), ("match[type]" = Option<String>, Query)),
+    params(("collection" = String, Path), ObjectsQuery),
     responses((status = 200, content_type = "application/taxii+json;version=2.1", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 406, body = ErrorBody)),
